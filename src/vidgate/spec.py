@@ -1,0 +1,144 @@
+"""Read the gateways' OpenAPI documents: models, request schemas, rules and routing chains.
+
+The documents come from ``vidgate_specs`` (snapshots of ``specs/*.yaml`` written by
+``make generate``), so nothing here parses YAML or re-types a rule.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, cast
+
+Gateway = Literal["imini", "apimart"]
+GATEWAYS: tuple[Gateway, ...] = ("imini", "apimart")
+MODES = ("text", "first_frame", "first_last_frame", "reference", "edit", "motion_control")
+SOURCES = ("doc", "skill", "3p", "upstream", "gap")
+Json = dict[str, Any]
+
+__all__ = [
+    "GATEWAYS",
+    "MODES",
+    "SOURCES",
+    "Gateway",
+    "Rule",
+    "document",
+    "iter_rules",
+    "request_schema_names",
+    "resolve",
+    "submit_operation",
+    "sum_mismatch",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule: an ``allOf`` entry (or nested one) that carries ``x-vidgate-rule``."""
+
+    id: str
+    source: str
+    description: str
+    error_code: str | None
+    pointer: str  # JSON pointer of the rule's schema inside the document
+    schema: Json
+
+
+@cache
+def document(gateway: Gateway) -> Json:
+    """The OpenAPI document of one gateway, as a dict (do not mutate it)."""
+    if gateway not in GATEWAYS:
+        raise ValueError(f"unknown gateway {gateway!r}; expected one of {', '.join(GATEWAYS)}")
+    module = importlib.import_module(f"vidgate_specs.{gateway}")
+    return cast(Json, module.SPEC)
+
+
+def resolve(doc: Json, ref: str) -> Json:
+    """The node a local ``$ref`` (``#/a/b``) points at."""
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local references are supported, got {ref!r}")
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return cast(Json, node)
+
+
+def submit_operation(doc: Json) -> tuple[str, Json]:
+    """The path and operation of a gateway's submit endpoint (its only POST)."""
+    posts = [(path, item["post"]) for path, item in doc["paths"].items() if "post" in item]
+    if len(posts) != 1:
+        raise LookupError(f"expected one POST operation, found {len(posts)}")
+    return posts[0]
+
+
+def request_schema_names(doc: Json) -> dict[str, str]:
+    """Model id → component schema name, from the submit body's discriminator mapping."""
+    _, op = submit_operation(doc)
+    body = resolve(doc, op["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+    mapping: dict[str, str] = body["discriminator"]["mapping"]
+    return {model: ref.rsplit("/", 1)[1] for model, ref in mapping.items()}
+
+
+def iter_rules(doc: Json, schema: Json, pointer: str) -> Iterator[Rule]:
+    """Every rule reachable from ``schema`` (allOf, then/else, properties, items, $ref), depth first."""
+    seen: set[str] = set()
+
+    def walk(node: Any, ptr: str) -> Iterator[Rule]:
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            seen.add(ref)
+            yield from walk(resolve(doc, ref), ref[1:])
+        if "x-vidgate-rule" in node:
+            yield Rule(
+                id=node["x-vidgate-rule"],
+                source=node.get("x-vidgate-source", ""),
+                description=node.get("description", ""),
+                error_code=node.get("x-vidgate-error-code"),
+                pointer=ptr,
+                schema=node,
+            )
+        for key in ("allOf", "then", "else", "items"):
+            child = node.get(key)
+            if isinstance(child, list):
+                for i, item in enumerate(child):
+                    yield from walk(item, f"{ptr}/{key}/{i}")
+            elif child is not None:
+                yield from walk(child, f"{ptr}/{key}")
+        for name, prop in node.get("properties", {}).items():
+            yield from walk(prop, f"{ptr}/properties/{name}")
+
+    yield from walk(schema, pointer)
+
+
+def _pointer(instance: Any, pointer: str) -> Any:
+    node = instance
+    for part in pointer.lstrip("/").split("/"):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def sum_mismatch(rule: Json, instance: Any) -> str | None:
+    """Check an ``x-vidgate-sum`` keyword: the numbers at ``items[*].field`` add up to ``equals``.
+
+    Returns a message when both sides are present and differ; absent or malformed values are
+    left to the schema's own rules.
+    """
+    items, target = _pointer(instance, rule["items"]), _pointer(instance, rule["equals"])
+    if not isinstance(items, list) or isinstance(target, bool) or not isinstance(target, int):
+        return None
+    try:
+        total = sum(int(item[rule["field"]]) for item in items)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if total == target:
+        return None
+    return f"{rule['items']}[*].{rule['field']} adds up to {total}, but {rule['equals']} is {target}"
