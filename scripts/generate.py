@@ -1,7 +1,7 @@
 """Regenerate generated/ from specs/, or check that it is up to date.
 
     python scripts/generate.py           # write generated/
-    python scripts/generate.py --check   # regenerate into a temporary folder, fail on any difference
+    python scripts/generate.py --check   # regenerate in a temporary folder, fail on any change
 
 Both generators run into a temporary tree; every file then gets a header naming its source spec
 and the spec's sha256, and the tree replaces generated/ (or is compared with it). The tools and
@@ -86,8 +86,18 @@ def gen_transport(gw: Gateway, out: Path, work: Path) -> None:
     config_file.write_text(yaml.safe_dump(config))
     target = out / gw.transport_package
     run(
-        [tool("openapi-python-client"), "generate", "--path", str(gw.spec), "--config",
-         str(config_file), "--meta", "none", "--output-path", str(target)],
+        [
+            tool("openapi-python-client"),
+            "generate",
+            "--path",
+            str(gw.spec),
+            "--config",
+            str(config_file),
+            "--meta",
+            "none",
+            "--output-path",
+            str(target),
+        ],
         cwd=work,
     )
     stamp(target, header([gw.spec], f"openapi-python-client {version('openapi-python-client')}"))
@@ -98,8 +108,15 @@ def gen_models(gw: Gateway, out: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     text = header([gw.spec], f"datamodel-code-generator {version('datamodel-code-generator')}")
     run(
-        [tool("datamodel-codegen"), "--input", str(gw.spec), "--output", str(target),
-         "--custom-file-header", text.rstrip("\n")],
+        [
+            tool("datamodel-codegen"),
+            "--input",
+            str(gw.spec),
+            "--output",
+            str(target),
+            "--custom-file-header",
+            text.rstrip("\n"),
+        ],
         cwd=ROOT,  # [tool.datamodel-codegen] in pyproject.toml holds the settings
     )
 
@@ -162,8 +179,12 @@ def compare(fresh: Path, current: Path) -> list[str]:
     for p in sorted(new & old):
         if not filecmp.cmp(fresh / p, current / p, shallow=False):
             diff = difflib.unified_diff(
-                (current / p).read_text().splitlines(), (fresh / p).read_text().splitlines(),
-                f"generated/{p}", f"regenerated/{p}", lineterm="", n=1,
+                (current / p).read_text().splitlines(),
+                (fresh / p).read_text().splitlines(),
+                f"generated/{p}",
+                f"regenerated/{p}",
+                lineterm="",
+                n=1,
             )
             problems.append(f"stale: generated/{p}\n" + "\n".join(list(diff)[:20]))
     return problems

@@ -23,9 +23,9 @@ import yaml
 from openapi_spec_validator import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from referee import Referee  # noqa: E402  (tests/referee.py: the JSON Schema referee)
+from referee import Referee
 
-from vidgate import spec  # noqa: E402
+from vidgate import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 Json = dict[str, Any]
@@ -69,7 +69,7 @@ def rule_problems(doc: Json) -> Iterator[str]:
             ids[rule.id] = rule.pointer
         chains = [r for r in schemas[name].get("allOf", []) if _is_chain(r)]
         if len(chains) != 1:
-            yield f"{model}: expected one routing chain (an allOf entry with modes), found {len(chains)}"
+            yield f"{model}: expected one routing chain (allOf entry with modes), got {len(chains)}"
             continue
         yield from (f"{model}: {p}" for p in _chain_problems(chains[0], "routing"))
 

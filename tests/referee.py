@@ -22,7 +22,7 @@ def _sum_keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
         yield jsonschema.ValidationError(message)
 
 
-RefereeValidator = jsonschema.validators.extend(
+RefereeValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
     jsonschema.Draft202012Validator, {"x-vidgate-sum": _sum_keyword}
 )
 

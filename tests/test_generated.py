@@ -21,7 +21,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_generated_file_names_its_spec_and_hash() -> None:
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "specs").glob("*.yaml")}
+    hashes = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "specs").glob("*.yaml")
+    }
     files = [p for p in GENERATED.rglob("*") if p.is_file() and not IGNORED.intersection(p.parts)]
     assert files
     for path in files:
@@ -57,7 +59,10 @@ def test_generated_packages_pass_mypy_strict(tmp_path: Path) -> None:
     assert len(PACKAGES) == 4
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), *PACKAGES],
-        cwd=GENERATED, capture_output=True, text=True, check=False,
+        cwd=GENERATED,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

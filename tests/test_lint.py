@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import lint_specs  # noqa: E402
+import lint_specs
 
-from vidgate import spec  # noqa: E402
+from vidgate import spec
 
 
 def _doc(gateway: spec.Gateway) -> dict[str, Any]:
@@ -45,7 +45,8 @@ def test_unknown_source_and_mode_are_reported() -> None:
 def test_example_that_breaks_its_schema_is_reported() -> None:
     doc = _doc("imini")
     examples = doc["paths"]["/v1/videos/generate"]["post"]["requestBody"]["content"][
-        "application/json"]["examples"]
+        "application/json"
+    ]["examples"]
     examples["happyhorse_text"]["value"]["duration"] = 99
     problems = lint_specs.lint_document(doc, "imini")
     assert len(problems) == 1

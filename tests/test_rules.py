@@ -10,7 +10,9 @@ Every rule in the specs must have a case here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -131,8 +133,12 @@ PLAIN_ITEMS: dict[str, Any] = {
 PATTERN_SAMPLES: dict[str, tuple[list[str], list[str]]] = {
     "reference_images.url": (
         [IMG, "http://example.com/a.jpg", "data:image/png;base64,iVBORw0KGgo="],
-        ["ftp://example.com/a.png", "example.com/a.png", "https://exa mple.com/a.png",
-         "data:image/svg+xml;base64,PHN2Zz4="],
+        [
+            "ftp://example.com/a.png",
+            "example.com/a.png",
+            "https://exa mple.com/a.png",
+            "data:image/svg+xml;base64,PHN2Zz4=",
+        ],
     ),
     "reference_videos.url": ([VID], ["data:video/mp4;base64,AAAA", "example.com/a.mp4"]),
     "reference_audios.url": ([AUD], ["data:audio/mp3;base64,AAAA", "example.com/a.mp3"]),
@@ -151,16 +157,14 @@ def _consistent(body: Body) -> Body:
     """Keep a multi-shot body's duration equal to its shots' sum, so a case tests one rule."""
     shots = body.get("extra_params", {}).get("multi_prompt")
     if isinstance(shots, list) and shots:
-        try:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             body["duration"] = sum(int(s["duration"]) for s in shots)
-        except (KeyError, TypeError, ValueError):
-            pass
     return body
 
 
 def _set(body: Body, path: Path, value: Any) -> Body:
     node: Any = body
-    for step, nxt in zip(path, path[1:], strict=False):
+    for step, nxt in itertools.pairwise(path):
         if isinstance(step, int):
             while len(node) <= step:
                 node.append({})
@@ -233,6 +237,7 @@ def _constraint_cases(path: Path, s: dict[str, Any]) -> Iterator[Case]:
                 yield f"pattern refuses {v[:30]!r}", setter(v), False
     if kind == "array":
         yield "type: object for array", setter({}), False
+
         def filler(n: int) -> Callable[[Body], Body]:
             return lambda b: _fill(b, path, n)
 
@@ -243,7 +248,11 @@ def _constraint_cases(path: Path, s: dict[str, Any]) -> Iterator[Case]:
             yield f"minItems {s['minItems']}", filler(s["minItems"]), True
             yield f"under minItems {s['minItems']}", filler(s["minItems"] - 1), False
     if kind == "object" and s.get("additionalProperties") is False:
-        yield "unknown key", setter({"zz_unknown": 1}) if path else setter(None), False
+        yield "unknown key", _adds_unknown(path), False
+
+
+def _adds_unknown(path: Path) -> Callable[[Body], Body]:
+    return lambda b: _set(b, (*path, "zz_unknown"), 1)
 
 
 def _field_cases(doc: Any, schema: Any, path: Path) -> Iterator[tuple[Path, Case]]:
@@ -257,18 +266,12 @@ def _field_cases(doc: Any, schema: Any, path: Path) -> Iterator[tuple[Path, Case
             yield here, case
         if sub.get("type") == "object":
             yield from _field_cases(doc, sub, here)
-            if sub.get("additionalProperties") is False:
-                yield here, ("unknown key", lambda b, p=here: _set(b, (*p, "zz_unknown"), 1), False)
         items = _deref(doc, sub.get("items"))
         if isinstance(items, dict):
             if items.get("type") == "object":
                 yield from _field_cases(doc, items, (*here, 0))
             if items.get("additionalProperties") is False:
-                yield (*here, 0), (
-                    "unknown key in item",
-                    lambda b, p=here: _set(b, (*p, 0, "zz_unknown"), 1),
-                    False,
-                )
+                yield (*here, 0), ("unknown key in item", _adds_unknown((*here, 0)), False)
             if items.get("type") != "object":
                 for case in _constraint_cases((*here, 0), items):
                     yield (*here, 0), case
@@ -282,9 +285,7 @@ def _all_field_cases() -> Iterator[Any]:
         cases = [((), top), *_field_cases(doc, doc["components"]["schemas"][name], ())]
         for path, (label, change, ok) in cases:
             where = ".".join(map(str, path)) or "body"
-            yield pytest.param(
-                gateway, model, path, change, ok, id=f"{model}|{where}|{label}"
-            )
+            yield pytest.param(gateway, model, path, change, ok, id=f"{model}|{where}|{label}")
         del bases
 
 
@@ -379,16 +380,20 @@ RULES: dict[tuple[spec.Gateway, str, str], tuple[Body, Body]] = {
         _with(_hh("edit"), reference_images=[_img(n=i) for i in range(6)]),
     ),
     ("imini", HH, "happyhorse.edit.no-duration"): (
-        _with(_hh("edit")), _with(_hh("edit"), duration=5),
+        _with(_hh("edit")),
+        _with(_hh("edit"), duration=5),
     ),
     ("imini", HH, "happyhorse.edit.no-aspect-ratio"): (
-        _with(_hh("edit")), _with(_hh("edit"), aspect_ratio="16:9"),
+        _with(_hh("edit")),
+        _with(_hh("edit"), aspect_ratio="16:9"),
     ),
     ("imini", HH, "happyhorse.edit.prompt-required"): (
-        _with(_hh("edit")), _with(_hh("edit"), prompt=None),
+        _with(_hh("edit")),
+        _with(_hh("edit"), prompt=None),
     ),
     ("imini", HH, "happyhorse.audio-setting-edit-only"): (
-        _with(_hh("edit")), _with(_hh("text"), extra_params={"audio_setting": "auto"}),
+        _with(_hh("edit")),
+        _with(_hh("text"), extra_params={"audio_setting": "auto"}),
     ),
     ("imini", HH, "happyhorse.first-frame.single-image"): (
         _with(_hh("first_frame")),
@@ -403,10 +408,12 @@ RULES: dict[tuple[spec.Gateway, str, str], tuple[Body, Body]] = {
         _with(_hh("reference"), reference_images=[_img(), {"url": IMG, "reference_type": "x"}]),
     ),
     ("imini", HH, "happyhorse.reference.prompt-required"): (
-        _with(_hh("reference")), _with(_hh("reference"), prompt=""),
+        _with(_hh("reference")),
+        _with(_hh("reference"), prompt=""),
     ),
     ("imini", HH, "happyhorse.text.prompt-required"): (
-        _with(_hh("text")), _with(_hh("text"), prompt=None),
+        _with(_hh("text")),
+        _with(_hh("text"), prompt=None),
     ),
     ("imini", SD, "first-last-frame.pair"): (
         _with(_sd("first_last_frame")),
@@ -425,7 +432,8 @@ RULES: dict[tuple[spec.Gateway, str, str], tuple[Body, Body]] = {
         _with(_sd("text"), reference_audios=[{"url": AUD}]),
     ),
     ("imini", SD, "seedance.text.prompt-required"): (
-        _with(_sd("text")), _with(_sd("text"), prompt=""),
+        _with(_sd("text")),
+        _with(_sd("text"), prompt=""),
     ),
     ("imini", SD, "seedance.frames.no-other-media"): (
         _with(_sd("first_frame")),
@@ -488,16 +496,20 @@ RULES: dict[tuple[spec.Gateway, str, str], tuple[Body, Body]] = {
         _with(_ah("edit"), image_urls=[IMG] * 6),
     ),
     ("apimart", AH, "happyhorse.edit.prompt-required"): (
-        _with(_ah("edit")), _with(_ah("edit"), prompt=None),
+        _with(_ah("edit")),
+        _with(_ah("edit"), prompt=None),
     ),
     ("apimart", AH, "happyhorse.reference.min-images"): (
-        _with(_ah("reference")), _with(_ah("reference"), image_urls=[]),
+        _with(_ah("reference")),
+        _with(_ah("reference"), image_urls=[]),
     ),
     ("apimart", AH, "happyhorse.reference.prompt-required"): (
-        _with(_ah("reference")), _with(_ah("reference"), prompt=""),
+        _with(_ah("reference")),
+        _with(_ah("reference"), prompt=""),
     ),
     ("apimart", AH, "happyhorse.text.prompt-required"): (
-        _with(_ah("text")), _with(_ah("text"), prompt=None),
+        _with(_ah("text")),
+        _with(_ah("text"), prompt=None),
     ),
 }
 
@@ -523,8 +535,13 @@ def test_every_rule_has_a_case() -> None:
         for model, name in spec.request_schema_names(doc).items():
             schema = doc["components"]["schemas"][name]
             for rule in spec.iter_rules(doc, schema, f"/components/schemas/{name}"):
-                routing = any("x-vidgate-mode" in str(rule.schema.get(k, "")) for k in
-                              ("then", "x-vidgate-mode")) or "x-vidgate-mode" in rule.schema
+                routing = (
+                    any(
+                        "x-vidgate-mode" in str(rule.schema.get(k, ""))
+                        for k in ("then", "x-vidgate-mode")
+                    )
+                    or "x-vidgate-mode" in rule.schema
+                )
                 if not routing and (gateway, model, rule.id) not in RULES:
                     missing.append(f"{gateway} {model} {rule.id}")
     assert missing == []

@@ -82,7 +82,7 @@ def request_schema_names(doc: Json) -> dict[str, str]:
 
 
 def iter_rules(doc: Json, schema: Json, pointer: str) -> Iterator[Rule]:
-    """Every rule reachable from ``schema`` (allOf, then/else, properties, items, $ref), depth first."""
+    """Every rule reachable from ``schema`` (allOf, then/else, properties, items, $ref)."""
     seen: set[str] = set()
 
     def walk(node: Any, ptr: str) -> Iterator[Rule]:
@@ -141,4 +141,6 @@ def sum_mismatch(rule: Json, instance: Any) -> str | None:
         return None
     if total == target:
         return None
-    return f"{rule['items']}[*].{rule['field']} adds up to {total}, but {rule['equals']} is {target}"
+    return (
+        f"{rule['items']}[*].{rule['field']} adds up to {total}, but {rule['equals']} is {target}"
+    )

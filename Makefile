@@ -1,0 +1,47 @@
+# vidgate: every entry point of the project. The environment is .venv, built from uv.lock;
+# `make setup` (run by every other target) installs uv first when the machine lacks it.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
+RUN = $(UV) run --locked --quiet
+
+.PHONY: help setup demo generate docs check lint-specs test test-fast clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.venv/.uv-cmd: pyproject.toml uv.lock scripts/bootstrap.sh
+	@uv_cmd=$$(bash scripts/bootstrap.sh) && echo "$$uv_cmd" > .venv/.uv-cmd
+
+setup: .venv/.uv-cmd ## Install uv if missing and build .venv from uv.lock
+
+demo: setup ## The main job on the embedded default: regenerate the clients from the specs and check them
+	@$(RUN) python scripts/generate.py
+	@$(MAKE) --no-print-directory check
+
+generate: setup ## Regenerate generated/ from specs/ (deterministic)
+	@$(RUN) python scripts/generate.py
+
+docs: setup ## Rewrite the README's rules-per-model section from the specs
+	@$(RUN) python scripts/rules_table.py
+
+lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes, examples)
+	@$(RUN) python scripts/lint_specs.py
+
+check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruff + mypy on our code
+	@$(RUN) python scripts/generate.py --check
+	@$(RUN) python scripts/rules_table.py --check
+	@$(RUN) ruff check src scripts tests
+	@$(RUN) ruff format --check src scripts tests
+	@$(RUN) mypy
+	@echo "check: all clean"
+
+test: setup ## Run the test suite
+	@$(RUN) pytest
+
+test-fast: setup ## The test suite without the slow (codegen, mypy) tests
+	@$(RUN) pytest -m "not slow"
+
+clean: ## Remove the environment and caches
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

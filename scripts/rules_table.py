@@ -1,0 +1,112 @@
+"""Write (or check) the README section that lists, per model, which rules live where.
+
+    python scripts/rules_table.py          # rewrite the section between the markers in README.md
+    python scripts/rules_table.py --check  # fail if README.md is out of date with the specs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vidgate import spec
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BEGIN, END = "<!-- rules:begin (scripts/rules_table.py) -->", "<!-- rules:end -->"
+FIELD_KEYWORDS = {
+    "enum": lambda v: "one of " + ", ".join(map(str, v)),
+    "minimum": lambda v: f"≥ {v}",
+    "maximum": lambda v: f"≤ {v}",
+    "minLength": lambda v: f"≥ {v} chars",
+    "maxLength": lambda v: f"≤ {v} chars",
+    "minItems": lambda v: f"≥ {v} items",
+    "maxItems": lambda v: f"≤ {v} items",
+    "pattern": lambda v: "pattern",
+    "default": lambda v: f"default {v}",
+}
+
+
+def _deref(doc: Any, node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        node = spec.resolve(doc, node["$ref"])
+    return node
+
+
+def _fields(doc: Any, schema: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
+    schema = _deref(doc, schema)
+    required = set(schema.get("required", []))
+    for name, sub in schema.get("properties", {}).items():
+        sub = _deref(doc, sub)
+        where = f"{prefix}{name}"
+        facts = [f(sub[k]) for k, f in FIELD_KEYWORDS.items() if k in sub]
+        if "const" in sub:
+            facts = [f"= {sub['const']}"]
+        if name in required:
+            facts.insert(0, "required")
+        if facts:
+            yield where, "; ".join(facts), sub.get("x-vidgate-source", "")
+        items = _deref(doc, sub.get("items"))
+        if sub.get("type") == "object":
+            yield from _fields(doc, sub, f"{where}.")
+        elif isinstance(items, dict) and items.get("type") == "object":
+            yield from _fields(doc, items, f"{where}[].")
+
+
+def _modes(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "x-vidgate-mode" in node:
+            yield node["x-vidgate-mode"]
+        yield from _modes(node.get("then"))
+        yield from _modes(node.get("else"))
+
+
+def section() -> str:
+    out = [BEGIN, ""]
+    for gateway in spec.GATEWAYS:
+        doc = spec.document(gateway)
+        for model, name in spec.request_schema_names(doc).items():
+            schema = doc["components"]["schemas"][name]
+            modes = [m for rule in schema.get("allOf", []) for m in _modes(rule)]
+            out += [
+                f"#### {gateway} · `{model}` (`specs/{gateway}.yaml#/components/schemas/{name}`)",
+                "",
+                f"Modes, in routing order: {', '.join(f'`{m}`' for m in modes)}.",
+                "",
+                "| where | rule | enforced by | source |",
+                "|---|---|---|---|",
+            ]
+            for where, facts, source in _fields(doc, schema, ""):
+                out.append(f"| `{where}` | {facts} | field schema: pydantic + JSON Schema | {source} |")
+            for rule in spec.iter_rules(doc, schema, f"/components/schemas/{name}"):
+                how = "x-vidgate-sum (vidgate)" if "x-vidgate-sum" in rule.schema else "JSON Schema"
+                code = f" → `{rule.error_code}`" if rule.error_code else ""
+                out.append(
+                    f"| `{rule.id}` | {rule.description}{code} | cross-field: {how} | {rule.source} |"
+                )
+            out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    updated = text[:start] + section() + text[end:]
+    if args.check:
+        if updated != text:
+            print("README.md rules section is stale: run make docs", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(updated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
