@@ -1,7 +1,7 @@
 """Write (or check) the README section that lists, per model, which rules live where.
 
-    python scripts/rules_table.py          # rewrite the section between the markers in README.md
-    python scripts/rules_table.py --check  # fail if README.md is out of date with the specs
+python scripts/rules_table.py          # rewrite the section between the markers in README.md
+python scripts/rules_table.py --check  # fail if README.md is out of date with the specs
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from vidgate import spec
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN, END = "<!-- rules:begin (scripts/rules_table.py) -->", "<!-- rules:end -->"
+FIELD_CHECKERS = "pydantic + JSON Schema"
 FIELD_KEYWORDS = {
     "enum": lambda v: "one of " + ", ".join(map(str, v)),
     "minimum": lambda v: f"≥ {v}",
@@ -80,13 +81,12 @@ def section() -> str:
                 "|---|---|---|---|",
             ]
             for where, facts, source in _fields(doc, schema, ""):
-                out.append(f"| `{where}` | {facts} | field schema: pydantic + JSON Schema | {source} |")
+                out.append(f"| `{where}` | {facts} | field schema: {FIELD_CHECKERS} | {source} |")
             for rule in spec.iter_rules(doc, schema, f"/components/schemas/{name}"):
                 how = "x-vidgate-sum (vidgate)" if "x-vidgate-sum" in rule.schema else "JSON Schema"
                 code = f" → `{rule.error_code}`" if rule.error_code else ""
-                out.append(
-                    f"| `{rule.id}` | {rule.description}{code} | cross-field: {how} | {rule.source} |"
-                )
+                text = f"{rule.description}{code}"
+                out.append(f"| `{rule.id}` | {text} | cross-field: {how} | {rule.source} |")
             out.append("")
     out.append(END)
     return "\n".join(out)
