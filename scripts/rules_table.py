@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN, END = "<!-- rules:begin (scripts/rules_table.py) -->", "<!-- rules:end -->"
 FIELD_CHECKERS = "pydantic + JSON Schema"
-FIELD_KEYWORDS = {
+FIELD_KEYWORDS: dict[str, Callable[[Any], str]] = {
     "enum": lambda v: "one of " + ", ".join(map(str, v)),
     "minimum": lambda v: f"≥ {v}",
     "maximum": lambda v: f"≤ {v}",
