@@ -67,15 +67,11 @@ def rule_problems(doc: Json) -> Iterator[str]:
             if rule.id in ids and ids[rule.id] != rule.pointer:
                 yield f"{model}: rule id {rule.id} used twice ({ids[rule.id]}, {rule.pointer})"
             ids[rule.id] = rule.pointer
-        chains = [r for r in schemas[name].get("allOf", []) if _is_chain(r)]
+        chains = [r for r in schemas[name].get("allOf", []) if spec.is_routing_chain(r)]
         if len(chains) != 1:
             yield f"{model}: expected one routing chain (allOf entry with modes), got {len(chains)}"
             continue
         yield from (f"{model}: {p}" for p in _chain_problems(chains[0], "routing"))
-
-
-def _is_chain(node: Json) -> bool:
-    return "x-vidgate-mode" in node or ("if" in node and "x-vidgate-mode" in node.get("then", {}))
 
 
 def _chain_problems(node: Json, where: str) -> Iterator[str]:

@@ -25,6 +25,7 @@ __all__ = [
     "Gateway",
     "Rule",
     "document",
+    "is_routing_chain",
     "iter_rules",
     "request_schema_names",
     "resolve",
@@ -144,3 +145,9 @@ def sum_mismatch(rule: Json, instance: Any) -> str | None:
     return (
         f"{rule['items']}[*].{rule['field']} adds up to {total}, but {rule['equals']} is {target}"
     )
+
+
+def is_routing_chain(node: Json) -> bool:
+    """Whether an allOf entry is a model's routing chain (a mode, or if/then with a mode)."""
+    then = node.get("then")
+    return "x-vidgate-mode" in node or (isinstance(then, dict) and "x-vidgate-mode" in then)
