@@ -61,9 +61,13 @@ def header(specs: list[Path], tool: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path) -> None:
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(cmd[:2])} failed:\n{done.stdout}\n{done.stderr}")
+    # The generators call ruff (post-hooks, formatters): always the one of this environment.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    output = done.stdout + done.stderr
+    # openapi-python-client reports failed post-hooks and dropped schemas but still exits 0
+    if done.returncode != 0 or any(w in output for w in ("not in PATH", "Error", "Warning")):
+        sys.exit(f"{' '.join(cmd[:2])} failed:\n{output}")
 
 
 def tool(name: str) -> str:

@@ -1,0 +1,251 @@
+"""Every error vidgate raises: one base, one subclass per thing a user can act on.
+
+Client-side validation: RequestValidationError. Gateway replies: APIError and a subclass per
+status (status, gateway code, message, request id). Transport: APIConnectionError and
+APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
+WaitTimeoutError and WaitInterrupted / WaitCancelled (all carry the task id). Files:
+DownloadError, URLExpiredError, OutputExistsError. No message ever contains an API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DownloadError",
+    "InternalServerError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "OutputExistsError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "TaskFailedError",
+    "URLExpiredError",
+    "UnexpectedStatusError",
+    "VidgateError",
+    "Violation",
+    "WaitCancelled",
+    "WaitInterrupted",
+    "WaitTimeoutError",
+    "error_for_status",
+]
+
+
+class VidgateError(Exception):
+    """Base of every vidgate exception (but the two wait interruptions, see below)."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: where in the body, which rule, what it says, its limit and code."""
+
+    path: str  # JSON pointer into the body, "" for the body itself
+    rule: str  # x-vidgate-rule id, or the JSON Schema keyword for a field rule
+    message: str
+    limit: Any = None  # the documented limit (15, ["720P", "1080P"], ...) where there is one
+    code: str | None = None  # the gateway's error code for this rule, where documented
+    source: str | None = None  # x-vidgate-source of the rule: doc, skill, 3p, upstream, gap
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestValidationError(VidgateError, ValueError):
+    """The body breaks documented rules; nothing was sent."""
+
+    def __init__(
+        self,
+        gateway: str,
+        model: str | None,
+        mode: str | None,
+        violations: tuple[Violation, ...],
+    ) -> None:
+        self.gateway, self.model, self.mode, self.violations = gateway, model, mode, violations
+        head = f"{gateway} {model or 'request'}: {len(violations)} rule(s) broken"
+        if mode:
+            head += f" (routes to mode {mode})"
+        lines = [head]
+        for v in violations:
+            extra = f" [{v.rule}" + (f", gateway code {v.code}" if v.code else "") + "]"
+            lines.append(f"  - {v.message}{extra}")
+        super().__init__("\n".join(lines))
+
+    @property
+    def codes(self) -> set[str]:
+        return {v.code for v in self.violations if v.code}
+
+
+class APIError(VidgateError):
+    """The gateway answered with an error status."""
+
+    status: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | int | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        may_have_been_submitted: bool = False,
+    ) -> None:
+        self.status, self.code, self.request_id, self.body = status, code, request_id, body
+        self.message = message
+        self.may_have_been_submitted = may_have_been_submitted
+        parts = [f"HTTP {status}"]
+        if code is not None:
+            parts.append(str(code))
+        text = f"{' '.join(parts)}: {message}"
+        if request_id:
+            text += f" (request id {request_id})"
+        if may_have_been_submitted:
+            text += "; the task may have been created: check before submitting again"
+        super().__init__(text)
+
+
+class BadRequestError(APIError):
+    """400: the gateway refused the parameters (or, on imini, the prompt's content)."""
+
+    status = 400
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or revoked."""
+
+    status = 401
+
+
+class PaymentRequiredError(APIError):
+    """402: not enough credits."""
+
+    status = 402
+
+
+class PermissionDeniedError(APIError):
+    """403: forbidden or over quota."""
+
+    status = 403
+
+
+class NotFoundError(APIError):
+    """404: unknown or expired task."""
+
+    status = 404
+
+
+class RateLimitError(APIError):
+    """429: back off; ``retry_after`` is the server's wait in seconds when it sent one."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class InternalServerError(APIError):
+    """5xx: the gateway or the model provider failed; retryable."""
+
+    status = 500
+
+
+class UnexpectedStatusError(APIError):
+    """A status the spec does not document."""
+
+
+class MalformedResponseError(VidgateError):
+    """A reply that does not match the spec where vidgate needs it to (no task id, not JSON)."""
+
+    def __init__(self, message: str, *, status: int, excerpt: str = "") -> None:
+        self.status, self.excerpt = status, excerpt
+        super().__init__(f"{message} (HTTP {status}): {excerpt[:200]!r}")
+
+
+class APIConnectionError(VidgateError):
+    """The request did not get an answer (network, DNS, dropped connection)."""
+
+    def __init__(self, message: str, *, may_have_been_submitted: bool = False) -> None:
+        self.may_have_been_submitted = may_have_been_submitted
+        if may_have_been_submitted:
+            message += "; the task may have been created: check before submitting again"
+        super().__init__(message)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class TaskFailedError(VidgateError):
+    """The task ended as failed (or cancelled); ``task.error`` holds the gateway's reason."""
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.task_id: str = task.id
+        err = task.error or {}
+        self.code = err.get("code")
+        self.error_message = err.get("message")
+        reason = ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
+        super().__init__(f"task {task.id} {task.raw_status}: {reason}")
+
+
+class WaitTimeoutError(VidgateError):
+    """The wait's deadline passed; the task goes on and can be waited on again."""
+
+    def __init__(self, task_id: str, waited: float, last: Any = None) -> None:
+        self.task_id, self.waited, self.last = task_id, waited, last
+        status = f", last status {last.raw_status}" if last is not None else ""
+        super().__init__(f"task {task_id} not finished after {waited:.0f} s{status}")
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a wait: the wait stops, the task does not. Still a KeyboardInterrupt."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"stopped waiting for task {task_id}; the task goes on")
+
+
+class WaitCancelled(asyncio.CancelledError):
+    """An async wait was cancelled: the task goes on. Still a CancelledError."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"stopped waiting for task {task_id}; the task goes on")
+
+
+class DownloadError(VidgateError):
+    """A result file could not be fetched."""
+
+
+class URLExpiredError(DownloadError):
+    """The result URL has expired (apimart's ``expires_at`` passed, or the CDN refused it)."""
+
+
+class OutputExistsError(DownloadError, FileExistsError):
+    """The target file exists and overwriting was not asked for."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status: int) -> type[APIError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return InternalServerError if status >= 500 else UnexpectedStatusError

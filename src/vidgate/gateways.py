@@ -1,0 +1,231 @@
+"""What differs between the gateways: endpoints, reply shapes, error bodies, polling policy.
+
+Requests are built by the generated transport (``vidgate_imini`` / ``vidgate_apimart``
+``_get_kwargs``), so paths and methods come from the specs; the body sent is exactly the validated
+dict. Replies are read defensively: anything vidgate needs and cannot find raises
+MalformedResponseError, anything else unknown is kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from vidgate import spec
+from vidgate.errors import MalformedResponseError
+from vidgate.types import SubmittedTask, Task, VideoOutput, parse_time, status_of
+
+__all__ = ["Gateway", "Polling", "gateway"]
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Polling:
+    """The spec's x-vidgate-polling for the task query."""
+
+    interval_s: float
+    max_interval_s: float
+    max_wait_s: float
+    backoff_factor: float
+    jitter: float
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Gateway:
+    name: spec.Gateway
+    env_key: str
+    env_url: str
+    submit_module: str  # generated endpoint module of the submit operation
+    task_module: str  # generated endpoint module of the task query
+
+    # ------------------------------------------------------------------------ from the spec
+    @property
+    def doc(self) -> Json:
+        return spec.document(self.name)
+
+    @property
+    def default_base_url(self) -> str:
+        return str(self.doc["servers"][0]["url"])
+
+    @property
+    def polling(self) -> Polling:
+        op = _operation(self.doc, self.task_module.rsplit(".", 1)[1])
+        p = op["x-vidgate-polling"]
+        return Polling(
+            p["interval_s"], p["max_interval_s"], p["max_wait_s"], p["backoff_factor"], p["jitter"]
+        )
+
+    @property
+    def idempotency_header(self) -> str | None:
+        """The submit's idempotency header, if the spec has one."""
+        op = _operation(self.doc, self.submit_module.rsplit(".", 1)[1])
+        for param in op.get("parameters", []):
+            if param["in"] == "header" and param["name"].lower() == "idempotency-key":
+                return str(param["name"])
+        return None
+
+    # ------------------------------------------------------------------------ requests
+    def submit_request(self, body: Json, idempotency_key: str | None = None) -> Json:
+        """httpx.request() arguments for a submit, built by the generated transport."""
+        module = importlib.import_module(self.submit_module)
+        models = importlib.import_module(f"vidgate_{self.name}.models")
+        cls = getattr(models, spec.request_schema_names(self.doc)[body["model"]])
+        extra: dict[str, Any] = {}
+        if self.name == "apimart" and idempotency_key is not None:
+            extra["idempotency_key"] = idempotency_key
+        kwargs: Json = module._get_kwargs(body=cls.from_dict(body), **extra)
+        kwargs["json"] = body  # exactly what was validated
+        return kwargs
+
+    def task_request(self, task_id: str, language: str | None = None) -> Json:
+        module = importlib.import_module(self.task_module)
+        extra: dict[str, Any] = {}
+        if self.name == "apimart" and language is not None:
+            extra["language"] = language
+        kwargs: Json = module._get_kwargs(task_id=task_id, **extra)
+        return kwargs
+
+    # ------------------------------------------------------------------------ replies
+    def parse_submit(self, data: Any, status: int, mode: str | None) -> SubmittedTask:
+        raw = data
+        if self.name == "apimart":
+            items = data.get("data") if isinstance(data, Mapping) else None
+            data = items[0] if isinstance(items, list) and items else None
+        task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
+        if not task_id:
+            raise MalformedResponseError("submit reply has no task id", status=status, excerpt=str(raw))
+        return SubmittedTask(
+            id=task_id,
+            gateway=self.name,
+            model=_str(data.get("model")),
+            created_at=parse_time(data.get("created_at")),
+            request_id=_str(data.get("request_id")),
+            mode=mode,
+            raw=self._typed("SubmitResponse" if self.name == "imini" else "SubmitEnvelope", raw),
+        )
+
+    def parse_task(self, data: Any, status: int) -> Task:
+        raw = data
+        if self.name == "apimart":
+            data = data.get("data") if isinstance(data, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise MalformedResponseError("task reply is not an object", status=status, excerpt=str(raw))
+        task_id = _str(data.get("task_id" if self.name == "imini" else "id"))
+        raw_status = _str(data.get("status"))
+        if not task_id or raw_status is None:
+            raise MalformedResponseError(
+                "task reply has no id or status", status=status, excerpt=str(raw)
+            )
+        error = data.get("error")
+        return Task(
+            id=task_id,
+            gateway=self.name,
+            status=status_of(self.name, raw_status),
+            raw_status=raw_status,
+            model=_str(data.get("model")),
+            progress=_int(data.get("progress")),
+            created_at=parse_time(data.get("created_at" if self.name == "imini" else "created")),
+            completed_at=parse_time(
+                data.get("completed_at" if self.name == "imini" else "completed")
+            ),
+            estimated_seconds=_int(data.get("estimated_time")),
+            videos=self._videos(data),
+            error=dict(error) if isinstance(error, Mapping) else None,
+            raw=self._typed("VideoTask" if self.name == "imini" else "TaskEnvelope", raw),
+        )
+
+    def _videos(self, data: Mapping[str, Any]) -> tuple[VideoOutput, ...]:
+        if self.name == "imini":
+            items = data.get("videos")
+        else:
+            result = data.get("result")
+            items = result.get("videos") if isinstance(result, Mapping) else None
+        out = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, Mapping):
+                continue
+            url = item.get("url")
+            if isinstance(url, list):  # apimart: usually a one-element list
+                url = next((u for u in url if isinstance(u, str)), None)
+            if not isinstance(url, str):
+                continue
+            out.append(
+                VideoOutput(
+                    url=url,
+                    cover_url=_str(item.get("cover_url")),
+                    last_frame_url=_str(item.get("last_frame_url")),
+                    width=_int(item.get("width")),
+                    height=_int(item.get("height")),
+                    duration=_num(item.get("duration")),
+                    expires_at=parse_time(item.get("expires_at")),
+                )
+            )
+        return tuple(out)
+
+    def parse_error(self, data: Any) -> tuple[str | int | None, str | None, str | None]:
+        """(code, message, request id) from an error body, whatever its shape."""
+        err = data.get("error") if isinstance(data, Mapping) else None
+        if not isinstance(err, Mapping):
+            err = data if isinstance(data, Mapping) else {}
+        code = err.get("code")
+        code = code if isinstance(code, str | int) and not isinstance(code, bool) else None
+        return code, _str(err.get("message")), _str(err.get("request_id"))
+
+    def _typed(self, schema: str, data: Any) -> Any:
+        """The reply parsed by the generated pydantic model, or the plain data if it does not fit."""
+        from pydantic import ValidationError
+
+        models = importlib.import_module(f"vidgate_models.{self.name}")
+        try:
+            return getattr(models, schema).model_validate(data)
+        except ValidationError:
+            return data
+
+
+def _operation(doc: Json, operation_id: str) -> Json:
+    for item in doc["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return op
+    raise LookupError(operation_id)
+
+
+_GATEWAYS = {
+    "imini": Gateway(
+        "imini",
+        "IMINI_API_KEY",
+        "IMINI_BASE_URL",
+        "vidgate_imini.api.videos.generate_video",
+        "vidgate_imini.api.videos.get_video_task",
+    ),
+    "apimart": Gateway(
+        "apimart",
+        "APIMART_API_KEY",
+        "APIMART_BASE_URL",
+        "vidgate_apimart.api.videos.create_video_generation",
+        "vidgate_apimart.api.tasks.get_task",
+    ),
+}
+
+
+@cache
+def gateway(name: str) -> Gateway:
+    if name not in _GATEWAYS:
+        raise ValueError(f"unknown gateway {name!r}; expected one of {', '.join(_GATEWAYS)}")
+    return _GATEWAYS[name]

@@ -1,0 +1,119 @@
+"""What the clients return: submitted tasks, tasks, result videos, one status vocabulary.
+
+Gateway replies are parsed by the generated pydantic models (unknown fields kept) and turned into
+these small frozen dataclasses; the parsed reply stays available as ``.raw``. Each gateway's
+statuses map onto :class:`Status` through the spec's ``x-vidgate-status-map``; a status the spec
+does not know becomes ``Status.UNKNOWN`` (not terminal) and keeps its raw value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from vidgate import spec
+
+__all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "status_of"]
+
+
+class Status(str, enum.Enum):
+    """One status vocabulary for both gateways."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+
+@cache
+def _status_map(gateway: spec.Gateway) -> dict[str, Status]:
+    schema = spec.document(gateway)["components"]["schemas"]["TaskStatus"]
+    return {raw: Status(ours) for raw, ours in schema["x-vidgate-status-map"].items()}
+
+
+def status_of(gateway: spec.Gateway, raw: str) -> Status:
+    return _status_map(gateway).get(raw, Status.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class SubmittedTask:
+    """An accepted submit: the task id to wait on."""
+
+    id: str
+    gateway: spec.Gateway
+    model: str | None = None
+    created_at: dt.datetime | None = None
+    request_id: str | None = None
+    mode: str | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class VideoOutput:
+    """One result video (and its cover / last frame, where the gateway gives them)."""
+
+    url: str
+    cover_url: str | None = None
+    last_frame_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    expires_at: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return (now or dt.datetime.now(dt.UTC)) >= self.expires_at
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as the gateway last described it."""
+
+    id: str
+    gateway: spec.Gateway
+    status: Status
+    raw_status: str
+    model: str | None = None
+    progress: int | None = None
+    created_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    estimated_seconds: int | None = None
+    videos: tuple[VideoOutput, ...] = ()
+    error: dict[str, Any] | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status.terminal
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is Status.SUCCEEDED
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """ISO 8601 strings (imini) or Unix seconds (apimart); None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None

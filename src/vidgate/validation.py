@@ -1,0 +1,300 @@
+"""Validate a request body against the gateway's spec before it leaves the machine.
+
+The body's model is chosen by the spec's discriminator first, so messages speak of that model's
+fields; then every rule of the model's schema is checked (jsonschema-rs, compiled once), and the
+input mode is read off the model's routing chain. Nothing here knows a number from the docs:
+limits, codes and rule ids all come from the spec document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+
+from vidgate import spec
+from vidgate.errors import RequestValidationError, Violation
+
+__all__ = ["Result", "Validator", "validator", "validate"]
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What validation found: the violations (empty when valid) and the input mode."""
+
+    gateway: spec.Gateway
+    model: str | None
+    mode: str | None
+    violations: tuple[Violation, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> Json:
+        return {
+            "valid": self.valid,
+            "mode": self.mode,
+            "errors": [v.as_dict() for v in self.violations],
+        }
+
+
+class _SumKeyword:
+    """jsonschema-rs custom keyword for ``x-vidgate-sum`` (see vidgate.spec.sum_mismatch)."""
+
+    def __init__(self, parent: Any, value: Any, schema_path: Any) -> None:
+        self.rule = value
+
+    def validate(self, instance: Any) -> None:
+        message = spec.sum_mismatch(self.rule, instance)
+        if message:
+            raise ValueError(message)
+
+
+@dataclass
+class _Model:
+    name: str
+    validator: Any
+    chain: Json
+    predicates: dict[int, Any]  # id(if-node) -> compiled validator
+    max_body_bytes: int | None
+
+
+class Validator:
+    """Validation for one gateway; build once (``validator(gateway)``) and reuse."""
+
+    def __init__(self, gateway: spec.Gateway) -> None:
+        self.gateway = gateway
+        self.doc = spec.document(gateway)
+        self.uri = f"urn:vidgate:{gateway}"
+        self._registry = jsonschema_rs.Registry([(self.uri, self.doc)])
+        self.models: dict[str, str] = spec.request_schema_names(self.doc)
+        self._compiled: dict[str, _Model] = {}
+        self._rule_at: dict[tuple[str | int, ...], Json | None] = {}
+
+    def _compile(self, pointer: str) -> Any:
+        return jsonschema_rs.Draft202012Validator(
+            {"$ref": f"{self.uri}#{pointer}"},
+            registry=self._registry,
+            keywords={"x-vidgate-sum": _SumKeyword},
+        )
+
+    def _model(self, model: str) -> _Model:
+        if model not in self._compiled:
+            name = self.models[model]
+            pointer = f"/components/schemas/{name}"
+            schema = self.doc["components"]["schemas"][name]
+            (chain_index, chain), *_ = [
+                (i, r) for i, r in enumerate(schema.get("allOf", [])) if spec.is_routing_chain(r)
+            ]
+            predicates: dict[int, Any] = {}
+            node, at = chain, f"{pointer}/allOf/{chain_index}"
+            while "if" in node:
+                predicates[id(node)] = self._compile(f"{at}/if")
+                node, at = node["else"], f"{at}/else"
+            self._compiled[model] = _Model(
+                name, self._compile(pointer), chain, predicates, schema.get("x-vidgate-max-body-bytes")
+            )
+        return self._compiled[model]
+
+    def mode(self, body: Mapping[str, Any]) -> str | None:
+        """The input mode the gateway routes this body to (None if the model is unknown)."""
+        model = body.get("model") if isinstance(body, Mapping) else None
+        if not isinstance(model, str) or model not in self.models:
+            return None
+        compiled = self._model(model)
+        node = compiled.chain
+        while "x-vidgate-mode" not in node:
+            branch = "then" if compiled.predicates[id(node)].is_valid(body) else "else"
+            node = node[branch]
+        return str(node["x-vidgate-mode"])
+
+    def check(self, body: Any) -> Result:
+        """Every violation of the body, with the mode it routes to."""
+        if not isinstance(body, Mapping):
+            found = type(body).__name__
+            return Result(self.gateway, None, None, (self._top("type", f"a JSON object, not {found}"),))
+        model = body.get("model")
+        if not isinstance(model, str) or model not in self.models:
+            known = sorted(self.models)
+            what = "is required" if model is None else f"{model!r} is not a model of {self.gateway}"
+            violation = Violation(
+                path="/model",
+                rule="discriminator",
+                message=f"model {what}; expected one of {', '.join(known)}",
+                limit=known,
+            )
+            return Result(self.gateway, None, None, (violation,))
+        compiled = self._model(model)
+        violations = [self._violation(e) for e in compiled.validator.iter_errors(body)]
+        if compiled.max_body_bytes is not None:
+            violations.extend(self._size(body, compiled.max_body_bytes))
+        return Result(self.gateway, model, self.mode(body), tuple(_dedupe(violations)))
+
+    def validate(self, body: Any) -> str:
+        """The body's mode; raises RequestValidationError listing every violation."""
+        result = self.check(body)
+        if not result.valid:
+            raise RequestValidationError(result.gateway, result.model, result.mode, result.violations)
+        assert result.mode is not None
+        return result.mode
+
+    # -------------------------------------------------------------------- error translation
+    def _top(self, rule: str, expected: str) -> Violation:
+        return Violation(path="", rule=rule, message=f"the body must be {expected}")
+
+    def _rule_for(self, schema_path: Sequence[str | int]) -> Json | None:
+        """The innermost node carrying x-vidgate-rule along an absolute schema path."""
+        key = tuple(schema_path)
+        if key not in self._rule_at:
+            node: Any = self.doc
+            found = None
+            for step in key:
+                try:
+                    node = node[step]
+                except (KeyError, IndexError, TypeError):
+                    break
+                if isinstance(node, dict) and "x-vidgate-rule" in node:
+                    found = node
+            self._rule_at[key] = found
+        return self._rule_at[key]
+
+    def _field_of(self, error: Any, details: Mapping[str, Any]) -> str | None:
+        """For a presence rule, the one field it is about (the missing or unwanted field)."""
+        name = error.kind.name
+        if name == "required":
+            node = self._node(error.schema_path)
+            if isinstance(node, dict):  # dependentRequired: blame the field that needs company
+                present = [k for k, needs in node.items() if details.get("property") in needs]
+                return present[0] if present else None
+            return str(details.get("property"))
+        if name == "not":
+            banned = details.get("schema", {}).get("required", [])
+            return str(banned[0]) if len(banned) == 1 else None
+        return None
+
+    def _node(self, schema_path: Sequence[str | int]) -> Any:
+        node: Any = self.doc
+        for step in schema_path:
+            node = node[step]
+        return node
+
+    def _violation(self, error: Any) -> Violation:
+        kind = error.kind
+        details = kind.as_dict()
+        trail = list(error.instance_path)
+        name = self._field_of(error, details)
+        if name:
+            trail.append(name)
+        path = "".join(f"/{p}" for p in trail)
+        rule = self._rule_for(error.schema_path)
+        limit = _limit(kind.name, details)
+        where = _dotted(trail) or "body"
+        if rule is None:
+            source = self._field_source(error.schema_path)
+            message = f"{where}: {_plain(kind.name, details, error.message)}"
+            return Violation(path, kind.name, message, limit, None, source)
+        message = f"{where}: {rule.get('description', '').rstrip('.')}"
+        if kind.name not in ("not", "x-vidgate-sum", "required", "dependentRequired"):
+            message += f" ({_plain(kind.name, details, error.message)})"
+        elif kind.name == "x-vidgate-sum":
+            message += f" ({details.get('message', error.message)})"
+        return Violation(
+            path,
+            str(rule["x-vidgate-rule"]),
+            message,
+            limit,
+            rule.get("x-vidgate-error-code"),
+            rule.get("x-vidgate-source"),
+        )
+
+    def _field_source(self, schema_path: Sequence[str | int]) -> str | None:
+        node: Any = self.doc
+        source = None
+        for step in schema_path:
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                break
+            if isinstance(node, dict) and "x-vidgate-source" in node:
+                source = node["x-vidgate-source"]
+        return source
+
+    def _size(self, body: Mapping[str, Any], limit: int) -> list[Violation]:
+        import json
+
+        size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+        if size <= limit:
+            return []
+        return [
+            Violation(
+                "",
+                "max-body-bytes",
+                f"body: {size} bytes is over the documented request limit of {limit} bytes "
+                "(send large media as URLs, not base64)",
+                limit,
+                None,
+                "doc",
+            )
+        ]
+
+
+def _dedupe(violations: list[Violation]) -> list[Violation]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for v in violations:
+        key = (v.path, v.rule, v.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _limit(kind: str, details: Mapping[str, Any]) -> Any:
+    for key in ("limit", "options", "expected_value", "expected"):
+        if key in details:
+            value = details[key]
+            return value
+    return None
+
+
+def _plain(kind: str, details: Mapping[str, Any], fallback: str) -> str:
+    """A short message for one JSON Schema keyword failure, naming the documented limit."""
+    limit = details.get("limit")
+    texts = {
+        "maximum": f"must be at most {limit}",
+        "minimum": f"must be at least {limit}",
+        "maxLength": f"must be at most {limit} characters",
+        "minLength": f"must be at least {limit} characters" if limit != 1 else "must not be empty",
+        "maxItems": f"at most {limit} items",
+        "minItems": f"at least {limit} items",
+        "enum": "must be one of " + ", ".join(map(str, details.get("options", []))),
+        "const": f"must be {details.get('expected_value')!r}",
+        "pattern": "does not have the documented form",
+        "additionalProperties": fallback.replace("Additional properties", "unknown field(s)"),
+        "type": fallback,
+    }
+    return texts.get(kind, fallback)
+
+
+@cache
+def validator(gateway: spec.Gateway) -> Validator:
+    """The shared validator of one gateway (compiled lazily, model by model)."""
+    return Validator(gateway)
+
+
+def validate(gateway: spec.Gateway, body: Any) -> str:
+    """Validate a body for a gateway; returns its input mode or raises RequestValidationError."""
+    return validator(gateway).validate(body)
