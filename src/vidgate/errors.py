@@ -19,6 +19,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
     "DownloadError",
     "InternalServerError",
     "MalformedResponseError",
@@ -42,6 +43,10 @@ __all__ = [
 
 class VidgateError(Exception):
     """Base of every vidgate exception (but the two wait interruptions, see below)."""
+
+
+class ConfigurationError(VidgateError):
+    """The client cannot be built as asked (no API key, unknown gateway)."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,9 @@ class TaskFailedError(VidgateError):
         err = task.error or {}
         self.code = err.get("code")
         self.error_message = err.get("message")
-        reason = ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
+        reason = (
+            ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
+        )
         super().__init__(f"task {task.id} {task.raw_status}: {reason}")
 
 

@@ -109,7 +109,9 @@ class Gateway:
             data = items[0] if isinstance(items, list) and items else None
         task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
         if not task_id:
-            raise MalformedResponseError("submit reply has no task id", status=status, excerpt=str(raw))
+            raise MalformedResponseError(
+                "submit reply has no task id", status=status, excerpt=str(raw)
+            )
         return SubmittedTask(
             id=task_id,
             gateway=self.name,
@@ -125,7 +127,9 @@ class Gateway:
         if self.name == "apimart":
             data = data.get("data") if isinstance(data, Mapping) else None
         if not isinstance(data, Mapping):
-            raise MalformedResponseError("task reply is not an object", status=status, excerpt=str(raw))
+            raise MalformedResponseError(
+                "task reply is not an object", status=status, excerpt=str(raw)
+            )
         task_id = _str(data.get("task_id" if self.name == "imini" else "id"))
         raw_status = _str(data.get("status"))
         if not task_id or raw_status is None:
@@ -188,7 +192,7 @@ class Gateway:
         return code, _str(err.get("message")), _str(err.get("request_id"))
 
     def _typed(self, schema: str, data: Any) -> Any:
-        """The reply parsed by the generated pydantic model, or the plain data if it does not fit."""
+        """The reply parsed by the generated pydantic model, or the data if it does not fit."""
         from pydantic import ValidationError
 
         models = importlib.import_module(f"vidgate_models.{self.name}")

@@ -19,7 +19,7 @@ from vidgate import spec
 __all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "status_of"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """One status vocabulary for both gateways."""
 
     QUEUED = "queued"

@@ -18,7 +18,7 @@ import jsonschema_rs
 from vidgate import spec
 from vidgate.errors import RequestValidationError, Violation
 
-__all__ = ["Result", "Validator", "validator", "validate"]
+__all__ = ["Result", "Validator", "validate", "validator"]
 
 Json = dict[str, Any]
 
@@ -98,7 +98,11 @@ class Validator:
                 predicates[id(node)] = self._compile(f"{at}/if")
                 node, at = node["else"], f"{at}/else"
             self._compiled[model] = _Model(
-                name, self._compile(pointer), chain, predicates, schema.get("x-vidgate-max-body-bytes")
+                name,
+                self._compile(pointer),
+                chain,
+                predicates,
+                schema.get("x-vidgate-max-body-bytes"),
             )
         return self._compiled[model]
 
@@ -118,7 +122,9 @@ class Validator:
         """Every violation of the body, with the mode it routes to."""
         if not isinstance(body, Mapping):
             found = type(body).__name__
-            return Result(self.gateway, None, None, (self._top("type", f"a JSON object, not {found}"),))
+            return Result(
+                self.gateway, None, None, (self._top("type", f"a JSON object, not {found}"),)
+            )
         model = body.get("model")
         if not isinstance(model, str) or model not in self.models:
             known = sorted(self.models)
@@ -140,7 +146,9 @@ class Validator:
         """The body's mode; raises RequestValidationError listing every violation."""
         result = self.check(body)
         if not result.valid:
-            raise RequestValidationError(result.gateway, result.model, result.mode, result.violations)
+            raise RequestValidationError(
+                result.gateway, result.model, result.mode, result.violations
+            )
         assert result.mode is not None
         return result.mode
 

@@ -1,0 +1,207 @@
+"""Asynchronous clients: ``AsyncImini`` and ``AsyncApimart`` (same methods, awaitable).
+
+async with AsyncImini() as client:
+    task = await client.generate_and_wait(model="kling/kling-v3", prompt="an orange cat")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from vidgate import _core
+from vidgate.errors import WaitCancelled, WaitInterrupted
+from vidgate.types import SubmittedTask, Task
+from vidgate.validation import Result, validator
+
+__all__ = ["AsyncApimart", "AsyncClient", "AsyncImini"]
+
+ByteProgress = Callable[[int, int | None], None]
+
+
+class AsyncClient:
+    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``)."""
+
+    gateway_name: ClassVar[str]
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+        language: str | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._cfg = _core.Config.build(
+            self.gateway_name, api_key, base_url, timeout, max_retries, language, clock, seed
+        )
+        self._sleep = sleep or asyncio.sleep
+        module = __import__(f"vidgate_{self.gateway_name}", fromlist=["AuthenticatedClient"])
+
+        async def on_request(request: httpx.Request) -> None:
+            self._cfg.log_request(request)
+
+        async def on_response(response: httpx.Response) -> None:
+            self._cfg.log_response(response)
+
+        args: dict[str, Any] = {"event_hooks": {"request": [on_request], "response": [on_response]}}
+        if transport is not None:
+            args["transport"] = transport
+        self._api = module.AuthenticatedClient(
+            base_url=self._cfg.base_url,
+            token=self._cfg.api_key,
+            timeout=httpx.Timeout(timeout),
+            httpx_args=args,
+        ).get_async_httpx_client()
+        # result files live on CDNs: never send them the API key
+        self._files = httpx.AsyncClient(
+            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=True
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+        await self._files.aclose()
+
+    @property
+    def base_url(self) -> str:
+        return self._cfg.base_url
+
+    # ------------------------------------------------------------------------ API
+    def validate(self, body: Any = None, /, **fields: Any) -> Result:
+        """Check a body against the spec without sending anything (no await needed)."""
+        return validator(self._cfg.gateway.name).check(body if body is not None else fields)
+
+    async def generate(
+        self, body: Any = None, /, *, idempotency_key: str | None = None, **fields: Any
+    ) -> SubmittedTask:
+        """See :meth:`vidgate.client.SyncClient.generate`."""
+        request, mode = self._cfg.submit_request(
+            body if body is not None else fields, idempotency_key
+        )
+        plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
+        response = await self._carry_out(plan, request)
+        return self._cfg.gateway.parse_submit(
+            self._cfg.json_of(response), response.status_code, mode
+        )
+
+    async def get(self, task_id: str) -> Task:
+        request = self._cfg.gateway.task_request(task_id, self._cfg.language)
+        plan = self._cfg.retry_plan(submit=False, idempotent=True)
+        response = await self._carry_out(plan, request)
+        return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+
+    async def wait(
+        self,
+        task_id: str | SubmittedTask,
+        *,
+        timeout: float | None = None,
+        on_progress: _core.ProgressCallback | None = None,
+    ) -> Task:
+        """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
+        task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
+        plan = self._cfg.wait_plan(task_id, timeout, on_progress)
+        try:
+            delay = next(plan)
+            while True:
+                if delay:
+                    await self._sleep(delay)
+                delay = plan.send(await self.get(task_id))
+        except StopIteration as done:
+            result: Task = done.value
+            return result
+        except asyncio.CancelledError as exc:
+            raise WaitCancelled(task_id) from exc
+        except KeyboardInterrupt as exc:
+            raise WaitInterrupted(task_id) from exc
+
+    async def generate_and_wait(
+        self,
+        body: Any = None,
+        /,
+        *,
+        timeout: float | None = None,
+        on_progress: _core.ProgressCallback | None = None,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Task:
+        submitted = await self.generate(body, idempotency_key=idempotency_key, **fields)
+        return await self.wait(submitted.id, timeout=timeout, on_progress=on_progress)
+
+    async def download(
+        self,
+        task: Task | str,
+        dest: str | Path = ".",
+        *,
+        what: str = "video",
+        index: int = 0,
+        overwrite: bool = False,
+        on_progress: ByteProgress | None = None,
+    ) -> Path:
+        """See :meth:`vidgate.client.SyncClient.download`."""
+        task = await self.get(task) if isinstance(task, str) else task
+        url, expires_at = _core.download_source(task, what, index)
+        path: Path = _core.download_target(task, url, dest, what, index, overwrite)
+        part = path.with_name(path.name + ".part")
+        async with self._files.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise _core.download_failed(task, what, response, expires_at)
+            total = _core.content_length(response)
+            done = 0
+            with part.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+                    done += len(chunk)
+                    if on_progress:
+                        on_progress(done, total)
+        part.replace(path)
+        return path
+
+    # ------------------------------------------------------------------------ plumbing
+    async def _carry_out(self, plan: _core.RetryPlan, request: dict[str, Any]) -> httpx.Response:
+        step = next(plan)
+        try:
+            while True:
+                if step is _core.SEND:
+                    outcome: httpx.Response | Exception | None
+                    try:
+                        outcome = await self._api.request(**request)
+                    except httpx.TransportError as exc:
+                        outcome = exc
+                else:
+                    assert isinstance(step, float)
+                    await self._sleep(step)
+                    outcome = None
+                step = plan.send(outcome)
+        except StopIteration as done:
+            response: httpx.Response = done.value
+            return response
+
+
+class AsyncImini(AsyncClient):
+    """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
+
+    gateway_name = "imini"
+
+
+class AsyncApimart(AsyncClient):
+    """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
+
+    gateway_name = "apimart"
