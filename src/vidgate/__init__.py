@@ -30,6 +30,7 @@ from vidgate.errors import (
     WaitInterrupted,
     WaitTimeoutError,
 )
+from vidgate.neutral import HappyHorse, UnsupportedFieldError
 from vidgate.types import Status, SubmittedTask, Task, VideoOutput
 from vidgate.validation import Result, validate, validator
 
@@ -47,6 +48,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "DownloadError",
+    "HappyHorse",
     "Imini",
     "InternalServerError",
     "MalformedResponseError",
@@ -64,6 +66,7 @@ __all__ = [
     "TaskFailedError",
     "URLExpiredError",
     "UnexpectedStatusError",
+    "UnsupportedFieldError",
     "VideoOutput",
     "VidgateError",
     "Violation",

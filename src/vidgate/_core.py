@@ -102,7 +102,11 @@ class Config:
     # ------------------------------------------------------------------------ requests
     def submit_request(self, body: Any, idempotency_key: str | None) -> tuple[dict[str, Any], str]:
         """Validate (raising RequestValidationError), then the request and the body's mode."""
-        if isinstance(body, BaseModel):
+        from vidgate.neutral import HappyHorse
+
+        if isinstance(body, HappyHorse):
+            body = body.to_body(self.gateway.name)
+        elif isinstance(body, BaseModel):
             body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
         mode = validator(self.gateway.name).validate(body)
         return self.gateway.submit_request(dict(body), idempotency_key), mode

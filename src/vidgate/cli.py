@@ -1,0 +1,248 @@
+"""The ``vidgate`` command: validate, generate, status, wait, download.
+
+Exit codes: 0 success; 1 the request or the task failed (invalid body, gateway error, failed
+task); 2 unreadable input or bad usage; 130 interrupted (the task goes on).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vidgate import errors
+from vidgate.types import Task
+from vidgate.validation import validator
+
+app = typer.Typer(
+    name="vidgate",
+    help="Validate, submit, watch and download video generations on imini and apimart.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+GatewayOpt = Annotated[str, typer.Option("--gateway", "-g", help="imini or apimart")]
+USAGE, FAILED, INTERRUPTED = 2, 1, 130
+
+
+def _gateway(name: str) -> Any:
+    if name not in ("imini", "apimart"):
+        err.print(f"[red]unknown gateway {name!r}[/]: use imini or apimart")
+        raise typer.Exit(USAGE)
+    return name
+
+
+def _read_body(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]cannot read {source}[/]: {exc.strerror or exc}")
+        raise typer.Exit(USAGE) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        err.print(
+            f"[red]{source} is not JSON[/]: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        )
+        raise typer.Exit(USAGE) from None
+
+
+def _client(gateway: str, base_url: str | None) -> Any:
+    from vidgate.client import Apimart, Imini
+
+    cls = Imini if gateway == "imini" else Apimart
+    return cls(base_url=base_url)
+
+
+def _fields(pairs: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            err.print(f"[red]--set {pair!r}[/]: expected KEY=VALUE (VALUE is JSON or text)")
+            raise typer.Exit(USAGE)
+        try:
+            body[key] = json.loads(value)
+        except json.JSONDecodeError:
+            body[key] = value
+    return body
+
+
+@app.command()
+def validate(
+    source: Annotated[str, typer.Argument(help="JSON body file, or - for stdin")],
+    gateway: GatewayOpt = "imini",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Check a request body against the gateway's documented rules; nothing is sent."""
+    result = validator(_gateway(gateway)).check(_read_body(source))
+    if as_json:
+        errs = [
+            {k: v.as_dict()[k] for k in ("path", "rule", "message", "code")}
+            for v in result.violations
+        ]
+        out.print_json(json.dumps({"valid": result.valid, "mode": result.mode, "errors": errs}))
+    elif result.valid:
+        out.print(f"[green]valid[/] {result.model} request, mode [bold]{result.mode}[/]")
+    else:
+        out.print(
+            f"[red]invalid[/] {result.model or 'request'} ({len(result.violations)} problem(s)):"
+        )
+        for v in result.violations:
+            code = f" → gateway code {v.code}" if v.code else ""
+            out.print(f"  • {v.message} [dim]\\[{v.rule}]{code}[/]")
+    raise typer.Exit(0 if result.valid else FAILED)
+
+
+@app.command()
+def generate(
+    source: Annotated[str | None, typer.Argument(help="JSON body file, or - for stdin")] = None,
+    gateway: GatewayOpt = "imini",
+    model: Annotated[str | None, typer.Option(help="model id, e.g. kling/kling-v3")] = None,
+    prompt: Annotated[str | None, typer.Option(help="the prompt")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="KEY=VALUE body field")] = [],  # noqa: B006
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the task to finish")] = False,
+    download: Annotated[Path | None, typer.Option(help="folder for the result files")] = None,
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
+) -> None:
+    """Validate and submit a task; with --wait show its progress, with --download save it."""
+    body = _read_body(source) if source else {}
+    body.update({k: v for k, v in (("model", model), ("prompt", prompt)) if v is not None})
+    body.update(_fields(set_))
+    with _client(_gateway(gateway), base_url) as client:
+        submitted = client.generate(body)
+        out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
+        if wait or download:
+            task = _watch(client, submitted.id, timeout)
+            if download:
+                _save(client, task, download)
+
+
+@app.command()
+def status(
+    task_id: str,
+    gateway: GatewayOpt = "imini",
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+) -> None:
+    """Show a task once."""
+    with _client(_gateway(gateway), base_url) as client:
+        _show(client.get(task_id))
+
+
+@app.command("wait")
+def wait_cmd(
+    task_id: str,
+    gateway: GatewayOpt = "imini",
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
+    download: Annotated[Path | None, typer.Option(help="folder for the result files")] = None,
+) -> None:
+    """Wait for a task with a live progress bar."""
+    with _client(_gateway(gateway), base_url) as client:
+        task = _watch(client, task_id, timeout)
+        if download:
+            _save(client, task, download)
+
+
+@app.command("download")
+def download_cmd(
+    task_id: str,
+    gateway: GatewayOpt = "imini",
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the result files")] = Path(),
+    overwrite: Annotated[bool, typer.Option(help="replace existing files")] = False,
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+) -> None:
+    """Download a finished task's video (and cover / last frame where there are some)."""
+    with _client(_gateway(gateway), base_url) as client:
+        _save(client, client.get(task_id), out_dir, overwrite)
+
+
+def _show(task: Task) -> None:
+    progress = f", {task.progress}%" if task.progress is not None else ""
+    out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")
+    for i, video in enumerate(task.videos):
+        expires = f" (expires {video.expires_at:%Y-%m-%d %H:%M} UTC)" if video.expires_at else ""
+        out.print(f"  video #{i}: {video.url}{expires}")
+    if task.error:
+        out.print(f"  error: {json.dumps(task.error, ensure_ascii=False)}")
+
+
+def _watch(client: Any, task_id: str, timeout: float | None) -> Task:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        row = bar.add_task(task_id, total=100, state="submitted")
+
+        def on_progress(task: Task) -> None:
+            done = 100 if task.succeeded else task.progress
+            bar.update(row, completed=done or 0, state=task.raw_status)
+
+        task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
+    _show(task)
+    return task
+
+
+def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    for index, video in enumerate(task.videos):
+        kinds = [
+            ("video", video.url),
+            ("cover", video.cover_url),
+            ("last_frame", video.last_frame_url),
+        ]
+        for what, url in kinds:
+            if not url:
+                continue
+            with Progress(*columns, console=err) as bar:
+                row = bar.add_task(what, total=None)
+                path = client.download(
+                    task,
+                    folder,
+                    what=what,
+                    index=index,
+                    overwrite=overwrite,
+                    on_progress=lambda done, total, row=row: bar.update(
+                        row, completed=done, total=total
+                    ),
+                )
+            out.print(f"saved {what} → {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning vidgate's errors into messages and exit codes."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.Abort as exc:  # Ctrl-C: the command-line layer wraps the KeyboardInterrupt
+        cause = exc.__cause__
+        if isinstance(cause, errors.WaitInterrupted):
+            err.print(f"[yellow]{cause}[/]; resume with: vidgate wait {cause.task_id}")
+        sys.exit(INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors (missing argument, bad option, ...)
+        show = getattr(exc, "show", None)
+        if show:
+            show()
+        sys.exit(USAGE)
+    except errors.ConfigurationError as exc:
+        err.print(f"[red]{exc}[/]")
+        sys.exit(USAGE)
+    except errors.VidgateError as exc:
+        err.print(f"[red]{exc}[/]")
+        sys.exit(FAILED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

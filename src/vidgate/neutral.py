@@ -1,0 +1,97 @@
+"""One happyhorse-1.0 request for both gateways.
+
+happyhorse-1.0 is on imini (``dashscope/happyhorse-1.0``) and on apimart (``happyhorse-1.0``)
+with different field names. :class:`HappyHorse` says what you want once and converts to either
+body; a field one gateway cannot express is refused instead of dropped:
+
+    req = HappyHorse(prompt="make it snow", source_video="https://…/clip.mp4", audio="origin")
+    Imini().generate(req)      # or Apimart().generate(req): same request, other gateway
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vidgate import spec
+from vidgate.errors import VidgateError
+
+__all__ = ["HappyHorse", "UnsupportedFieldError"]
+
+
+class UnsupportedFieldError(VidgateError, ValueError):
+    """The neutral request uses a field the chosen gateway does not document."""
+
+
+def _model_id(gateway: spec.Gateway) -> str:
+    """The gateway's id of happyhorse-1.0, from its spec (the model schema named HappyHorse…)."""
+    doc = spec.document(gateway)
+    names = spec.request_schema_names(doc)
+    return next(model for model, name in names.items() if name == "HappyHorseRequest")
+
+
+@dataclass(frozen=True)
+class HappyHorse:
+    """A gateway-neutral happyhorse-1.0 request (all fields optional, as on both gateways)."""
+
+    prompt: str | None = None
+    first_frame: str | None = None  # image URL or data:image base64 URI (image to video)
+    reference_images: Sequence[str] = field(default=())  # reference mode, or style refs for an edit
+    source_video: str | None = None  # video edit
+    duration: int | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    seed: int | None = None
+    audio: str | None = None  # edit only: "auto" or "origin"
+
+    def to_body(self, gateway: spec.Gateway) -> dict[str, Any]:
+        """The gateway's own body; validation happens when it is submitted."""
+        if gateway == "imini":
+            return self._imini()
+        if gateway == "apimart":
+            return self._apimart()
+        raise ValueError(f"unknown gateway {gateway!r}")
+
+    def _imini(self) -> dict[str, Any]:
+        if self.seed is not None:
+            raise UnsupportedFieldError(
+                "seed: imini does not document a seed for dashscope/happyhorse-1.0; "
+                "leave it out or use apimart"
+            )
+        images = (
+            [{"url": self.first_frame, "reference_type": "first_frame"}] if self.first_frame else []
+        )
+        images += [{"url": url} for url in self.reference_images]
+        body: dict[str, Any] = {"model": _model_id("imini")}
+        body.update(self._common("aspect_ratio"))
+        if images:
+            body["reference_images"] = images
+        if self.source_video:
+            body["reference_videos"] = [{"url": self.source_video}]
+        if self.audio is not None:
+            body["extra_params"] = {"audio_setting": self.audio}
+        return body
+
+    def _apimart(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": _model_id("apimart")}
+        body.update(self._common("size"))
+        optional = {
+            "first_frame_image": self.first_frame,
+            "video_url": self.source_video,
+            "seed": self.seed,
+            "audio_setting": self.audio,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if self.reference_images:
+            body["image_urls"] = list(self.reference_images)
+        return body
+
+    def _common(self, aspect_field: str) -> dict[str, Any]:
+        values = {
+            "prompt": self.prompt,
+            "duration": self.duration,
+            "resolution": self.resolution,
+            aspect_field: self.aspect_ratio,
+        }
+        return {k: v for k, v in values.items() if v is not None}
