@@ -75,7 +75,7 @@ class Validator:
         self._registry = jsonschema_rs.Registry([(self.uri, self.doc)])
         self.models: dict[str, str] = spec.request_schema_names(self.doc)
         self._compiled: dict[str, _Model] = {}
-        self._rule_at: dict[tuple[str | int, ...], Json | None] = {}
+        self._rule_at: dict[tuple[str | int, ...], Json | None] = {}  # (model pointer, *path)
 
     def _compile(self, pointer: str) -> Any:
         return jsonschema_rs.Draft202012Validator(
@@ -137,7 +137,8 @@ class Validator:
             )
             return Result(self.gateway, None, None, (violation,))
         compiled = self._model(model)
-        violations = [self._violation(e) for e in compiled.validator.iter_errors(body)]
+        root = f"/components/schemas/{compiled.name}"
+        violations = [self._violation(root, e) for e in compiled.validator.iter_errors(body)]
         if compiled.max_body_bytes is not None:
             violations.extend(self._size(body, compiled.max_body_bytes))
         return Result(self.gateway, model, self.mode(body), tuple(_dedupe(violations)))
@@ -156,16 +157,20 @@ class Validator:
     def _top(self, rule: str, expected: str) -> Violation:
         return Violation(path="", rule=rule, message=f"the body must be {expected}")
 
-    def _rule_for(self, schema_path: Sequence[str | int]) -> Json | None:
-        """The innermost node carrying x-vidgate-rule along an absolute schema path."""
-        key = tuple(schema_path)
+    def _rule_for(self, root: str, evaluation_path: Sequence[str | int]) -> Json | None:
+        """The innermost node carrying x-vidgate-rule along the error's evaluation path."""
+        key = (root, *evaluation_path)
         if key not in self._rule_at:
-            node: Any = self.doc
+            # evaluation paths start at the model's $ref; custom keywords report absolute ones
+            absolute = not evaluation_path or evaluation_path[0] != "$ref"
+            node: Any = self.doc if absolute else {"$ref": f"#{root}"}
             found = None
-            for step in key:
+            for step in evaluation_path:
                 try:
-                    node = node[step]
-                except (KeyError, IndexError, TypeError):
+                    node = (
+                        spec.resolve(self.doc, _local(node[step])) if step == "$ref" else node[step]
+                    )
+                except (KeyError, IndexError, TypeError, ValueError):
                     break
                 if isinstance(node, dict) and "x-vidgate-rule" in node:
                     found = node
@@ -192,7 +197,7 @@ class Validator:
             node = node[step]
         return node
 
-    def _violation(self, error: Any) -> Violation:
+    def _violation(self, root: str, error: Any) -> Violation:
         kind = error.kind
         details = kind.as_dict()
         trail = list(error.instance_path)
@@ -200,7 +205,7 @@ class Validator:
         if name:
             trail.append(name)
         path = "".join(f"/{p}" for p in trail)
-        rule = self._rule_for(error.schema_path)
+        rule = self._rule_for(root, error.evaluation_path)
         limit = _limit(kind.name, details)
         where = _dotted(trail) or "body"
         if rule is None:
@@ -250,6 +255,11 @@ class Validator:
                 "doc",
             )
         ]
+
+
+def _local(ref: str) -> str:
+    """A reference as a local one: ``urn:vidgate:imini#/a/b`` -> ``#/a/b``."""
+    return "#" + ref.split("#", 1)[1]
 
 
 def _dedupe(violations: list[Violation]) -> list[Violation]:

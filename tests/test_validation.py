@@ -1,0 +1,148 @@
+"""vidgate's validation (jsonschema-rs) agrees with the referee (Python jsonschema) everywhere,
+reports the mode the spec's routing chain gives, and says field, rule, limit and code."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import seeds
+import test_rules as rules
+from conftest import referee
+
+from vidgate import RequestValidationError, spec, validate, validator
+
+Body = dict[str, Any]
+
+
+@pytest.mark.parametrize(
+    ("gateway", "model", "path", "change", "accepted"), list(rules._all_field_cases())
+)
+def test_agrees_with_referee_on_field_boundaries(
+    gateway: spec.Gateway,
+    model: str,
+    path: rules.Path,
+    change: Callable[[Body], Body],
+    accepted: bool,
+) -> None:
+    ref, ours = referee(gateway), validator(gateway)
+    for base in rules.BASES[(gateway, model)].values():
+        body = change(copy.deepcopy(base))
+        if path[:2] == ("extra_params", "multi_prompt"):
+            body = rules._consistent(body)
+        theirs = ref.errors(ref.model(model), body)
+        result = ours.check(body)
+        assert result.valid == (not theirs), (body, theirs, result.violations)
+
+
+@pytest.mark.parametrize(
+    ("key", "valid", "invalid"),
+    [pytest.param(k, v, i, id=f"{k[0]}|{k[1]}") for k, (v, i) in rules.RULES.items()],
+)
+def test_reports_the_rule_and_its_gateway_code(
+    key: tuple[str, str], valid: Body, invalid: Body
+) -> None:
+    model, rule = key
+    gateway = rules.GATEWAY_OF[model]
+    assert validator(gateway).check(valid).valid
+    result = validator(gateway).check(invalid)
+    broken = {v.rule: v for v in result.violations}
+    assert rule in broken, result.violations
+    node = next(
+        r
+        for r in spec.iter_rules(
+            spec.document(gateway),
+            {"$ref": referee(gateway).model(model).replace("/", "#/", 1)},
+            "",
+        )
+        if r.id == rule
+    )
+    assert broken[rule].code == node.error_code
+    assert broken[rule].source == node.source
+
+
+@pytest.mark.parametrize(
+    ("gateway", "model", "mode"),
+    [(g, m, mode) for (g, m), bases in rules.BASES.items() for mode in bases],
+)
+def test_mode_follows_the_routing_chain(gateway: spec.Gateway, model: str, mode: str) -> None:
+    body = rules.BASES[(gateway, model)][mode]
+    expected = "text" if mode == "multi_shot" else mode
+    assert validate(gateway, body) == expected
+
+
+APIMART_CASES = {1: "text", 2: "text", 3: "first_frame", 4: "reference", 5: "edit", 6: "text"}
+
+
+def test_documented_use_cases_route_to_their_modes() -> None:
+    (page,) = [p for p in seeds.pages() if p.gateway == "apimart"]
+    bodies = page.request_bodies()[2:]  # after the two curl examples, Case 1..6 in order
+    assert [validate("apimart", b) for b in bodies] == [APIMART_CASES[i] for i in range(1, 7)]
+
+
+def test_violation_names_field_rule_and_limit() -> None:
+    body = {"model": "kling/kling-v3", "prompt": "p", "duration": 16, "aspect_ratio": "4:3"}
+    with pytest.raises(RequestValidationError) as info:
+        validate("imini", body)
+    by_path = {v.path: v for v in info.value.violations}
+    assert by_path["/duration"].rule == "maximum"
+    assert by_path["/duration"].limit == 15
+    assert "at most 15" in by_path["/duration"].message
+    assert by_path["/aspect_ratio"].limit == ["16:9", "9:16", "1:1"]
+    assert "duration: must be at most 15" in str(info.value)
+    assert info.value.mode == "text"
+
+
+def test_gateway_codes_for_documented_exclusions() -> None:
+    body = {
+        "model": "happyhorse-1.0",
+        "prompt": "p",
+        "first_frame_image": "https://example.com/a.png",
+        "video_url": "https://example.com/a.mp4",
+        "audio_setting": "origin",
+    }
+    result = validator("apimart").check(body)
+    assert result.mode == "edit"  # video_url has the highest routing priority
+    assert {v.code for v in result.violations} == {"mixed_media_not_allowed"}
+    body.pop("video_url")
+    codes = {v.code for v in validator("apimart").check(body).violations}
+    assert codes == {"audio_setting_only_for_edit"}
+    assert validator("apimart").check(body).violations[0].path == "/audio_setting"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ([], "the body must be a JSON object, not list"),
+        ({"prompt": "p"}, "model is required; expected one of"),
+        ({"model": "kling/kling-v9"}, "'kling/kling-v9' is not a model of imini"),
+    ],
+)
+def test_unusable_bodies_are_explained(body: Any, expected: str) -> None:
+    result = validator("imini").check(body)
+    assert not result.valid
+    assert result.mode is None
+    assert expected in result.violations[0].message
+
+
+def test_request_size_limit_from_the_spec() -> None:
+    limit = spec.document("imini")["components"]["schemas"]["SeedanceRequest"][
+        "x-vidgate-max-body-bytes"
+    ]
+    payload = "A" * limit
+    body = {
+        "model": "doubao/seedance-2.0",
+        "prompt": "p",
+        "reference_images": [{"url": f"data:image/png;base64,{payload}"}],
+    }
+    result = validator("imini").check(body)
+    assert [v.rule for v in result.violations] == ["max-body-bytes"]
+    assert result.violations[0].limit == limit
+
+
+def test_seed_page_bodies_are_valid_for_vidgate_too() -> None:
+    for page in seeds.pages():
+        for body in page.request_bodies():
+            assert validator(page.gateway).check(body).valid, (page.path.name, body)
