@@ -11,3 +11,96 @@ from vidgate import spec
 def referee(gateway: spec.Gateway) -> Referee:
     """One referee per gateway for the whole run (building the registry is the slow part)."""
     return Referee(gateway)
+
+
+# ---------------------------------------------------------------------------- client fixtures
+import inspect  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+import respx  # noqa: E402
+
+import vidgate  # noqa: E402
+
+API_KEY = "sk-test-0123456789abcdef"
+BASE_URLS = {gw: spec.document(gw)["servers"][0]["url"] for gw in spec.GATEWAYS}
+CLASSES = {
+    ("imini", "sync"): vidgate.Imini,
+    ("imini", "async"): vidgate.AsyncImini,
+    ("apimart", "sync"): vidgate.Apimart,
+    ("apimart", "async"): vidgate.AsyncApimart,
+}
+
+
+class FakeTime:
+    """A clock that moves only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(
+    flavour: str, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Any]:
+    """Build a client of the test's flavour with a fake clock; env vars cleared."""
+    for gw in spec.GATEWAYS:
+        monkeypatch.delenv(f"{gw.upper()}_API_KEY", raising=False)
+        monkeypatch.delenv(f"{gw.upper()}_BASE_URL", raising=False)
+
+    def build(gateway: str = "imini", **kw: Any) -> Any:
+        kw.setdefault("api_key", API_KEY)
+        kw.setdefault("clock", fake_time)
+        kw.setdefault("sleep", fake_time.sleep if flavour == "sync" else fake_time.asleep)
+        kw.setdefault("seed", 0)
+        return CLASSES[(gateway, flavour)](**kw)
+
+    return build
+
+
+async def call(value: Any) -> Any:
+    """Await an async client's result; pass a sync client's through."""
+    return await value if inspect.isawaitable(value) else value
+
+
+@pytest.fixture
+def imini_api() -> Iterator[respx.MockRouter]:
+    with respx.mock(
+        base_url=BASE_URLS["imini"], assert_all_called=True, assert_all_mocked=True
+    ) as router:
+        yield router
+
+
+@pytest.fixture
+def apimart_api() -> Iterator[respx.MockRouter]:
+    with respx.mock(
+        base_url=BASE_URLS["apimart"], assert_all_called=True, assert_all_mocked=True
+    ) as router:
+        yield router

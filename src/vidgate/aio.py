@@ -60,11 +60,15 @@ class AsyncClient:
             base_url=self._cfg.base_url,
             token=self._cfg.api_key,
             timeout=httpx.Timeout(timeout),
+            verify_ssl=_core.ssl_context(),
             httpx_args=args,
         ).get_async_httpx_client()
         # result files live on CDNs: never send them the API key
         self._files = httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=True
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            verify=_core.ssl_context(),
         )
 
     def __repr__(self) -> str:
