@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +31,8 @@ lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes,
 check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruff + mypy on our code
 	@$(RUN) python scripts/generate.py --check
 	@$(RUN) python scripts/rules_table.py --check
-	@$(RUN) ruff check src scripts tests
-	@$(RUN) ruff format --check src scripts tests
+	@$(RUN) ruff check src scripts tests bench
+	@$(RUN) ruff format --check src scripts tests bench
 	@$(RUN) mypy
 	@echo "check: all clean"
 
@@ -41,6 +41,9 @@ test: setup ## Run the test suite
 
 test-fast: setup ## The test suite without the slow (codegen, mypy) tests
 	@$(RUN) pytest -m "not slow"
+
+bench: setup ## Benchmarks against same-run baselines (prints a table, writes bench/results/latest.json)
+	@$(RUN) python bench/run.py
 
 clean: ## Remove the environment and caches
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -164,14 +164,21 @@ class Config:
             attempt += 1
 
     def wait_plan(
-        self, task_id: str, timeout: float | None, on_progress: ProgressCallback | None
+        self,
+        task_id: str,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
+        poll_now: bool = True,
     ) -> WaitPlan:
-        """Poll until the task ends or the deadline passes; yields sleeps, receives tasks."""
+        """Poll until the task ends or the deadline passes; yields sleeps, receives tasks.
+
+        ``poll_now=False`` (right after a submit) skips the first, immediate poll.
+        """
         budget = self.gateway.polling.max_wait_s if timeout is None else timeout
         start = self.clock()
         delays = self.poll_delays()
         last: Task | None = None
-        task = yield 0.0
+        task = yield 0.0 if poll_now else next(delays)
         while True:
             if on_progress and (
                 last is None or (task.raw_status, task.progress) != (last.raw_status, last.progress)

@@ -118,10 +118,11 @@ class AsyncClient:
         *,
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
+        poll_now: bool = True,
     ) -> Task:
         """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
-        plan = self._cfg.wait_plan(task_id, timeout, on_progress)
+        plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         try:
             delay = next(plan)
             while True:
@@ -147,7 +148,9 @@ class AsyncClient:
         **fields: Any,
     ) -> Task:
         submitted = await self.generate(body, idempotency_key=idempotency_key, **fields)
-        return await self.wait(submitted.id, timeout=timeout, on_progress=on_progress)
+        return await self.wait(
+            submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False
+        )
 
     async def download(
         self,

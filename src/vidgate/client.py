@@ -117,6 +117,7 @@ class SyncClient:
         *,
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
+        poll_now: bool = True,
     ) -> Task:
         """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
 
@@ -125,7 +126,7 @@ class SyncClient:
         which carries the task id: the task itself goes on.
         """
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
-        plan = self._cfg.wait_plan(task_id, timeout, on_progress)
+        plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         try:
             delay = next(plan)
             while True:
@@ -151,7 +152,7 @@ class SyncClient:
         **fields: Any,
     ) -> Task:
         submitted = self.generate(body, idempotency_key=idempotency_key, **fields)
-        return self.wait(submitted.id, timeout=timeout, on_progress=on_progress)
+        return self.wait(submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False)
 
     def download(
         self,

@@ -1,0 +1,257 @@
+"""vidgate's benchmarks: each line is a name, our figure, a baseline measured in the same run,
+and their ratio. Results also go to bench/results/latest.json.
+
+    python bench/run.py [--only NAME ...] [--quick]
+
+No figure here is a pass/fail threshold; the goals are printed beside them for reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+sys.path.insert(0, str(ROOT / "bench"))
+
+Row = dict[str, Any]
+
+
+def per_call(fn: Callable[[], Any], seconds: float = 0.3, repeat: int = 5) -> float:
+    """Best-of-``repeat`` seconds per call, each run lasting about ``seconds``."""
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    number = max(1, int(number * seconds / 0.2))
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def row(name: str, ours: float, base: float, unit: str, goal: str, **extra: Any) -> Row:
+    return {
+        "name": name,
+        "ours": ours,
+        "baseline": base,
+        "ratio": ours / base if base else None,
+        "unit": unit,
+        "goal": goal,
+        **extra,
+    }
+
+
+# ---------------------------------------------------------------------------- 1. validation
+def _all_errors(validator: Any, body: Any) -> list[Any]:
+    return list(validator.iter_errors(body))
+
+
+def bench_validation(quick: bool) -> list[Row]:
+    import jsonschema
+    import referencing
+    from referencing.jsonschema import DRAFT202012
+
+    from vidgate import spec, validator
+
+    rows = []
+    for gateway in spec.GATEWAYS:
+        doc = spec.document(gateway)
+        _, op = spec.submit_operation(doc)
+        examples = op["requestBody"]["content"]["application/json"]["examples"]
+        registry = referencing.Registry().with_resource("urn:b", DRAFT202012.create_resource(doc))
+        ours = validator(gateway)
+        for name, example in examples.items():
+            body = example["value"]
+            model = spec.request_schema_names(doc)[body["model"]]
+            slow = jsonschema.Draft202012Validator(
+                {"$ref": f"urn:b#/components/schemas/{model}"}, registry=registry
+            )
+            assert ours.check(body).valid, name
+            assert slow.is_valid(body), name
+            budget = 0.1 if quick else 0.3
+            t_ours = per_call(functools.partial(ours.check, body), budget)
+            t_base = per_call(functools.partial(_all_errors, slow, body), budget)
+            rows.append(
+                row(
+                    f"validate {gateway}:{name}",
+                    t_ours * 1e6,
+                    t_base * 1e6,
+                    "µs/body",
+                    "≥10x faster than jsonschema, ≤30 µs",
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------------------- 2. client overhead
+SUBMIT = {
+    "task_id": "task_1",
+    "model": "kling/kling-v3",
+    "created_at": "2026-04-11T07:17:39.146Z",
+    "request_id": "r",
+}
+TASK = {
+    "task_id": "task_1",
+    "status": "succeeded",
+    "videos": [{"url": "https://cdn.example/v.mp4"}],
+}
+BODY = {"model": "kling/kling-v3", "prompt": "an orange cat", "duration": 5}
+
+
+def _handler(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=SUBMIT if request.method == "POST" else TASK)
+
+
+def bench_client_overhead(quick: bool) -> list[Row]:
+    from vidgate import Imini
+
+    transport = httpx.MockTransport(_handler)
+    client = Imini("sk-bench", base_url="https://gw.example", transport=transport)
+    raw = httpx.Client(
+        base_url="https://gw.example",
+        transport=transport,
+        headers={"Authorization": "Bearer sk-bench"},
+    )
+    body_bytes = json.dumps(BODY).encode()
+
+    def ours() -> None:
+        client.get(client.generate(BODY).id)
+
+    def baseline() -> None:
+        r = raw.post(
+            "/v1/videos/generate", content=body_bytes, headers={"Content-Type": "application/json"}
+        )
+        raw.get(f"/v1/videos/tasks/{r.json()['task_id']}").json()
+
+    t_ours, t_base = per_call(ours, 0.3 if quick else 1), per_call(baseline, 0.3 if quick else 1)
+    return [
+        row(
+            "client generate+get (sync, in-memory)",
+            t_ours * 1e6,
+            t_base * 1e6,
+            "µs",
+            "≤1.3x raw httpx",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------- 3. polling
+def bench_polling(quick: bool) -> list[Row]:
+    from polling import simulate
+
+    rows = []
+    for length in (10, 60, 300, 1800):
+        ours = simulate(length, policy="vidgate")
+        for name in ("fixed-1s", "fixed-2s"):
+            base = simulate(length, policy=name)
+            rows.append(
+                row(
+                    f"polling {length}s task: requests vs {name}",
+                    ours["requests"],
+                    base["requests"],
+                    "requests",
+                    "≤15 requests for 300 s, detection within 10 %",
+                    detection_s=ours["detection_s"],
+                    baseline_detection_s=base["detection_s"],
+                    detection_pct=100 * ours["detection_s"] / length,
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------------------- 5. codegen, import
+def bench_startup(quick: bool) -> list[Row]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+
+    def import_ms(module: str) -> float:
+        code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        runs = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(3 if quick else 7)
+        ]
+        return statistics.median(runs) * 1e3
+
+    rows = [
+        row(
+            "import vidgate",
+            import_ms("vidgate"),
+            import_ms("httpx"),
+            "ms",
+            "≤150 ms (baseline: import httpx)",
+        )
+    ]
+    if not quick:
+        t = time.perf_counter()
+        with_tmp = subprocess.run(
+            [sys.executable, "scripts/generate.py", "--check"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        took = time.perf_counter() - t
+        assert with_tmp.returncode == 0, with_tmp.stderr
+        rows.append(
+            row(
+                "make generate (full regeneration + compare)",
+                took,
+                10.0,
+                "s",
+                "≤10 s (baseline: the 10 s goal)",
+            )
+        )
+    return rows
+
+
+BENCHES: dict[str, Callable[[bool], list[Row]]] = {
+    "validation": bench_validation,
+    "client": bench_client_overhead,
+    "polling": bench_polling,
+    "startup": bench_startup,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=None)
+    parser.add_argument("--quick", action="store_true", help="shorter runs (for smoke tests)")
+    args = parser.parse_args(argv)
+    names = args.only or list(BENCHES)
+    rows: list[Row] = []
+    print(f"{'benchmark':58} {'ours':>12} {'baseline':>12} {'ratio':>8}  unit")
+    for name in names:
+        for r in BENCHES[name](args.quick):
+            rows.append(r)
+            ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+            print(f"{r['name']:58} {r['ours']:12.2f} {r['baseline']:12.2f} {ratio:>8}  {r['unit']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.write_text(json.dumps({"meta": meta, "results": rows}, indent=1, ensure_ascii=False))
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
