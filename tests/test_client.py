@@ -255,7 +255,8 @@ async def test_unknown_status_and_fields_are_kept(
     )
     task = await call(make_client("apimart").get("task_A"))
     assert (task.status, task.raw_status, task.done) == (Status.UNKNOWN, "submitted", False)
-    assert task.raw.data.model_extra == {"brand_new": {"x": 1}}
+    assert task.raw["data"]["brand_new"] == {"x": 1}
+    assert task.typed().data.model_extra == {"brand_new": {"x": 1}}
 
 
 async def test_apimart_task_fields_are_parsed(
@@ -451,3 +452,20 @@ async def test_the_key_never_shows(
     assert "Bearer ***" in caplog.text
     texts = [repr(client), str(info.value), repr(info.value), caplog.text]
     assert all(API_KEY not in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    "example",
+    ["happyhorse_text", "seedance_first_last_frame", "kling_multi_shot", "motion_control"],
+)
+async def test_every_model_submits_its_spec_example(
+    make_client: Any, imini_api: respx.MockRouter, example: str
+) -> None:
+    from vidgate import spec
+
+    _, op = spec.submit_operation(spec.document("imini"))
+    body = op["requestBody"]["content"]["application/json"]["examples"][example]["value"]
+    route = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    await call(make_client().generate(body))
+    assert json.loads(route.calls.last.request.content) == body
+    assert route.calls.last.request.headers["content-type"] == "application/json"

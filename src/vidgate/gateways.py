@@ -82,16 +82,13 @@ class Gateway:
 
     # ------------------------------------------------------------------------ requests
     def submit_request(self, body: Json, idempotency_key: str | None = None) -> Json:
-        """httpx.request() arguments for a submit, built by the generated transport."""
-        module = importlib.import_module(self.submit_module)
-        models = importlib.import_module(f"vidgate_{self.name}.models")
-        cls = getattr(models, spec.request_schema_names(self.doc)[body["model"]])
-        extra: dict[str, Any] = {}
-        if self.name == "apimart" and idempotency_key is not None:
-            extra["idempotency_key"] = idempotency_key
-        kwargs: Json = module._get_kwargs(body=cls.from_dict(body), **extra)
-        kwargs["json"] = body  # exactly what was validated
-        return kwargs
+        """httpx.request() arguments for a submit: method, URL and headers as the generated
+        transport builds them for this model (built once), carrying exactly the validated body."""
+        template = _submit_template(self.name, body["model"])
+        headers = dict(template["headers"])
+        if idempotency_key is not None and self.idempotency_header:
+            headers[self.idempotency_header] = idempotency_key
+        return {**template, "headers": headers, "json": body}
 
     def task_request(self, task_id: str, language: str | None = None) -> Json:
         module = importlib.import_module(self.task_module)
@@ -119,7 +116,7 @@ class Gateway:
             created_at=parse_time(data.get("created_at")),
             request_id=_str(data.get("request_id")),
             mode=mode,
-            raw=self._typed("SubmitResponse" if self.name == "imini" else "SubmitEnvelope", raw),
+            raw=raw,
         )
 
     def parse_task(self, data: Any, status: int) -> Task:
@@ -151,7 +148,7 @@ class Gateway:
             estimated_seconds=_int(data.get("estimated_time")),
             videos=self._videos(data),
             error=dict(error) if isinstance(error, Mapping) else None,
-            raw=self._typed("VideoTask" if self.name == "imini" else "TaskEnvelope", raw),
+            raw=raw,
         )
 
     def _videos(self, data: Mapping[str, Any]) -> tuple[VideoOutput, ...]:
@@ -191,15 +188,26 @@ class Gateway:
         code = code if isinstance(code, str | int) and not isinstance(code, bool) else None
         return code, _str(err.get("message")), _str(err.get("request_id"))
 
-    def _typed(self, schema: str, data: Any) -> Any:
-        """The reply parsed by the generated pydantic model, or the data if it does not fit."""
-        from pydantic import ValidationError
-
+    def typed(self, schema: str, data: Any) -> Any:
+        """A reply parsed by the generated pydantic model (raises pydantic's ValidationError)."""
         models = importlib.import_module(f"vidgate_models.{self.name}")
-        try:
-            return getattr(models, schema).model_validate(data)
-        except ValidationError:
-            return data
+        return getattr(models, schema).model_validate(data)
+
+
+class _AnyBody:
+    """Stands in for the generated attrs body: ``_get_kwargs`` only calls ``to_dict()``."""
+
+    def to_dict(self) -> Json:
+        return {}
+
+
+@cache
+def _submit_template(name: str, model: str) -> Json:
+    """Method, URL and headers of a submit, from the generated transport (once per model)."""
+    module = importlib.import_module(gateway(name).submit_module)
+    kwargs: Json = module._get_kwargs(body=_AnyBody())
+    kwargs.pop("json")
+    return kwargs
 
 
 def _operation(doc: Json, operation_id: str) -> Json:

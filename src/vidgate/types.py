@@ -19,6 +19,10 @@ from vidgate import spec
 __all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "status_of"]
 
 
+_SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
+_TASK_MODEL = {"imini": "VideoTask", "apimart": "TaskEnvelope"}
+
+
 class Status(enum.StrEnum):
     """One status vocabulary for both gateways."""
 
@@ -54,7 +58,14 @@ class SubmittedTask:
     created_at: dt.datetime | None = None
     request_id: str | None = None
     mode: str | None = None
-    raw: Any = field(default=None, repr=False, compare=False)
+    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+
+    def typed(self) -> Any:
+        """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
+        ``SubmitEnvelope`` for apimart); raises pydantic.ValidationError if it does not fit."""
+        from vidgate.gateways import gateway
+
+        return gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,15 @@ class Task:
     estimated_seconds: int | None = None
     videos: tuple[VideoOutput, ...] = ()
     error: dict[str, Any] | None = None
-    raw: Any = field(default=None, repr=False, compare=False)
+    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+
+    def typed(self) -> Any:
+        """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
+        ``TaskEnvelope`` for apimart), unknown fields kept; raises pydantic.ValidationError
+        if the reply does not fit the spec."""
+        from vidgate.gateways import gateway
+
+        return gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
 
     @property
     def done(self) -> bool:
