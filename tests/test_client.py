@@ -364,7 +364,7 @@ async def test_cancelling_an_async_wait_keeps_the_task_id(monkeypatch: pytest.Mo
         waiter = asyncio.ensure_future(client.wait("task_1"))
         await asyncio.sleep(0.05)
         waiter.cancel()
-        with pytest.raises(errors.WaitCancelled) as info:
+        with pytest.raises(vidgate.WaitCancelled) as info:
             await waiter
         assert info.value.task_id == "task_1"
         await client.aclose()

@@ -1,40 +1,109 @@
 """vidgate: typed clients for the imini router and apimart video gateways.
 
 Every request is checked against the gateway's spec before it is sent; see ``vidgate.validate``.
+Names are imported on first use, so ``import vidgate`` stays cheap (a script that only validates
+never loads httpx).
 """
 
-from vidgate.aio import AsyncApimart, AsyncClient, AsyncImini
-from vidgate.client import Apimart, Imini, SyncClient
-from vidgate.errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    DownloadError,
-    InternalServerError,
-    MalformedResponseError,
-    NotFoundError,
-    OutputExistsError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    TaskFailedError,
-    UnexpectedStatusError,
-    URLExpiredError,
-    VidgateError,
-    Violation,
-    WaitCancelled,
-    WaitInterrupted,
-    WaitTimeoutError,
-)
-from vidgate.neutral import HappyHorse, UnsupportedFieldError
-from vidgate.types import Status, SubmittedTask, Task, VideoOutput
-from vidgate.validation import Result, validate, validator
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vidgate.aio import (
+        AsyncApimart,
+        AsyncClient,
+        AsyncImini,
+        WaitCancelled,
+    )
+    from vidgate.client import (
+        Apimart,
+        Imini,
+        SyncClient,
+    )
+    from vidgate.errors import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        DownloadError,
+        InternalServerError,
+        MalformedResponseError,
+        NotFoundError,
+        OutputExistsError,
+        PaymentRequiredError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestValidationError,
+        TaskFailedError,
+        UnexpectedStatusError,
+        URLExpiredError,
+        VidgateError,
+        Violation,
+        WaitInterrupted,
+        WaitTimeoutError,
+    )
+    from vidgate.neutral import (
+        HappyHorse,
+        UnsupportedFieldError,
+    )
+    from vidgate.types import (
+        Status,
+        SubmittedTask,
+        Task,
+        VideoOutput,
+    )
+    from vidgate.validation import (
+        Result,
+        validate,
+        validator,
+    )
 
 __version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "APIConnectionError": "vidgate.errors",
+    "APIError": "vidgate.errors",
+    "APITimeoutError": "vidgate.errors",
+    "Apimart": "vidgate.client",
+    "AsyncApimart": "vidgate.aio",
+    "AsyncClient": "vidgate.aio",
+    "AsyncImini": "vidgate.aio",
+    "AuthenticationError": "vidgate.errors",
+    "BadRequestError": "vidgate.errors",
+    "ConfigurationError": "vidgate.errors",
+    "DownloadError": "vidgate.errors",
+    "HappyHorse": "vidgate.neutral",
+    "Imini": "vidgate.client",
+    "InternalServerError": "vidgate.errors",
+    "MalformedResponseError": "vidgate.errors",
+    "NotFoundError": "vidgate.errors",
+    "OutputExistsError": "vidgate.errors",
+    "PaymentRequiredError": "vidgate.errors",
+    "PermissionDeniedError": "vidgate.errors",
+    "RateLimitError": "vidgate.errors",
+    "RequestValidationError": "vidgate.errors",
+    "Result": "vidgate.validation",
+    "Status": "vidgate.types",
+    "SubmittedTask": "vidgate.types",
+    "SyncClient": "vidgate.client",
+    "Task": "vidgate.types",
+    "TaskFailedError": "vidgate.errors",
+    "URLExpiredError": "vidgate.errors",
+    "UnexpectedStatusError": "vidgate.errors",
+    "UnsupportedFieldError": "vidgate.neutral",
+    "VideoOutput": "vidgate.types",
+    "VidgateError": "vidgate.errors",
+    "Violation": "vidgate.errors",
+    "WaitCancelled": "vidgate.aio",
+    "WaitInterrupted": "vidgate.errors",
+    "WaitTimeoutError": "vidgate.errors",
+    "validate": "vidgate.validation",
+    "validator": "vidgate.validation",
+}
 
 __all__ = [
     "APIConnectionError",
@@ -77,3 +146,16 @@ __all__ = [
     "validate",
     "validator",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidgate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

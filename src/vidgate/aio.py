@@ -14,11 +14,20 @@ from typing import Any, ClassVar
 import httpx
 
 from vidgate import _core
-from vidgate.errors import WaitCancelled, WaitInterrupted
+from vidgate.errors import WaitInterrupted
 from vidgate.types import SubmittedTask, Task
 from vidgate.validation import Result, validator
 
-__all__ = ["AsyncApimart", "AsyncClient", "AsyncImini"]
+__all__ = ["AsyncApimart", "AsyncClient", "AsyncImini", "WaitCancelled"]
+
+
+class WaitCancelled(asyncio.CancelledError):
+    """An async wait was cancelled: the task goes on. Still a CancelledError."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"stopped waiting for task {task_id}; the task goes on")
+
 
 ByteProgress = Callable[[int, int | None], None]
 

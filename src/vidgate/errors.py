@@ -3,13 +3,12 @@
 Client-side validation: RequestValidationError. Gateway replies: APIError and a subclass per
 status (status, gateway code, message, request id). Transport: APIConnectionError and
 APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
-WaitTimeoutError and WaitInterrupted / WaitCancelled (all carry the task id). Files:
+WaitTimeoutError and WaitInterrupted (and vidgate.aio.WaitCancelled; all carry the task id). Files:
 DownloadError, URLExpiredError, OutputExistsError. No message ever contains an API key.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,7 +33,6 @@ __all__ = [
     "UnexpectedStatusError",
     "VidgateError",
     "Violation",
-    "WaitCancelled",
     "WaitInterrupted",
     "WaitTimeoutError",
     "error_for_status",
@@ -222,14 +220,6 @@ class WaitInterrupted(KeyboardInterrupt):
         super().__init__(f"stopped waiting for task {task_id}; the task goes on")
 
 
-class WaitCancelled(asyncio.CancelledError):
-    """An async wait was cancelled: the task goes on. Still a CancelledError."""
-
-    def __init__(self, task_id: str) -> None:
-        self.task_id = task_id
-        super().__init__(f"stopped waiting for task {task_id}; the task goes on")
-
-
 class DownloadError(VidgateError):
     """A result file could not be fetched."""
 
@@ -256,3 +246,11 @@ def error_for_status(status: int) -> type[APIError]:
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else UnexpectedStatusError
+
+
+def __getattr__(name: str) -> object:
+    if name == "WaitCancelled":  # lives with the async client, so this module needs no asyncio
+        from vidgate.aio import WaitCancelled
+
+        return WaitCancelled
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
