@@ -265,11 +265,14 @@ def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:
 
 
 def download_target(task: Task, url: str, dest: Any, what: str, index: int, overwrite: bool) -> Any:
-    """The file to write: ``dest`` itself, or a file named after the task inside it."""
+    """The file to write: ``dest`` itself, or a file named after the task inside it.
+
+    ``dest`` is a folder if it is one, or if it does not exist and has no file suffix.
+    """
     from pathlib import Path, PurePosixPath
 
     path = Path(dest)
-    if path.is_dir():
+    if path.is_dir() or (not path.exists() and not path.suffix):
         suffix = PurePosixPath(httpx.URL(url).path).suffix or {"video": ".mp4"}.get(what, ".bin")
         tag = "" if what == "video" else f"-{what.replace('_', '-')}"
         number = f"-{index}" if index else ""

@@ -166,6 +166,42 @@ def download_cmd(
         _save(client, client.get(task_id), out_dir, overwrite)
 
 
+@app.command()
+def mock(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 4010,
+    host: Annotated[str, typer.Option(help="address to bind (localhost by default)")] = "127.0.0.1",
+    key: Annotated[list[str], typer.Option("--key", help="accepted API key(s)")] = ["sk-mock"],  # noqa: B006
+    queue: Annotated[float, typer.Option(help="seconds a task stays queued")] = 1.0,
+    run: Annotated[float, typer.Option(help="seconds a task spends processing")] = 5.0,
+) -> None:
+    """Run the mock gateway as a server (both gateways, stateful tasks, real media)."""
+    from vidgate.mock import Timing, serve
+
+    base = f"http://{host}:{port}"
+    err.print(
+        f"mock gateway on {base}: IMINI_BASE_URL={base}/imini APIMART_BASE_URL={base}/apimart "
+        f"(API key {', '.join(key)})"
+    )
+    serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
+        "demo-output"
+    ),
+    queue: Annotated[float, typer.Option(help="seconds a task stays queued")] = 1.0,
+    run: Annotated[float, typer.Option(help="seconds a task spends processing")] = 4.0,
+) -> None:
+    """Every model of both gateways, end to end, on the embedded mock gateway."""
+    import asyncio
+
+    from vidgate import demo as demo_module
+    from vidgate.mock import Timing
+
+    asyncio.run(demo_module.run(out_dir, Timing(queue, run), out))
+
+
 def _show(task: Task) -> None:
     progress = f", {task.progress}%" if task.progress is not None else ""
     out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")

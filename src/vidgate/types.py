@@ -16,7 +16,7 @@ from typing import Any
 
 from vidgate import spec
 
-__all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "status_of"]
+__all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "raw_status", "status_of"]
 
 
 _SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
@@ -46,6 +46,11 @@ def _status_map(gateway: spec.Gateway) -> dict[str, Status]:
 
 def status_of(gateway: spec.Gateway, raw: str) -> Status:
     return _status_map(gateway).get(raw, Status.UNKNOWN)
+
+
+def raw_status(gateway: spec.Gateway, status: Status) -> str | None:
+    """The gateway's own name for a status (None if the gateway has no such status)."""
+    return next((raw for raw, ours in _status_map(gateway).items() if ours is status), None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,123 @@
+"""vidgate's mock gateway: both gateways' documented endpoints, with stateful tasks, real media,
+the gateways' own errors, and faults on demand.
+
+    from vidgate.mock import MockGateway, Timing
+
+    with MockGateway(timing=Timing(queue_s=1, run_s=3)) as mock:
+        client = mock.client("imini")                  # an Imini pointed at the mock
+        task = client.generate_and_wait(model="kling/kling-v3", prompt="an orange cat")
+        mock.faults.script("submit", "429", "drop-after")
+        assert len(mock.ledger) == 1
+
+Three ways to run it: in-process (``client()`` / ``transport()``), as a server
+(``vidgate mock --port 4010``), and as pytest fixtures (``vidgate.testing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from vidgate.mock.app import DEFAULT_KEY, Dropped, create_app, gateway_app
+from vidgate.mock.state import Fault, Faults, Ledger, State, Timing
+from vidgate.mock.transport import AsyncMockTransport, SyncMockTransport
+
+__all__ = [
+    "DEFAULT_KEY",
+    "Dropped",
+    "Fault",
+    "Faults",
+    "Ledger",
+    "MockGateway",
+    "State",
+    "Timing",
+    "create_app",
+    "gateway_app",
+    "serve",
+]
+
+BASE = "http://mock.vidgate.invalid"
+
+
+class MockGateway:
+    """One in-process mock of both gateways (shared clock, tasks, ledger and faults)."""
+
+    def __init__(
+        self,
+        *,
+        timing: Timing | None = None,
+        clock: Callable[[], float] | None = None,
+        keys: Iterable[str] = (DEFAULT_KEY,),
+        seed: int = 0,
+    ) -> None:
+        self.state = State(timing, clock, seed)
+        self.keys = frozenset(keys)
+        self.app = create_app(self.state, self.keys)
+        self._sync: list[SyncMockTransport] = []
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.state.ledger
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def api_key(self) -> str:
+        return sorted(self.keys)[0]
+
+    def base_url(self, gateway: str) -> str:
+        return f"{BASE}/{gateway}"
+
+    def transport(self) -> SyncMockTransport:
+        transport = SyncMockTransport(self.app)
+        self._sync.append(transport)
+        return transport
+
+    def async_transport(self) -> AsyncMockTransport:
+        return AsyncMockTransport(self.app)
+
+    def client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+        """A sync client (Imini or Apimart) pointed at this mock."""
+        from vidgate.client import Apimart, Imini
+
+        cls = Imini if gateway == "imini" else Apimart
+        kwargs.setdefault("api_key", self.api_key)
+        return cls(base_url=self.base_url(gateway), transport=self.transport(), **kwargs)
+
+    def async_client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+        """An async client (AsyncImini or AsyncApimart) pointed at this mock."""
+        from vidgate.aio import AsyncApimart, AsyncImini
+
+        cls = AsyncImini if gateway == "imini" else AsyncApimart
+        kwargs.setdefault("api_key", self.api_key)
+        return cls(base_url=self.base_url(gateway), transport=self.async_transport(), **kwargs)
+
+    def close(self) -> None:
+        for transport in self._sync:
+            transport.close()
+        self._sync.clear()
+
+    def __enter__(self) -> MockGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 4010,
+    *,
+    timing: Timing | None = None,
+    keys: Iterable[str] = (DEFAULT_KEY,),
+    log_level: str = "info",
+) -> None:
+    """Run the mock as an HTTP server until interrupted (localhost only unless told otherwise)."""
+    import uvicorn
+
+    state = State(timing)
+    uvicorn.run(
+        create_app(state, frozenset(keys), server=True), host=host, port=port, log_level=log_level
+    )

@@ -1,0 +1,200 @@
+"""The mock's memory: tasks with a clock-driven lifecycle, a ledger of accepted submissions, and
+the faults to inject.
+
+A task's status is computed from the clock when it is read (no background work): it is queued for
+``timing.queue_s``, then processing for ``timing.run_s`` with a rising progress, then ends as its
+outcome says. Outcomes are scripted by tokens in the prompt:
+
+    [mock:fail]            the task fails (content review refused it)
+    [mock:fail=CODE]       the task fails with that error code
+    [mock:cancel]          the task ends cancelled (apimart; imini has no such status)
+    [mock:reject]          the submit itself is refused with 400 (imini: INVALID_PROMPT)
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Fault", "Faults", "Ledger", "MockTask", "State", "Timing"]
+
+TOKEN = re.compile(r"\[mock:(fail|cancel|reject)(?:=([A-Za-z0-9_.-]+))?\]")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds a task spends queued and then processing (0, 0: done at the first query)."""
+
+    queue_s: float = 0.0
+    run_s: float = 0.0
+
+
+@dataclass
+class MockTask:
+    id: str
+    gateway: str
+    model: str
+    mode: str
+    body: dict[str, Any]
+    created: float
+    outcome: str  # succeeded | failed | cancelled
+    error_code: str | None = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class Submission:
+    gateway: str
+    task_id: str
+    idempotency_key: str | None
+    body: dict[str, Any]
+    at: float
+
+
+class Ledger:
+    """Every accepted submission, in order (what a real gateway would bill)."""
+
+    def __init__(self) -> None:
+        self.entries: list[Submission] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def keys(self) -> list[str | None]:
+        return [e.idempotency_key for e in self.entries]
+
+    def duplicates(self, key: Callable[[Submission], Any]) -> dict[Any, int]:
+        """Groups of submissions sharing ``key(entry)`` more than once (e.g. the same prompt)."""
+        counts: dict[Any, int] = {}
+        for entry in self.entries:
+            counts[key(entry)] = counts.get(key(entry), 0) + 1
+        return {k: n for k, n in counts.items() if n > 1}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure: an HTTP status (with Retry-After for 429), a delay, a dropped
+    connection (``drop`` before or after the request is processed), or a malformed body."""
+
+    kind: str  # "429" | "500" | "502" | "slow" | "drop-before" | "drop-after" | "malformed"
+    retry_after: float = 1.0
+    delay_s: float = 2.0
+
+    KINDS = ("429", "500", "502", "slow", "drop-before", "drop-after", "malformed")
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; one of {', '.join(self.KINDS)}")
+
+
+class Faults:
+    """Faults per route ("submit", "task", "file"): scripted sequences first, then chances."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._scripts: dict[str, list[Fault | None]] = {}
+        self._chances: dict[str, list[tuple[float, Fault]]] = {}
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.injected: dict[str, int] = {}
+
+    def script(self, route: str, *faults: Fault | str | None) -> None:
+        """The next requests on ``route`` get these faults in order (None: no fault)."""
+        items = [Fault(f) if isinstance(f, str) else f for f in faults]
+        self._scripts.setdefault(route, []).extend(items)
+
+    def chance(self, route: str, probability: float, fault: Fault | str) -> None:
+        """Each request on ``route`` gets ``fault`` with this probability."""
+        self._chances.setdefault(route, []).append(
+            (probability, Fault(fault) if isinstance(fault, str) else fault)
+        )
+
+    def next(self, route: str) -> Fault | None:
+        with self._lock:
+            script = self._scripts.get(route)
+            if script:
+                fault = script.pop(0)
+            else:
+                fault = None
+                roll = self._rng.random()
+                for probability, candidate in self._chances.get(route, []):
+                    if roll < probability:
+                        fault = candidate
+                        break
+                    roll -= probability
+            if fault is not None:
+                self.injected[fault.kind] = self.injected.get(fault.kind, 0) + 1
+            return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self._chances.clear()
+
+
+class State:
+    """Tasks, ledger, faults and clock of one mock gateway process."""
+
+    def __init__(
+        self,
+        timing: Timing | None = None,
+        clock: Callable[[], float] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.timing = timing or Timing()
+        self.clock = clock or time.time
+        self.tasks: dict[str, MockTask] = {}
+        self.ledger = Ledger()
+        self.faults = Faults(seed)
+        self.idempotent: dict[tuple[str, str], str] = {}  # (gateway, key) -> task id
+        self._ids = itertools.count(2044275355061448704)
+        self._lock = threading.Lock()
+
+    def new_task(
+        self, gateway: str, model: str, mode: str, body: dict[str, Any], key: str | None
+    ) -> tuple[MockTask, bool]:
+        """The task for an accepted submit, and whether it is new (False: idempotent replay)."""
+        with self._lock:
+            if key is not None and (gateway, key) in self.idempotent:
+                return self.tasks[self.idempotent[(gateway, key)]], False
+            number = next(self._ids)
+            task_id = f"task_{number}" if gateway == "imini" else f"task_01MOCK{number:019d}"
+            outcome, code = _outcome(str(body.get("prompt", "")))
+            task = MockTask(task_id, gateway, model, mode, body, self.clock(), outcome, code)
+            self.tasks[task_id] = task
+            if key is not None:
+                self.idempotent[(gateway, key)] = task_id
+            self.ledger.entries.append(Submission(gateway, task_id, key, body, task.created))
+            return task, True
+
+    def phase(self, task: MockTask) -> tuple[str, int]:
+        """("queued" | "processing" | "done", progress 0-100) at the current clock."""
+        elapsed = self.clock() - task.created
+        if elapsed < self.timing.queue_s:
+            return "queued", 0
+        running = elapsed - self.timing.queue_s
+        if running < self.timing.run_s:
+            return "processing", min(99, int(100 * running / self.timing.run_s))
+        return "done", 100
+
+    def completed_at(self, task: MockTask) -> float:
+        return task.created + self.timing.queue_s + self.timing.run_s
+
+
+def _outcome(prompt: str) -> tuple[str, str | None]:
+    for word, value in TOKEN.findall(prompt):
+        if word == "fail":
+            return "failed", value or None
+        if word == "cancel":
+            return "cancelled", None
+    return "succeeded", None
+
+
+def rejected(prompt: Any) -> bool:
+    return isinstance(prompt, str) and any(w == "reject" for w, _ in TOKEN.findall(prompt))
