@@ -1,10 +1,29 @@
 from __future__ import annotations
 
+import os
 from functools import cache
 
+from hypothesis import HealthCheck, settings
 from referee import Referee
 
 from vidgate import spec
+
+# Hypothesis budgets: cheap by default (make test stays within minutes on 2 cores),
+# deep on demand (VIDGATE_HYPOTHESIS=deep, for scheduled runs).
+PROFILES = {"default": 25, "deep": 1000}
+PROFILE = os.environ.get("VIDGATE_HYPOTHESIS", "default")
+if PROFILE not in PROFILES:
+    raise RuntimeError(f"VIDGATE_HYPOTHESIS={PROFILE!r}: use one of {', '.join(PROFILES)}")
+EXAMPLES = PROFILES[PROFILE]
+for _name, _count in PROFILES.items():
+    settings.register_profile(
+        _name,
+        max_examples=_count,
+        deadline=None,
+        derandomize=_name == "default",
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+settings.load_profile(PROFILE)
 
 
 @cache

@@ -93,7 +93,7 @@ class Config:
             )
         url = base_url or os.environ.get(gw.env_url) or gw.default_base_url
         configure_logging()
-        return cls(
+        config = cls(
             gw,
             key,
             url.rstrip("/"),
@@ -103,6 +103,9 @@ class Config:
             clock or time.monotonic,
             random.Random(seed),
         )
+        if language is not None:
+            config.check_parameters(gw.task_operation_id, query={"language": language})
+        return config
 
     def scrub(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text
@@ -117,7 +120,25 @@ class Config:
         elif isinstance(body, BaseModel):
             body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
         mode = validator(self.gateway.name).validate(body)
+        if idempotency_key is not None:
+            self.check_parameters(
+                self.gateway.submit_operation_id, {"Idempotency-Key": idempotency_key}
+            )
         return self.gateway.submit_request(dict(body), idempotency_key), mode
+
+    def check_parameters(
+        self,
+        operation_id: str,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        """Refuse parameters the spec forbids (a malformed idempotency key, an unknown language)."""
+        problems = validator(self.gateway.name).check_parameters(
+            operation_id, {"header": headers or {}, "query": query or {}, "path": {}}
+        )
+        problems = tuple(p for p in problems if p.rule != "required")  # the client fills those
+        if problems:
+            raise errors.RequestValidationError(self.gateway.name, None, None, problems)
 
     def idempotent(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.gateway.idempotency_header is not None

@@ -60,12 +60,20 @@ class Gateway:
         return spec.document(self.name)
 
     @property
+    def submit_operation_id(self) -> str:
+        return self.submit_module.rsplit(".", 1)[1]
+
+    @property
+    def task_operation_id(self) -> str:
+        return self.task_module.rsplit(".", 1)[1]
+
+    @property
     def default_base_url(self) -> str:
         return str(self.doc["servers"][0]["url"])
 
     @property
     def polling(self) -> Polling:
-        op = _operation(self.doc, self.task_module.rsplit(".", 1)[1])
+        op = _operation(self.doc, self.task_operation_id)
         p = op["x-vidgate-polling"]
         return Polling(
             p["interval_s"], p["max_interval_s"], p["max_wait_s"], p["backoff_factor"], p["jitter"]
@@ -74,7 +82,7 @@ class Gateway:
     @property
     def idempotency_header(self) -> str | None:
         """The submit's idempotency header, if the spec has one."""
-        op = _operation(self.doc, self.submit_module.rsplit(".", 1)[1])
+        op = _operation(self.doc, self.submit_operation_id)
         for param in op.get("parameters", []):
             if param["in"] == "header" and param["name"].lower() == "idempotency-key":
                 return str(param["name"])

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema_rs
 
@@ -75,11 +76,12 @@ class Validator:
         self._registry = jsonschema_rs.Registry([(self.uri, self.doc)])
         self.models: dict[str, str] = spec.request_schema_names(self.doc)
         self._compiled: dict[str, _Model] = {}
+        self._params: dict[str, list[tuple[Json, Any]]] = {}
         self._rule_at: dict[tuple[str | int, ...], Json | None] = {}  # (model pointer, *path)
 
     def _compile(self, pointer: str) -> Any:
         return jsonschema_rs.Draft202012Validator(
-            {"$ref": f"{self.uri}#{pointer}"},
+            {"$ref": f"{self.uri}#{quote(pointer, safe='/~')}"},
             registry=self._registry,
             keywords={"x-vidgate-sum": _SumKeyword},
         )
@@ -152,6 +154,60 @@ class Validator:
             )
         assert result.mode is not None
         return result.mode
+
+    def check_parameters(
+        self, operation_id: str, values: Mapping[str, Mapping[str, str]]
+    ) -> tuple[Violation, ...]:
+        """Violations of an operation's parameters; ``values`` maps ``in`` (header, query,
+        path) to the values sent (header names are matched case-insensitively)."""
+        found = []
+        for param, compiled in self._parameters(operation_id):
+            where = param["in"]
+            given = values.get(where, {})
+            if where == "header":
+                given = {k.lower(): v for k, v in given.items()}
+            value = given.get(param["name"].lower() if where == "header" else param["name"])
+            path = f"{where}:{param['name']}"
+            if value is None:
+                if param.get("required"):
+                    found.append(
+                        Violation(
+                            path,
+                            "required",
+                            f"{path} is required",
+                            None,
+                            None,
+                            param.get("x-vidgate-source"),
+                        )
+                    )
+                continue
+            for error in compiled.iter_errors(value):
+                details = error.kind.as_dict()
+                found.append(
+                    Violation(
+                        path,
+                        error.kind.name,
+                        f"{path}: {_plain(error.kind.name, details, error.message)}",
+                        _limit(error.kind.name, details),
+                        None,
+                        param.get("x-vidgate-source"),
+                    )
+                )
+        return tuple(found)
+
+    def _parameters(self, operation_id: str) -> list[tuple[Json, Any]]:
+        if operation_id not in self._params:
+            for path, item in self.doc["paths"].items():
+                for method, op in item.items():
+                    if isinstance(op, dict) and op.get("operationId") == operation_id:
+                        base = f"/paths/{path.replace('~', '~0').replace('/', '~1')}/{method}"
+                        self._params[operation_id] = [
+                            (param, self._compile(f"{base}/parameters/{i}/schema"))
+                            for i, param in enumerate(op.get("parameters", []))
+                        ]
+            if operation_id not in self._params:
+                raise LookupError(f"{self.gateway} has no operation {operation_id!r}")
+        return self._params[operation_id]
 
     # -------------------------------------------------------------------- error translation
     def _top(self, rule: str, expected: str) -> Violation:

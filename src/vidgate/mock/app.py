@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from vidgate import spec
+from vidgate.gateways import gateway
 from vidgate.mock import media
 from vidgate.mock.state import Fault, MockTask, State, rejected
 from vidgate.types import Status, raw_status
@@ -135,11 +136,31 @@ class Gateway:
         return None
 
     def _authorized(self, request: Request) -> bool:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        values = request.headers.getlist("authorization")
+        if len(values) != 1:  # none, or an ambiguous pair: refuse
+            return False
+        scheme, _, token = values[0].partition(" ")
         return scheme.lower() == "bearer" and token in self.keys
 
     # ------------------------------------------------------------------------ endpoints
+    def bad_parameters(self, operation_id: str, request: Request) -> Response | None:
+        problems = validator(self.name).check_parameters(
+            operation_id,
+            {
+                "header": dict(request.headers),
+                "query": dict(request.query_params),
+                "path": {k: str(v) for k, v in request.path_params.items()},
+            },
+        )
+        if not problems:
+            return None
+        code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_request"
+        return self.error(400, code, "; ".join(p.message for p in problems))
+
     async def submit(self, request: Request) -> Response:
+        bad = self.bad_parameters(gateway(self.name).submit_operation_id, request)
+        if bad is not None:
+            return bad
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -171,6 +192,9 @@ class Gateway:
         return JSONResponse({"code": 200, "data": [{"status": "submitted", "task_id": task.id}]})
 
     async def task(self, request: Request) -> Response:
+        bad = self.bad_parameters(gateway(self.name).task_operation_id, request)
+        if bad is not None:
+            return bad
         task = self.state.tasks.get(request.path_params["task_id"])
         if task is None or task.gateway != self.name:
             code = "TASK_NOT_FOUND" if self.name == "imini" else "task_not_found"

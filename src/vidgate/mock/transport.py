@@ -6,10 +6,10 @@ when the request never took effect, ``ReadError`` when it did and only the reply
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import asyncio
+import threading
 from typing import Any
 
-import anyio.from_thread
 import httpx
 
 from vidgate.mock.app import Dropped
@@ -30,18 +30,24 @@ class AsyncMockTransport(httpx.AsyncBaseTransport):
 
 
 class SyncMockTransport(httpx.BaseTransport):
-    """Runs the app on an event loop in a helper thread (an anyio blocking portal)."""
+    """Runs the app on an event loop in a daemon thread, so a forgotten close() never keeps the
+    interpreter from exiting."""
 
     def __init__(self, app: Any) -> None:
         self._async = AsyncMockTransport(app)
-        self._portal_cm: AbstractContextManager[Any] | None = None
-        self._portal: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def _ensure_portal(self) -> Any:
-        if self._portal is None:
-            self._portal_cm = anyio.from_thread.start_blocking_portal()
-            self._portal = self._portal_cm.__enter__()
-        return self._portal
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="vidgate-mock", daemon=True
+                )
+                self._thread.start()
+            return self._loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         content = request.read()
@@ -54,10 +60,14 @@ class SyncMockTransport(httpx.BaseTransport):
             body = await response.aread()
             return response.status_code, response.headers.multi_items(), body
 
-        status, headers, body = self._ensure_portal().call(send)
+        future = asyncio.run_coroutine_threadsafe(send(), self._ensure_loop())
+        status, headers, body = future.result()
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     def close(self) -> None:
-        if self._portal_cm is not None:
-            self._portal_cm.__exit__(None, None, None)
-            self._portal_cm = self._portal = None
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            loop.close()

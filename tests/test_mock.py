@@ -1,0 +1,209 @@
+"""The mock gateway behaves as the docs say the real ones do, and does what tests ask of it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import httpx
+import pytest
+import test_rules as rules
+
+import vidgate
+from vidgate import errors, spec
+from vidgate.mock import DEFAULT_KEY, MockGateway, Timing, media
+
+AUTH = {"Authorization": f"Bearer {DEFAULT_KEY}"}
+SUBMIT = {"imini": "/v1/videos/generate", "apimart": "/v1/videos/generations"}
+TASK = {"imini": "/v1/videos/tasks/{}", "apimart": "/v1/tasks/{}"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_763_700_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def mock(clock: Clock) -> Any:
+    with MockGateway(timing=Timing(queue_s=2, run_s=10), clock=clock) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def http(mock: MockGateway) -> Any:
+    with httpx.Client(base_url="http://mock", transport=mock.transport()) as client:
+        yield client
+
+
+def _task_id(gateway: str, reply: httpx.Response) -> str:
+    data = reply.json()
+    return str(data["task_id"] if gateway == "imini" else data["data"][0]["task_id"])
+
+
+def test_imini_lifecycle_follows_the_clock(
+    mock: MockGateway, http: httpx.Client, clock: Clock
+) -> None:
+    body = {
+        "model": "doubao/seedance-2.0",
+        "prompt": "p",
+        "extra_params": {"return_last_frame": True},
+    }
+    reply = http.post("/imini" + SUBMIT["imini"], json=body, headers=AUTH)
+    assert reply.status_code == 200
+    assert set(reply.json()) == {"task_id", "model", "created_at", "request_id"}
+    url = "/imini" + TASK["imini"].format(_task_id("imini", reply))
+    seen = []
+    for _ in range(8):
+        data = http.get(url, headers=AUTH).json()
+        seen.append(data["status"])
+        clock.now += 2
+    assert seen == ["queued"] + ["processing"] * 5 + ["succeeded"] * 2
+    assert data["completed_at"] is not None
+    (video,) = data["videos"]
+    assert {"url", "width", "height", "duration", "cover_url", "last_frame_url"} <= set(video)
+    files = [http.get(video[k]) for k in ("url", "cover_url", "last_frame_url")]
+    assert [f.content for f in files] == [media.video(), media.cover(), media.last_frame()]
+    assert files[0].content[4:8] == b"ftyp"
+    assert files[0].headers["content-type"] == "video/mp4"
+
+
+def test_apimart_lifecycle_progress_and_expiry(mock: MockGateway, clock: Clock) -> None:
+    client = mock.client(
+        "apimart", clock=clock, sleep=lambda s: setattr(clock, "now", clock.now + s)
+    )
+    submitted = client.generate(model="happyhorse-1.0", prompt="waves")
+    seen: list[tuple[str, int | None]] = []
+    task = client.wait(submitted.id, on_progress=lambda t: seen.append((t.raw_status, t.progress)))
+    statuses = [s for s, _ in seen]
+    assert statuses[0] == "pending"
+    assert statuses[-1] == "completed"
+    assert "processing" in statuses
+    progress = [p or 0 for _, p in seen]
+    assert progress == sorted(progress)
+    assert task.estimated_seconds == 12
+    assert (task.completed_at - task.created_at).total_seconds() == 12
+    assert task.videos[0].expires_at is not None
+    clock.now = task.videos[0].expires_at.timestamp() + 1
+    with pytest.raises(errors.URLExpiredError):
+        client.download(task, "/tmp/vidgate-never-written.mp4")
+
+
+@pytest.mark.parametrize("gateway", spec.GATEWAYS)
+def test_authentication(http: httpx.Client, gateway: spec.Gateway) -> None:
+    body = rules.BASES[(gateway, rules.KL if gateway == "imini" else rules.AH)]["text"]
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": DEFAULT_KEY}):
+        reply = http.post(f"/{gateway}{SUBMIT[gateway]}", json=body, headers=headers)
+        assert reply.status_code == 401
+        assert "error" in reply.json()
+    reply = http.get(f"/{gateway}" + TASK[gateway].format("task_nope"), headers=AUTH)
+    assert reply.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "valid", "invalid"),
+    [pytest.param(k, v, i, id=f"{k[0]}|{k[1]}") for k, (v, i) in rules.RULES.items()],
+)
+def test_every_cross_field_rule_is_enforced_with_its_code(
+    mock: MockGateway, http: httpx.Client, key: tuple[str, str], valid: Any, invalid: Any
+) -> None:
+    model = key[0]
+    gateway = rules.GATEWAY_OF[model]
+    assert http.post(f"/{gateway}{SUBMIT[gateway]}", json=valid, headers=AUTH).status_code == 200
+    reply = http.post(f"/{gateway}{SUBMIT[gateway]}", json=invalid, headers=AUTH)
+    assert reply.status_code == 400
+    expected = next(v.code for v in vidgate.validator(gateway).check(invalid).violations)
+    if expected:
+        assert reply.json()["error"]["code"] == expected
+    assert len(mock.ledger) == 1
+
+
+def test_scripted_outcomes(mock: MockGateway, clock: Clock) -> None:
+    imini = mock.client("imini", sleep=lambda s: setattr(clock, "now", clock.now + s), clock=clock)
+    with pytest.raises(errors.TaskFailedError) as failed:
+        imini.generate_and_wait(model="kling/kling-v3", prompt="x [mock:fail=SAFETY_BLOCK]")
+    assert failed.value.code == "SAFETY_BLOCK"
+    with pytest.raises(errors.BadRequestError) as refused:
+        imini.generate(model="kling/kling-v3", prompt="x [mock:reject]")
+    assert refused.value.code == "INVALID_PROMPT"
+    apimart = mock.client(
+        "apimart", sleep=lambda s: setattr(clock, "now", clock.now + s), clock=clock
+    )
+    with pytest.raises(errors.TaskFailedError, match="cancelled"):
+        apimart.generate_and_wait(model="happyhorse-1.0", prompt="x [mock:cancel]")
+
+
+def test_faults_and_the_ledger(mock: MockGateway) -> None:
+    client = mock.client("apimart", sleep=lambda s: None, max_retries=3)
+    body = {"model": "happyhorse-1.0", "prompt": "p"}
+    mock.faults.script("submit", "drop-before")
+    assert client.generate(body).id  # drop-before is retried: it never reached the gateway
+    assert len(mock.ledger) == 1
+    mock.faults.script("submit", "drop-after")
+    with pytest.raises(errors.APIConnectionError) as lost:
+        client.generate(body)
+    assert lost.value.may_have_been_submitted
+    assert len(mock.ledger) == 2  # the gateway did take it: the client must not resend
+    mock.faults.script("submit", "drop-after", "502")
+    assert client.generate(body, idempotency_key="job-42").id
+    assert mock.ledger.keys()[-1] == "job-42"
+    assert len(mock.ledger) == 3  # the retry with the same key found the same task
+    mock.faults.script("task", "429", "500", "502", "malformed")
+    task_id = mock.ledger.entries[-1].task_id
+    with pytest.raises(errors.MalformedResponseError):
+        client.get(task_id)
+    assert mock.faults.injected == {
+        "drop-before": 1,
+        "drop-after": 2,
+        "502": 2,
+        "429": 1,
+        "500": 1,
+        "malformed": 1,
+    }
+
+
+def test_rate_limit_fault_sends_retry_after(mock: MockGateway, http: httpx.Client) -> None:
+    from vidgate.mock import Fault
+
+    mock.faults.script("task", Fault("429", retry_after=7))
+    reply = http.get("/imini" + TASK["imini"].format("x"), headers=AUTH)
+    assert reply.status_code == 429
+    assert reply.headers["retry-after"] == "7"
+    assert reply.json()["error"]["code"] == "RATE_LIMITED"
+
+
+def test_fault_chances_are_seeded(clock: Clock) -> None:
+    def run() -> dict[str, int]:
+        with MockGateway(clock=clock, seed=3) as mock:
+            mock.faults.chance("task", 0.3, "500")
+            mock.faults.chance("task", 0.2, "429")
+            for _ in range(200):
+                mock.faults.next("task")
+            return mock.faults.injected
+
+    first = run()
+    assert first == run()
+    assert 40 <= first["500"] <= 80
+    assert 20 <= first["429"] <= 60
+
+
+def test_every_spec_example_is_accepted(mock: MockGateway, http: httpx.Client) -> None:
+    for gateway in spec.GATEWAYS:
+        doc = spec.document(gateway)
+        _, op = spec.submit_operation(doc)
+        for example in op["requestBody"]["content"]["application/json"]["examples"].values():
+            body = copy.deepcopy(example["value"])
+            reply = http.post(
+                f"/{gateway}{SUBMIT[gateway]}",
+                content=json.dumps(body),
+                headers={**AUTH, "Content-Type": "application/json"},
+            )
+            assert reply.status_code == 200, reply.text
