@@ -109,17 +109,18 @@ async def call(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-@pytest.fixture
-def imini_api() -> Iterator[respx.MockRouter]:
+def _strict_router(gateway: spec.Gateway) -> Iterator[respx.MockRouter]:
     with respx.mock(
-        base_url=BASE_URLS["imini"], assert_all_called=True, assert_all_mocked=True
+        base_url=BASE_URLS[gateway], assert_all_called=True, assert_all_mocked=True
     ) as router:
         yield router
+
+
+@pytest.fixture
+def imini_api() -> Iterator[respx.MockRouter]:
+    yield from _strict_router("imini")
 
 
 @pytest.fixture
 def apimart_api() -> Iterator[respx.MockRouter]:
-    with respx.mock(
-        base_url=BASE_URLS["apimart"], assert_all_called=True, assert_all_mocked=True
-    ) as router:
-        yield router
+    yield from _strict_router("apimart")

@@ -7,6 +7,7 @@ clients only carry those plans out, with their own I/O.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import random
@@ -106,6 +107,29 @@ class Config:
         if language is not None:
             config.check_parameters(gw.task_operation_id, query={"language": language})
         return config
+
+    def api_client(self, transport: Any, hooks: dict[str, Any]) -> Any:
+        """The generated transport's AuthenticatedClient for this configuration."""
+        module = importlib.import_module(f"vidgate_{self.gateway.name}")
+        args: dict[str, Any] = {"event_hooks": hooks}
+        if transport is not None:
+            args["transport"] = transport
+        return module.AuthenticatedClient(
+            base_url=self.base_url,
+            token=self.api_key,
+            timeout=httpx.Timeout(self.timeout),
+            verify_ssl=ssl_context(),
+            httpx_args=args,
+        )
+
+    def files_args(self, transport: Any) -> dict[str, Any]:
+        """httpx client arguments for result files: they live on CDNs, so no API key."""
+        return {
+            "transport": transport,
+            "timeout": httpx.Timeout(self.timeout),
+            "follow_redirects": True,
+            "verify": ssl_context(),
+        }
 
     def scrub(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text

@@ -54,7 +54,6 @@ class AsyncClient:
             self.gateway_name, api_key, base_url, timeout, max_retries, language, clock, seed
         )
         self._sleep = sleep or asyncio.sleep
-        module = __import__(f"vidgate_{self.gateway_name}", fromlist=["AuthenticatedClient"])
 
         async def on_request(request: httpx.Request) -> None:
             self._cfg.log_request(request)
@@ -62,23 +61,9 @@ class AsyncClient:
         async def on_response(response: httpx.Response) -> None:
             self._cfg.log_response(response)
 
-        args: dict[str, Any] = {"event_hooks": {"request": [on_request], "response": [on_response]}}
-        if transport is not None:
-            args["transport"] = transport
-        self._api = module.AuthenticatedClient(
-            base_url=self._cfg.base_url,
-            token=self._cfg.api_key,
-            timeout=httpx.Timeout(timeout),
-            verify_ssl=_core.ssl_context(),
-            httpx_args=args,
-        ).get_async_httpx_client()
-        # result files live on CDNs: never send them the API key
-        self._files = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            verify=_core.ssl_context(),
-        )
+        hooks = {"request": [on_request], "response": [on_response]}
+        self._api = self._cfg.api_client(transport, hooks).get_async_httpx_client()
+        self._files = httpx.AsyncClient(**self._cfg.files_args(transport))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"

@@ -46,25 +46,9 @@ class SyncClient:
             self.gateway_name, api_key, base_url, timeout, max_retries, language, clock, seed
         )
         self._sleep = sleep or time.sleep
-        module = __import__(f"vidgate_{self.gateway_name}", fromlist=["AuthenticatedClient"])
         hooks = {"request": [self._cfg.log_request], "response": [self._cfg.log_response]}
-        args: dict[str, Any] = {"event_hooks": hooks}
-        if transport is not None:
-            args["transport"] = transport
-        self._api = module.AuthenticatedClient(
-            base_url=self._cfg.base_url,
-            token=self._cfg.api_key,
-            timeout=httpx.Timeout(timeout),
-            verify_ssl=_core.ssl_context(),
-            httpx_args=args,
-        ).get_httpx_client()
-        # result files live on CDNs: never send them the API key
-        self._files = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            verify=_core.ssl_context(),
-        )
+        self._api = self._cfg.api_client(transport, hooks).get_httpx_client()
+        self._files = httpx.Client(**self._cfg.files_args(transport))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"
