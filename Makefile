@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast bench clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,11 +35,23 @@ check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruf
 	@$(RUN) mypy
 	@echo "check: all clean"
 
-test: setup ## Run the test suite
-	@$(RUN) pytest
+test: setup ## Every layer but live: unit, contract, docs
+	@$(RUN) pytest -m "not live"
 
-test-fast: setup ## The test suite without the slow (codegen, mypy) tests
-	@$(RUN) pytest -m "not slow"
+test-fast: setup ## The same without the slow (codegen, mypy) tests
+	@$(RUN) pytest -m "not live and not slow"
+
+test-unit: setup ## Fast unit and property tests
+	@$(RUN) pytest -m unit
+
+test-contract: setup ## Generated code and the mock against the specs (schemathesis, respx)
+	@$(RUN) pytest -m contract
+
+test-docs: setup ## Documentation pages against the specs (VIDGATE_DOCS_DIR, default ../shared/seeds)
+	@$(RUN) pytest -m docs
+
+test-live: setup ## Real gateways: needs VIDGATE_LIVE=1 and IMINI_API_KEY / APIMART_API_KEY
+	@$(RUN) pytest -m live -rs
 
 bench: setup ## Benchmarks against same-run baselines (prints a table, writes bench/results/latest.json)
 	@$(RUN) python bench/run.py

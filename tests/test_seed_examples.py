@@ -11,6 +11,7 @@ from conftest import referee
 
 from vidgate import spec
 
+pytestmark = pytest.mark.docs
 PAGES = seeds.pages()
 
 

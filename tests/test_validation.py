@@ -146,3 +146,12 @@ def test_seed_page_bodies_are_valid_for_vidgate_too() -> None:
     for page in seeds.pages():
         for body in page.request_bodies():
             assert validator(page.gateway).check(body).valid, (page.path.name, body)
+
+
+def test_a_float_is_not_an_integer() -> None:
+    body = {"model": "happyhorse-1.0", "prompt": "p", "duration": 3.0}
+    (violation,) = validator("apimart").check(body).violations
+    assert (violation.path, violation.rule) == ("/duration", "type")
+    assert "not 3.0" in violation.message
+    ok = {"model": "kling/kling-v3", "prompt": "p", "extra_params": {"cfg_scale": 1.0}}
+    assert validator("imini").check(ok).valid  # a number field takes 1.0

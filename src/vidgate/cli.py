@@ -202,6 +202,40 @@ def demo(
     asyncio.run(demo_module.run(out_dir, Timing(queue, run), out))
 
 
+@app.command("docs-diff")
+def docs_diff_cmd(
+    page: Annotated[Path, typer.Argument(help="a documentation page (text, as in the seeds)")],
+    spec_file: Annotated[
+        Path, typer.Option("--spec", help="specs/imini.yaml or specs/apimart.yaml")
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="model id (default: the page's example)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """List every difference between a documentation page and the spec (exit 1 if unexplained)."""
+    from vidgate import docs_diff
+
+    gateway = _gateway(spec_file.stem)
+    try:
+        diffs = docs_diff.diff_file(page, gateway, model)
+    except OSError as exc:
+        err.print(f"[red]cannot read {page}[/]: {exc.strerror or exc}")
+        raise typer.Exit(USAGE) from None
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(USAGE) from None
+    unexplained = [d for d in diffs if not d.explained]
+    if as_json:
+        out.print_json(json.dumps(docs_diff.report(diffs), ensure_ascii=False))
+    else:
+        for d in diffs:
+            colour = "green" if d.explained else "red"
+            out.print(f"[{colour}]{'explained' if d.explained else 'DIFF':>9}[/] {d}")
+        out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
+    raise typer.Exit(FAILED if unexplained else 0)
+
+
 def _show(task: Task) -> None:
     progress = f", {task.progress}%" if task.progress is not None else ""
     out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")
