@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate bench clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate mutate-quick bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ test-docs: setup ## Documentation pages against the specs (VIDGATE_DOCS_DIR, def
 
 test-live: setup ## Real gateways: needs VIDGATE_LIVE=1 and IMINI_API_KEY / APIMART_API_KEY
 	@$(RUN) pytest -m live -rs
+
+mutate: setup ## Mutation check of the suite: every deliberate fault must turn it red (prints the score)
+	@$(RUN) python scripts/mutate.py
+
+mutate-quick: setup ## The small fault set CI runs
+	@$(RUN) python scripts/mutate.py --quick
 
 bench: setup ## Benchmarks against same-run baselines (prints a table, writes bench/results/latest.json)
 	@$(RUN) python bench/run.py

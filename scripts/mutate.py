@@ -1,0 +1,212 @@
+"""Mutation check of the test suite: apply deliberate faults and confirm the suite goes red.
+
+    python scripts/mutate.py            # every fault
+    python scripts/mutate.py --quick    # the small set CI runs
+    python scripts/mutate.py --list
+
+Each fault is applied to a copy of the working tree (specs are regenerated where the fault
+touches one, as a careful developer would), then the tests that should notice it run there.
+A fault is caught when they fail (pytest exit 1). Before any fault, the same tests must pass on
+the unmutated copy. Prints one line per fault and the score; exits 1 unless every fault is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    regenerate: bool = False
+    quick: bool = False
+
+
+FAULTS = (
+    Fault(
+        "spec: a documented limit loosened (kling-v3 duration max 15 -> 20)",
+        "specs/imini.yaml",
+        "          minimum: 3\n          maximum: 15\n          default: 5\n"
+        "          x-vidgate-source: doc\n"
+        "        generate_audio:\n          type: boolean\n          default: false\n",
+        "          minimum: 3\n          maximum: 20\n          default: 5\n"
+        "          x-vidgate-source: doc\n"
+        "        generate_audio:\n          type: boolean\n          default: false\n",
+        ("tests/test_docs.py",),
+        regenerate=True,
+        quick=True,
+    ),
+    Fault(
+        "spec: a cross-field rule removed (happyhorse duration in edit mode)",
+        "specs/imini.yaml",
+        "              - x-vidgate-rule: happyhorse.edit.no-duration\n"
+        "                x-vidgate-source: doc\n"
+        "                description: duration is not accepted; the source video sets the length.\n"
+        "                not: {required: [duration]}\n",
+        "",
+        ("tests/test_rules.py", "tests/test_validation.py"),
+        regenerate=True,
+    ),
+    Fault(
+        "spec: an option dropped from an enum (apimart size 3:4)",
+        "specs/apimart.yaml",
+        "          enum: ['16:9', '9:16', '1:1', '4:3', '3:4']\n          default: '16:9'\n",
+        "          enum: ['16:9', '9:16', '1:1', '4:3']\n          default: '16:9'\n",
+        ("tests/test_docs.py", "tests/test_seed_examples.py"),
+        regenerate=True,
+    ),
+    Fault(
+        "spec: edited without regenerating generated/",
+        "specs/apimart.yaml",
+        "description: Reference images (1-9), or style references for an edit (0-5).",
+        "description: Reference images, or style references for an edit.",
+        ("tests/test_generated.py",),
+    ),
+    Fault(
+        "mock: accepts a forbidden combination (mixed media)",
+        "src/vidgate/mock/app.py",
+        "        if not result.valid:\n",
+        "        if not result.valid and not any(\n"
+        "            v.code == 'mixed_media_not_allowed' for v in result.violations\n"
+        "        ):\n",
+        ("tests/test_mock.py",),
+        quick=True,
+    ),
+    Fault(
+        "mock: rejects a valid body (duration 15)",
+        "src/vidgate/mock/app.py",
+        '        if rejected(body.get("prompt")):\n',
+        '        if body.get("duration") == 15 or rejected(body.get("prompt")):\n',
+        ("tests/test_mock.py",),
+    ),
+    Fault(
+        "mock: corrupts a reply field (imini task_id renamed)",
+        "src/vidgate/mock/app.py",
+        '            "task_id": task.id,\n            "status": status,',
+        '            "id": task.id,\n            "status": status,',
+        ("tests/test_mock.py", "tests/test_contract_mock.py"),
+    ),
+    Fault(
+        "client: resends a submit after a 5xx (double charge)",
+        "src/vidgate/_core.py",
+        "retryable = code == 429 or (code >= 500 and (not submit or idempotent))",
+        "retryable = code == 429 or code >= 500",
+        ("tests/test_client.py",),
+        quick=True,
+    ),
+    Fault(
+        "validation: cross-field rules ignored",
+        "src/vidgate/validation.py",
+        "        violations = [self._violation(root, e) "
+        "for e in compiled.validator.iter_errors(body)]",
+        "        violations = [v for v in (self._violation(root, e) for e in "
+        "compiled.validator.iter_errors(body)) if '.' not in v.rule]",
+        ("tests/test_validation.py", "tests/test_client.py"),
+    ),
+    Fault(
+        "docs-diff: blind to ranges",
+        "src/vidgate/docs_diff.py",
+        'RANGES = (\n    re.compile(r"Required range:',
+        'RANGES = () and (\n    re.compile(r"Required range:',
+        ("tests/test_docs.py",),
+    ),
+)
+
+
+def _files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return [f for f in listed if (ROOT / f).is_file()]
+
+
+def _copy(dest: Path) -> None:
+    for name in _files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+
+
+def _env(copy: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(copy / p) for p in ("src", "generated", "tests"))
+    docs = env.get("VIDGATE_DOCS_DIR") or str(ROOT.parent / "shared" / "seeds")
+    env["VIDGATE_DOCS_DIR"] = str(Path(docs).resolve())
+    return env
+
+
+def _pytest(copy: Path, tests: tuple[str, ...]) -> int:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    return subprocess.run(
+        cmd, cwd=copy, env=_env(copy), capture_output=True, check=False
+    ).returncode
+
+
+def run_fault(fault: Fault) -> tuple[str, float]:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="vidgate-mutant-") as tmp:
+        copy = Path(tmp)
+        _copy(copy)
+        target = copy / fault.path
+        text = target.read_text()
+        if fault.old not in text:
+            return "STALE (the code this fault edits has changed: update scripts/mutate.py)", 0.0
+        target.write_text(text.replace(fault.old, fault.new, 1))
+        if fault.regenerate:
+            subprocess.run(
+                [sys.executable, "scripts/generate.py"],
+                cwd=copy,
+                env=_env(copy),
+                capture_output=True,
+                check=True,
+            )
+        code = _pytest(copy, fault.tests)
+    verdict = {0: "MISSED", 1: "caught"}.get(code, f"ERROR (pytest exit {code})")
+    return verdict, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the faults marked quick")
+    parser.add_argument("--list", action="store_true", help="list the faults and exit")
+    args = parser.parse_args(argv)
+    faults = [f for f in FAULTS if f.quick or not args.quick]
+    if args.list:
+        for f in faults:
+            print(f"{'quick' if f.quick else '     '}  {f.name}  -> {' '.join(f.tests)}")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="vidgate-unmutated-") as tmp:
+        _copy(Path(tmp))
+        tests = tuple(sorted({t for f in faults for t in f.tests}))
+        if _pytest(Path(tmp), tests) != 0:
+            print(f"baseline: the unmutated suite is not green ({' '.join(tests)}); no score")
+            return 1
+    caught = 0
+    for fault in faults:
+        verdict, seconds = run_fault(fault)
+        caught += verdict == "caught"
+        print(f"{verdict:8} {fault.name} ({seconds:.0f} s)")
+    print(f"mutation score: {caught}/{len(faults)} faults caught")
+    return 0 if caught == len(faults) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
