@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -155,14 +156,20 @@ def gen_package_inits(out: Path) -> None:
         (folder / "py.typed").write_text(text)
 
 
+def _generate_gateway(gw: Gateway, out: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"vidgate-gen-{gw.name}-") as tmp:
+        gen_transport(gw, out, Path(tmp))
+    gen_models(gw, out)
+    gen_spec_module(gw, out)
+
+
 def generate_into(out: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="vidgate-gen-") as tmp:
-        work = Path(tmp)
-        for gw in GATEWAYS:
-            gen_transport(gw, out, work)
-            gen_models(gw, out)
-            gen_spec_module(gw, out)
-        gen_package_inits(out)
+    """Both gateways at once (the generators are separate processes, each writing its own files)."""
+    (out / "vidgate_models").mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=len(GATEWAYS)) as pool:
+        for done in [pool.submit(_generate_gateway, gw, out) for gw in GATEWAYS]:
+            done.result()
+    gen_package_inits(out)
 
 
 def files(folder: Path) -> set[Path]:

@@ -1,0 +1,115 @@
+"""Concurrency: N tasks submitted and waited on at once with the async client against the
+in-process mock (instant tasks), against asyncio + raw httpx sending the same requests to the same
+app. Each variant runs in its own process, so peak RSS is its own.
+
+    python bench/concurrency.py vidgate|raw N      # prints {"seconds", "rss_before", "rss_peak"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BODY = {"model": "kling/kling-v3", "prompt": "an orange cat", "duration": 5}
+
+
+def _rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def _ours(n: int) -> None:
+    from vidgate.mock import MockGateway
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    with MockGateway() as mock:
+        client = mock.async_client("imini", sleep=no_sleep)
+        tasks = await asyncio.gather(*(client.generate_and_wait(BODY) for _ in range(n)))
+        assert all(t.succeeded for t in tasks)
+        await client.aclose()
+
+
+async def _raw(n: int) -> None:
+    import httpx
+
+    from vidgate.mock import DEFAULT_KEY, MockGateway
+
+    with MockGateway() as mock:
+        async with httpx.AsyncClient(
+            base_url=mock.base_url("imini"),
+            transport=mock.async_transport(),
+            headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+        ) as http:
+
+            async def one() -> None:
+                submitted = await http.post("/v1/videos/generate", json=BODY)
+                task_id = submitted.json()["task_id"]
+                reply = await http.get(f"/v1/videos/tasks/{task_id}")
+                assert reply.json()["status"] == "succeeded"
+
+            await asyncio.gather(*(one() for _ in range(n)))
+
+
+def measure(variant: str, n: int) -> dict[str, Any]:
+    import vidgate.mock  # noqa: F401  (imports and media are not what is measured)
+    from vidgate.mock import media
+
+    media.video()
+    run = _ours if variant == "vidgate" else _raw
+    asyncio.run(run(1))  # one-time costs (compiling validators, loading modules) are not per task
+    before = _rss_kib()
+    start = time.perf_counter()
+    asyncio.run(run(n))
+    return {"seconds": time.perf_counter() - start, "rss_before": before, "rss_peak": _rss_kib()}
+
+
+def bench_concurrency(quick: bool) -> list[dict[str, Any]]:
+    from run import row
+
+    n = 200 if quick else 1000
+    here = Path(__file__)
+    results: dict[str, dict[str, Any]] = {}
+    grew: dict[str, float] = {}
+    for _ in range(2 if quick else 3):  # interleaved; best wall time of each, on a noisy machine
+        for variant in ("vidgate", "raw"):
+            done = subprocess.run(
+                [sys.executable, str(here), variant, str(n)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            run = json.loads(done.stdout)
+            per_task = (run["rss_peak"] - run["rss_before"]) * 1024 / n
+            grew[variant] = max(grew.get(variant, 0.0), per_task)
+            if variant not in results or run["seconds"] < results[variant]["seconds"]:
+                results[variant] = run
+    ours, raw = results["vidgate"], results["raw"]
+    return [
+        row(
+            f"{n} concurrent tasks: wall time",
+            ours["seconds"],
+            raw["seconds"],
+            "s",
+            "<=1.3x raw asyncio+httpx",
+        ),
+        row(
+            f"{n} concurrent tasks: memory per task",
+            grew["vidgate"],
+            grew["raw"],
+            "bytes",
+            "flat (largest peak-RSS growth over the runs / tasks)",
+            rss_peak_mib=ours["rss_peak"] / 1024,
+            baseline_rss_peak_mib=raw["rss_peak"] / 1024,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))
