@@ -102,3 +102,11 @@ def test_server_mode_drops_connections_for_real() -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_readme_plugin_example(imini_client: Any, vidgate_mock: Any) -> None:
+    vidgate_mock.faults.script("task", "429", "502")  # the client retries both polls
+    task = imini_client.generate_and_wait(model="kling/kling-v3", prompt="a cat")
+    assert task.succeeded
+    assert len(vidgate_mock.ledger) == 1
+    assert vidgate_mock.faults.injected == {"429": 1, "502": 1}
