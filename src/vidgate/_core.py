@@ -328,6 +328,32 @@ def download_target(task: Task, url: str, dest: Any, what: str, index: int, over
     return path
 
 
+def download_retry(
+    cfg: Config,
+    attempt: int,
+    task: Task,
+    what: str,
+    expires_at: Any,
+    response: httpx.Response | None = None,
+    exc: Exception | None = None,
+) -> float:
+    """Seconds to wait before fetching a result file again, or raise why not.
+
+    A file download is a safe GET: connection errors, 429 and 5xx are retried with the usual
+    backoff, up to max_retries; anything else fails at once.
+    """
+    status = response.status_code if response is not None else None
+    retryable = exc is not None or status == 429 or (status is not None and status >= 500)
+    if not retryable or attempt > cfg.max_retries:
+        if exc is not None:
+            raise errors.DownloadError(
+                f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
+            ) from exc
+        assert response is not None
+        raise download_failed(task, what, response, expires_at)
+    return cfg.backoff(attempt, _retry_after(response) if response is not None else None)
+
+
 def download_failed(task: Task, what: str, response: httpx.Response, expires_at: Any) -> Exception:
     if response.status_code in (401, 403, 404, 410) and expires_at is None:
         return errors.URLExpiredError(

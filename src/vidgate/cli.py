@@ -202,6 +202,114 @@ def demo(
     asyncio.run(demo_module.run(out_dir, Timing(queue, run), out))
 
 
+RESUBMIT_HELP = (
+    "submit again the jobs whose first submit may have reached the gateway "
+    "(with their idempotency key where the gateway takes one)"
+)
+
+
+RESUBMIT_HELP = (
+    "submit again the jobs whose first submit may have reached the gateway "
+    "(with their idempotency key where the gateway takes one)"
+)
+
+
+@app.command()
+def batch(
+    jobs: Annotated[
+        Path | None, typer.Argument(help="JSONL file: one request body per line")
+    ] = None,
+    gateway: GatewayOpt = "imini",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder for the videos and the journal")
+    ] = Path("batch-output"),
+    status_dir: Annotated[
+        Path | None, typer.Option("--status", help="print a batch's journal")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="jobs in flight at once")] = 8,
+    rate: Annotated[float, typer.Option(help="submits per second (0: no limit)")] = 5.0,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="run the valid lines, record the others")
+    ] = False,
+    retry_failed: Annotated[bool, typer.Option(help="submit failed jobs again")] = False,
+    resubmit_unknown: Annotated[bool, typer.Option(help=RESUBMIT_HELP)] = False,
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+) -> None:
+    """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
+    import asyncio
+
+    from vidgate.journal import Journal
+
+    if status_dir is not None:
+        _print_journal(Journal(status_dir))
+        return
+    if jobs is None:
+        err.print("[red]give a jobs file[/] (or --status DIR)")
+        raise typer.Exit(USAGE)
+    if not jobs.is_file():
+        err.print(f"[red]cannot read {jobs}[/]")
+        raise typer.Exit(USAGE)
+    from vidgate.aio import AsyncApimart, AsyncImini
+    from vidgate.batch import BatchOptions, run_batch
+
+    name = _gateway(gateway)
+    client = (AsyncImini if name == "imini" else AsyncApimart)(base_url=base_url)
+    options = BatchOptions(
+        name,
+        out_dir,
+        concurrency,
+        rate,
+        skip_invalid,
+        resubmit_unknown,
+        retry_failed,
+        client=client,
+    )
+    states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
+    with Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        TextColumn("{task.completed:>5.0f}"),
+        console=err,
+    ) as bar:
+        rows = {state: bar.add_task(state, total=None) for state in states}
+
+        def on_event(job: Any, counts: dict[str, int]) -> None:
+            total = sum(counts.values())
+            for state, row in rows.items():
+                bar.update(row, completed=counts.get(state, 0), total=total)
+
+        async def go() -> dict[str, int]:
+            try:
+                return await run_batch(jobs, options, on_event)
+            finally:
+                await client.aclose()
+
+        counts = asyncio.run(go())
+    out.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {out_dir})")
+    if counts.get("unknown"):
+        out.print(
+            "[yellow]unknown jobs may exist at the gateway; check before --resubmit-unknown[/]"
+        )
+    raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
+
+
+def _print_journal(journal: Any) -> None:
+    from rich.table import Table
+
+    table = Table("line", "state", "task", "status", "file", "error")
+    for job in journal.jobs():
+        table.add_row(
+            str(job.line),
+            job.state,
+            job.task_id or "",
+            job.status or "",
+            job.file or "",
+            (job.error or "")[:80],
+        )
+    out.print(table)
+    out.print(" ".join(f"{k}={v}" for k, v in sorted(journal.counts().items())))
+
+
 @app.command("docs-diff")
 def docs_diff_cmd(
     page: Annotated[Path, typer.Argument(help="a documentation page (text, as in the seeds)")],

@@ -157,21 +157,34 @@ class SyncClient:
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _core.download_target(task, url, dest, what, index, overwrite)
         part = path.with_name(path.name + ".part")
-        with self._files.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise _core.download_failed(task, what, response, expires_at)
-            total = _core.content_length(response)
-            done = 0
-            with part.open("wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-                    done += len(chunk)
-                    if on_progress:
-                        on_progress(done, total)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._files.stream("GET", url) as response:
+                    if response.status_code == 200:
+                        self._save(response, part, on_progress)
+                        break
+                    delay = _core.download_retry(
+                        self._cfg, attempt, task, what, expires_at, response=response
+                    )
+            except httpx.TransportError as exc:
+                delay = _core.download_retry(self._cfg, attempt, task, what, expires_at, exc=exc)
+            self._sleep(delay)
         part.replace(path)
         return path
 
     # ------------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _save(response: httpx.Response, part: Path, on_progress: ByteProgress | None) -> None:
+        total, done = _core.content_length(response), 0
+        with part.open("wb") as out:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                done += len(chunk)
+                if on_progress:
+                    on_progress(done, total)
+
     def _carry_out(self, plan: _core.RetryPlan, request: dict[str, Any]) -> httpx.Response:
         step = next(plan)
         try:

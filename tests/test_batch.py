@@ -1,0 +1,149 @@
+"""Batch runs: validated up front, journaled, resumable, never submitting a job twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
+from vidgate.cli import main
+from vidgate.journal import Journal
+from vidgate.mock import MockGateway, media
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import crash
+import soak
+
+APIMART = {"model": "happyhorse-1.0", "duration": 3}
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def _jobs(tmp_path: Path, lines: list[Any]) -> Path:
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines))
+    return path
+
+
+def _run(
+    mock: MockGateway, jobs: Path, out: Path, gateway: str = "apimart", **kw: Any
+) -> dict[str, int]:
+    async def go() -> dict[str, int]:
+        client = mock.async_client(gateway, sleep=_no_sleep)
+        try:
+            return await run_batch(
+                jobs, BatchOptions(gateway, out, rate=0, client=client, sleep=_no_sleep, **kw)
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_invalid_lines_stop_the_batch_before_anything_is_sent(tmp_path: Path) -> None:
+    jobs = _jobs(
+        tmp_path,
+        [
+            {**APIMART, "prompt": "ok"},
+            {**APIMART, "prompt": "x", "duration": 99},
+            "{not json",
+            {**APIMART, "prompt": "ok 2"},
+        ],
+    )
+    with MockGateway() as mock:
+        with pytest.raises(BatchInvalidError) as info:
+            _run(mock, jobs, tmp_path / "out")
+        assert [n for n, _ in info.value.problems] == [2, 3]
+        assert "duration: must be at most 15" in str(info.value)
+        assert len(mock.ledger) == 0
+        counts = _run(mock, jobs, tmp_path / "out", skip_invalid=True)
+        assert counts == {"downloaded": 2, "invalid": 2}
+
+
+def test_running_again_resumes_and_never_resubmits(tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"job {i}"} for i in range(5)])
+    out = tmp_path / "out"
+    with MockGateway() as mock:
+        assert _run(mock, jobs, out) == {"downloaded": 5}
+        assert _run(mock, jobs, out) == {"downloaded": 5}
+        assert len(mock.ledger) == 5
+        journal = Journal(out)
+        job = next(journal.jobs())
+        assert (out / str(job.file)).read_bytes() == media.video()
+        journal.set(job.line, "submitting")  # a crash right after the submit was written
+        journal.close()
+        assert _run(mock, jobs, out) == {"downloaded": 4, "unknown": 1}
+        assert len(mock.ledger) == 5  # not resubmitted blindly
+        assert _run(mock, jobs, out, resubmit_unknown=True) == {"downloaded": 5}
+        assert len(mock.ledger) == 5  # the idempotency key found the task it had created
+
+
+def test_a_known_task_is_polled_not_resubmitted(tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": "one"}])
+    out = tmp_path / "out"
+    with MockGateway() as mock:
+        client = mock.client("apimart", sleep=lambda s: None)
+        task_id = client.generate({**APIMART, "prompt": "one"}).id
+        journal = Journal(out)
+        journal.set_meta("gateway", "apimart")
+        journal.add(1, {**APIMART, "prompt": "one"})
+        journal.set(1, "submitted", task_id=task_id)
+        journal.close()
+        assert _run(mock, jobs, out) == {"downloaded": 1}
+        assert len(mock.ledger) == 1
+
+
+def test_failed_jobs_are_retried_only_when_asked(tmp_path: Path) -> None:
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": "fine"}, {**APIMART, "prompt": "x [mock:fail]"}])
+    out = tmp_path / "out"
+    with MockGateway() as mock:
+        assert _run(mock, jobs, out) == {"downloaded": 1, "failed": 1}
+        assert _run(mock, jobs, out) == {"downloaded": 1, "failed": 1}
+        assert len(mock.ledger) == 2
+        assert _run(mock, jobs, out, retry_failed=True) == {"downloaded": 1, "failed": 1}
+        assert len(mock.ledger) == 3
+
+
+def test_a_changed_jobs_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with MockGateway() as mock:
+        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
+        with pytest.raises(ValueError, match="changed since the batch started"):
+            _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "b"}]), out)
+
+
+@pytest.mark.parametrize("gateway", ["apimart", "imini"])
+def test_soak_under_faults(tmp_path: Path, gateway: str) -> None:
+    figures = asyncio.run(soak.soak(150, gateway, 0.2, tmp_path))
+    assert figures["faults_total"] > 50
+    assert figures["duplicate_submissions"] == 0
+    assert figures["lost"] == 0
+    assert figures["files_differing"] == 0
+    if gateway == "apimart":  # the idempotency key makes every ambiguous submit safe to resend
+        assert figures["states"] == {"downloaded": 150}
+
+
+@pytest.mark.contract
+def test_crash_and_resume(tmp_path: Path) -> None:
+    figures = crash.crash(24, 3, "apimart", tmp_path, seed=3)
+    assert figures["kills_survived"] == 3
+    assert figures["states"] == {"downloaded": 24}
+    assert figures["submitted"] == 24
+    assert figures["duplicate_submissions"] == 0
+
+
+def test_status_prints_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    with MockGateway() as mock:
+        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
+    with pytest.raises(SystemExit) as done:
+        main(["batch", "--status", str(out)])
+    assert done.value.code == 0
+    assert "downloaded=1" in capsys.readouterr().out
