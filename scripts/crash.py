@@ -89,7 +89,7 @@ def crash(jobs: int, kills: int, gateway: str, folder: Path, seed: int = 7) -> d
             runs += 1
             if survived < kills:
                 try:
-                    process.wait(timeout=rng.uniform(0.2, 3.0))
+                    process.wait(timeout=rng.uniform(0.2, 2.0))
                 except subprocess.TimeoutExpired:
                     process.send_signal(signal.SIGKILL)
                     process.wait()
