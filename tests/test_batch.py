@@ -148,3 +148,36 @@ def test_status_prints_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture
         main(["batch", "--status", str(out)])
     assert done.value.code == 0
     assert "downloaded=1" in capsys.readouterr().out
+
+
+def test_cli_batch_runs_against_a_mock_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command itself, with its per-state and per-job progress, against a real socket."""
+    from vidgate.mock import DEFAULT_KEY, State, Timing
+
+    state = State(Timing())
+    server, port = crash._server(state)
+    try:
+        monkeypatch.setenv("APIMART_API_KEY", DEFAULT_KEY)
+        jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"cli job {i}"} for i in range(4)])
+        with pytest.raises(SystemExit) as done:
+            main(
+                [
+                    "batch",
+                    str(jobs),
+                    "--gateway",
+                    "apimart",
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--base-url",
+                    f"http://127.0.0.1:{port}/apimart",
+                    "--rate",
+                    "0",
+                ]
+            )
+        assert done.value.code == 0, capsys.readouterr()
+        assert "downloaded=4" in capsys.readouterr().out
+        assert len(state.ledger) == 4
+    finally:
+        server.should_exit = True

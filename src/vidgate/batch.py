@@ -55,6 +55,7 @@ class BatchOptions:
     timeout: float | None = None  # per-task wait budget (default: the spec's)
     client: Any = None  # an AsyncImini / AsyncApimart; built from the environment if None
     sleep: Callable[[float], Awaitable[None]] | None = None
+    on_task: Callable[[int, Any], None] | None = None  # (line, Task) as each poll comes back
 
 
 def load_jobs(path: Path) -> list[tuple[int, Any, str | None]]:
@@ -144,7 +145,11 @@ async def _run_job(
         notify(job)
     assert task_id is not None
     try:
-        task = await client.wait(task_id, timeout=options.timeout, poll_now=not fresh)
+        report = options.on_task
+        on_progress = (lambda t: report(line, t)) if report is not None else None
+        task = await client.wait(
+            task_id, timeout=options.timeout, poll_now=not fresh, on_progress=on_progress
+        )
     except errors.TaskFailedError as exc:
         journal.set(line, "failed", status=exc.task.raw_status, error=str(exc))
         return notify(job)

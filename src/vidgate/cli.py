@@ -272,11 +272,32 @@ def batch(
         console=err,
     ) as bar:
         rows = {state: bar.add_task(state, total=None) for state in states}
+        running: dict[int, Any] = {}  # line -> row of a job in flight
 
         def on_event(job: Any, counts: dict[str, int]) -> None:
             total = sum(counts.values())
             for state, row in rows.items():
                 bar.update(row, completed=counts.get(state, 0), total=total)
+            if job is not None and job.line in running:
+                bar.remove_task(running.pop(job.line))
+
+        def on_task(line: int, task: Any) -> None:
+            if line not in running:
+                running[line] = bar.add_task(f"line {line}", total=100)
+            done = 100 if task.succeeded else (task.progress or 0)
+            bar.update(running[line], completed=done, description=f"line {line} {task.raw_status}")
+
+        options = BatchOptions(
+            name,
+            out_dir,
+            concurrency,
+            rate,
+            skip_invalid,
+            resubmit_unknown,
+            retry_failed,
+            client=client,
+            on_task=on_task,
+        )
 
         async def go() -> dict[str, int]:
             try:
