@@ -31,17 +31,11 @@ FIELD_KEYWORDS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def _deref(doc: Any, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        node = spec.resolve(doc, node["$ref"])
-    return node
-
-
 def _fields(doc: Any, schema: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
-    schema = _deref(doc, schema)
+    schema = spec.deref(doc, schema)
     required = set(schema.get("required", []))
     for name, sub in schema.get("properties", {}).items():
-        sub = _deref(doc, sub)
+        sub = spec.deref(doc, sub)
         where = f"{prefix}{name}"
         facts = [f(sub[k]) for k, f in FIELD_KEYWORDS.items() if k in sub]
         if "const" in sub:
@@ -50,7 +44,7 @@ def _fields(doc: Any, schema: Any, prefix: str) -> Iterator[tuple[str, str, str]
             facts.insert(0, "required")
         if facts:
             yield where, "; ".join(facts), sub.get("x-vidgate-source", "")
-        items = _deref(doc, sub.get("items"))
+        items = spec.deref(doc, sub.get("items"))
         if sub.get("type") == "object":
             yield from _fields(doc, sub, f"{where}.")
         elif isinstance(items, dict) and items.get("type") == "object":

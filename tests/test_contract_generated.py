@@ -36,15 +36,9 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def _resolve(doc: Any, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        node = spec.resolve(doc, node["$ref"])
-    return node
-
-
 def _minimal(doc: Any, schema: Any) -> Any:
     """A small instance of a response schema: examples first, else required fields filled."""
-    schema = _resolve(doc, schema)
+    schema = spec.deref(doc, schema)
     if "example" in schema:
         return copy.deepcopy(schema["example"])
     kind = schema.get("type")
@@ -61,7 +55,7 @@ def _minimal(doc: Any, schema: Any) -> Any:
 
 
 def _replies(doc: Any, response: Any) -> Iterator[tuple[str, Any]]:
-    content = _resolve(doc, response).get("content", {}).get("application/json")
+    content = spec.deref(doc, response).get("content", {}).get("application/json")
     if content is None:
         return
     if "example" in content:
@@ -121,7 +115,7 @@ def test_transport_parses_every_documented_reply(
             response = asyncio.run(module.asyncio_detailed(*args, **kwargs))
     assert response.status_code == status
     doc = spec.document(gateway)
-    content = _resolve(doc, op["responses"][str(status)])["content"]["application/json"]
+    content = spec.deref(doc, op["responses"][str(status)])["content"]["application/json"]
     schema_name = content["schema"]["$ref"].rsplit("/", 1)[1]
     assert type(response.parsed).__name__ == schema_name
     assert _normal(response.parsed.to_dict()) == _normal(body)  # unknown fields kept, nothing lost

@@ -192,12 +192,6 @@ def _fill(body: Body, path: Path, n: int) -> Body:
 Case = tuple[str, Callable[[Body], Body], bool]  # label, how to change a base, accepted?
 
 
-def _deref(doc: Any, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        node = spec.resolve(doc, node["$ref"])
-    return node
-
-
 def _constraint_cases(path: Path, s: dict[str, Any]) -> Iterator[Case]:
     def setter(v: Any) -> Callable[[Body], Body]:
         return lambda b: _set(b, path, v)
@@ -256,9 +250,9 @@ def _adds_unknown(path: Path) -> Callable[[Body], Body]:
 
 
 def _field_cases(doc: Any, schema: Any, path: Path) -> Iterator[tuple[Path, Case]]:
-    schema = _deref(doc, schema)
+    schema = spec.deref(doc, schema)
     for name, sub in schema.get("properties", {}).items():
-        sub = _deref(doc, sub)
+        sub = spec.deref(doc, sub)
         here = (*path, name)
         if "const" in sub:
             continue
@@ -266,7 +260,7 @@ def _field_cases(doc: Any, schema: Any, path: Path) -> Iterator[tuple[Path, Case
             yield here, case
         if sub.get("type") == "object":
             yield from _field_cases(doc, sub, here)
-        items = _deref(doc, sub.get("items"))
+        items = spec.deref(doc, sub.get("items"))
         if isinstance(items, dict):
             if items.get("type") == "object":
                 yield from _field_cases(doc, items, (*here, 0))

@@ -254,16 +254,6 @@ def batch(
 
     name = _gateway(gateway)
     client = (AsyncImini if name == "imini" else AsyncApimart)(base_url=base_url)
-    options = BatchOptions(
-        name,
-        out_dir,
-        concurrency,
-        rate,
-        skip_invalid,
-        resubmit_unknown,
-        retry_failed,
-        client=client,
-    )
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
     with Progress(
         TextColumn("{task.description:>10}"),

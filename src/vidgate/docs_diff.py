@@ -183,10 +183,6 @@ def _number(expr: str) -> int:
 
 
 # ---------------------------------------------------------------------------- comparing
-def _deref(doc: Any, node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        node = spec.resolve(doc, node["$ref"])
-    return node
 
 
 def diff_page(text: str, gateway: spec.Gateway, model: str, doc: Any = None) -> list[Diff]:
@@ -200,7 +196,7 @@ def diff_page(text: str, gateway: spec.Gateway, model: str, doc: Any = None) -> 
 
 
 def _compare(doc: Any, page: dict[str, PageField], schema: Any, prefix: str) -> list[Diff]:
-    schema = _deref(doc, schema)
+    schema = spec.deref(doc, schema)
     props = schema.get("properties", {})
     required = set(schema.get("required", []))
     diffs: list[Diff] = []
@@ -209,7 +205,7 @@ def _compare(doc: Any, page: dict[str, PageField], schema: Any, prefix: str) -> 
         if name not in props:
             diffs.append(Diff(where, "missing-in-spec", pf.type, None))
             continue
-        prop = _deref(doc, props[name])
+        prop = spec.deref(doc, props[name])
         explain = {
             **props[name].get("x-vidgate-docs-diff", {}),
             **prop.get("x-vidgate-docs-diff", {}),
@@ -221,7 +217,7 @@ def _compare(doc: Any, page: dict[str, PageField], schema: Any, prefix: str) -> 
     if prefix == "" or page:
         for name, prop in props.items():
             if name not in page:
-                source = _deref(doc, prop).get("x-vidgate-source", prop.get("x-vidgate-source"))
+                source = spec.deref(doc, prop).get("x-vidgate-source", prop.get("x-vidgate-source"))
                 reason = None if source == "doc" else f"x-vidgate-source {source}"
                 if prefix and not page:
                     continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from vidgate import spec
@@ -71,7 +71,7 @@ class Gateway:
     def default_base_url(self) -> str:
         return str(self.doc["servers"][0]["url"])
 
-    @property
+    @cached_property
     def polling(self) -> Polling:
         op = _operation(self.doc, self.task_operation_id)
         p = op["x-vidgate-polling"]
@@ -79,7 +79,7 @@ class Gateway:
             p["interval_s"], p["max_interval_s"], p["max_wait_s"], p["backoff_factor"], p["jitter"]
         )
 
-    @property
+    @cached_property
     def idempotency_header(self) -> str | None:
         """The submit's idempotency header, if the spec has one."""
         op = _operation(self.doc, self.submit_operation_id)

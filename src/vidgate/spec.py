@@ -24,6 +24,7 @@ __all__ = [
     "SOURCES",
     "Gateway",
     "Rule",
+    "deref",
     "document",
     "is_routing_chain",
     "iter_rules",
@@ -64,6 +65,13 @@ def resolve(doc: Json, ref: str) -> Json:
         key = part.replace("~1", "/").replace("~0", "~")
         node = node[int(key)] if isinstance(node, list) else node[key]
     return cast(Json, node)
+
+
+def deref(doc: Json, node: Any) -> Any:
+    """``node`` itself, or what its (chain of) local ``$ref`` points at."""
+    while isinstance(node, dict) and "$ref" in node:
+        node = resolve(doc, node["$ref"])
+    return node
 
 
 def submit_operation(doc: Json) -> tuple[str, Json]:
