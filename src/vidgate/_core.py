@@ -13,7 +13,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -39,6 +39,8 @@ NEVER_SENT = (
 RetryPlan = Generator[object, "httpx.Response | Exception | None", httpx.Response]
 WaitPlan = Generator[float, Task, Task]
 ProgressCallback = Callable[[Task], None]
+MAX_SUBMITS = 100_000  # submits remembered for their wait (a few MB at most)
+READINGS_KEPT = 20  # task replies the schedule looks at (the latest)
 
 
 def configure_logging() -> None:
@@ -73,6 +75,8 @@ class Config:
     language: str | None
     clock: Callable[[], float]
     rng: random.Random
+    # task id -> (clock at submit, kind of task), for the wait that follows
+    submits: dict[str, tuple[float, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -196,17 +200,20 @@ class Config:
             yield delay
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        p = self.gateway.polling
-        delay = min(p.max_interval_s, p.interval_s * p.backoff_factor ** (attempt - 1))
-        delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
+        """The spec's schedule for the ``attempt``-th retry (never below the documented
+        interval), or the server's Retry-After if that is longer."""
+        from vidgate.schedule import blind_delay
+
+        delay = blind_delay(self.gateway.polling, attempt - 1, self.rng.uniform(-1, 1))
         return max(delay, retry_after or 0.0)
 
-    def poll_delays(self) -> Iterator[float]:
-        """Poll intervals: the documented interval, growing to the cap, with jitter."""
-        attempt = 1
-        while True:
-            yield self.backoff(attempt)
-            attempt += 1
+    def note_submit(self, task_id: str, body: Mapping[str, Any]) -> None:
+        """Remember when and what was submitted, so the wait knows the task's age and kind."""
+        from vidgate.history import kind_of
+
+        if len(self.submits) >= MAX_SUBMITS:  # a submit never waited on is forgotten in time
+            self.submits.pop(next(iter(self.submits)))
+        self.submits[task_id] = (self.clock(), kind_of(self.gateway.name, body))
 
     def wait_plan(
         self,
@@ -217,27 +224,61 @@ class Config:
     ) -> WaitPlan:
         """Poll until the task ends or the deadline passes; yields sleeps, receives tasks.
 
+        When to poll is :func:`vidgate.schedule.next_delay`'s decision (progress, the gateway's
+        estimate, run times of earlier tasks of the same kind, the spec's policy).
         ``poll_now=False`` (right after a submit) skips the first, immediate poll.
         """
-        budget = self.gateway.polling.max_wait_s if timeout is None else timeout
+        from vidgate import schedule
+        from vidgate.history import history, kind_of
+
+        policy = self.gateway.polling
+        budget = policy.max_wait_s if timeout is None else timeout
         start = self.clock()
-        delays = self.poll_delays()
+        origin, kind = self.submits.pop(task_id, (None, None))
+        here = origin is not None  # submitted by this client: the wait knows its true age
+        store = history()
+        expected = schedule.Expected.from_samples(store.samples(kind)) if kind else None
+        readings: list[schedule.Reading] = []
+        step = 0 if poll_now else 1  # sleeps taken
         last: Task | None = None
-        task = yield 0.0 if poll_now else next(delays)
+        task = yield (0.0 if poll_now else schedule.blind_delay(policy, 0, self.rng.uniform(-1, 1)))
         while True:
+            now = self.clock()
             if on_progress and (
                 last is None or (task.raw_status, task.progress) != (last.raw_status, last.progress)
             ):
                 on_progress(task)
             last = task
+            if origin is None:
+                origin = now - _age(task, policy.max_wait_s)
             if task.done:
                 if not task.succeeded:
                     raise errors.TaskFailedError(task)
+                store.record(kind, _run_time(task, now - origin, submitted_here=here))
                 return task
-            remaining = budget - (self.clock() - start)
-            if remaining <= 0:
-                raise errors.WaitTimeoutError(task_id, self.clock() - start, task)
-            task = yield min(next(delays), remaining)
+            if kind is None and task.model:  # not submitted here: the model is all we know
+                kind = kind_of(self.gateway.name, None, task.model)
+                expected = schedule.Expected.from_samples(store.samples(kind))
+            readings.append(schedule.Reading(now - origin, task.progress, task.estimated_seconds))
+            remaining = budget - (now - start)
+            delay = (
+                schedule.next_delay(
+                    policy,
+                    elapsed=now - origin,
+                    since_poll=0.0,  # measured from the reply: the request went out before it
+                    step=step,
+                    readings=readings[-READINGS_KEPT:],
+                    expected=expected,
+                    remaining=remaining,
+                    jitter=self.rng.uniform(-1, 1),
+                )
+                if remaining > 0
+                else None
+            )
+            if delay is None:
+                raise errors.WaitTimeoutError(task_id, now - start, task)
+            step += 1
+            task = yield delay
 
     # ------------------------------------------------------------------------ replies
     def api_error(self, response: httpx.Response, *, submit: bool = False) -> errors.APIError:
@@ -383,6 +424,22 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _age(task: Task, longest: float) -> float:
+    """Seconds since the gateway created the task, if its timestamp is plausible, else 0."""
+    if task.created_at is None:
+        return 0.0
+    age = time.time() - task.created_at.timestamp()
+    return age if 0 <= age <= longest else 0.0
+
+
+def _run_time(task: Task, waited: float, *, submitted_here: bool) -> float:
+    """The task's run time: the gateway's own timestamps, else the wait (only if submitted here,
+    when the wait started at the submit); 0 when unknown (not recorded)."""
+    if task.created_at is not None and task.completed_at is not None:
+        return (task.completed_at - task.created_at).total_seconds()
+    return waited if submitted_here else 0.0
 
 
 def _describe(outcome: object) -> str:

@@ -96,9 +96,11 @@ class AsyncClient:
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = await self._carry_out(plan, request)
-        return self._cfg.gateway.parse_submit(
+        submitted = self._cfg.gateway.parse_submit(
             self._cfg.json_of(response), response.status_code, mode
         )
+        self._cfg.note_submit(submitted.id, request["json"])
+        return submitted
 
     async def get(self, task_id: str) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)

@@ -85,9 +85,11 @@ class SyncClient:
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = self._carry_out(plan, request)
-        return self._cfg.gateway.parse_submit(
+        submitted = self._cfg.gateway.parse_submit(
             self._cfg.json_of(response), response.status_code, mode
         )
+        self._cfg.note_submit(submitted.id, request["json"])
+        return submitted
 
     def get(self, task_id: str) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
