@@ -26,13 +26,15 @@ from dataclasses import dataclass
 
 from vidgate.gateways import Polling
 
-__all__ = ["Expected", "Reading", "blind_delay", "finish_window", "next_delay"]
+__all__ = ["Expected", "Reading", "Window", "blind_delay", "finish_window", "missed", "next_delay"]
 
 # vidgate's tuning (not gateway facts): chosen with `make bench` (bench/polling.py)
 APPROACH = 0.7  # sleep this fraction of the predicted remaining time
 UNTRUSTED_GROWTH = 1.0  # a progress-only prediction may at most double the elapsed time per sleep
 OVERDUE_SPACING = 0.04  # past the predicted finish, poll every 4 % of the elapsed time ...
 OVERDUE_GROWTH = 0.5  # ... or half the time overdue, whichever is longer (up to the blind cap)
+TIGHT = 0.1  # predictions agreeing within 10 %: poll at the predicted finish directly
+JUMP = 1.5  # a pace this many times the one before means the task just took off
 
 
 @dataclass(frozen=True)
@@ -69,39 +71,63 @@ class Window:
     low: float
     high: float
     trusted: bool
+    agreeing: bool = False  # several predictions, not one (a lone estimate may be far off)
 
 
 def finish_window(
     elapsed: float, readings: Sequence[Reading], expected: Expected | None
 ) -> Window | None:
-    """The predicted finish from progress, the gateway's estimate, or history, in that order."""
+    """The predicted finish from progress and the gateway's estimate, else from history.
+
+    From progress: the pace since the start, and the pace since the last reply showing less
+    progress; when that pace jumped (the task was stalled, then took off), also the pace as if
+    all of the latest progress happened in the second half of the gap (an early bound).
+    """
     lows: list[float] = []
     highs: list[float] = []
-    with_progress = [r for r in readings if r.progress is not None and r.at > 0]
-    last = with_progress[-1] if with_progress else None
+    moving = [r for r in readings if r.progress is not None and r.at > 0]
+    last = moving[-1] if moving else None
     if last is not None and last.progress is not None and 0 < last.progress < 100:
+        # progress is a whole number: the true value lies in [p, p + 1)
         p = last.progress
-        from_start = last.at * 100 / p
-        lows.append(from_start)
-        highs.append(from_start)
-        earlier = next(
-            (r for r in reversed(with_progress) if r.progress is not None and r.progress < p),
-            None,
-        )
-        if earlier is not None and earlier.progress is not None and last.at > earlier.at:
-            rate = (p - earlier.progress) / (last.at - earlier.at)
-            local = last.at + (100 - p) / rate
-            lows.append(local)
-            highs.append(local)
+        lows.append(last.at * 100 / (p + 1))
+        highs.append(last.at * 100 / p)
+        lower = [r for r in moving if r.progress is not None and r.progress < p]
+        if lower and lower[-1].progress is not None and last.at > lower[-1].at:
+            prev = lower[-1]
+            assert prev.progress is not None
+            gap = last.at - prev.at
+            fast = (p + 1 - prev.progress) / gap
+            slow = max(p - prev.progress - 1, 0.5) / gap
+            lows.append(last.at + max(99 - p, 0) / fast)
+            highs.append(last.at + (100 - p) / slow)
+            before = [r for r in lower if r.at < prev.at]
+            earlier = (
+                (prev.progress + 1 - (before[-1].progress or 0)) / (prev.at - before[-1].at)
+                if before
+                else (prev.progress + 1) / prev.at
+            )
+            if fast > JUMP * earlier:
+                lows.append(last.at + max(99 - p, 0) / (2 * fast))
     estimates = [r.estimate for r in readings[-3:] if r.estimate and r.estimate > 0]
     eta = statistics.median(estimates) if estimates else None
     if eta is not None and eta > elapsed:
         lows.append(eta)
         highs.append(eta)
     if lows:
-        return Window(min(lows), max(highs), trusted=eta is not None and eta > elapsed)
+        trusted = eta is not None and eta > elapsed
+        return Window(min(lows), max(highs), trusted, agreeing=len(lows) > 1)
     if expected is not None and readings:  # one reply first: a task refused at once shows early
-        return Window(expected.low, expected.high, trusted=True)
+        return Window(expected.low, expected.high, trusted=True, agreeing=True)
+    return None
+
+
+def missed(readings: Sequence[Reading], expected: Expected | None) -> float | None:
+    """When the task was last predicted to finish, if a later reply showed it still running."""
+    for k in range(len(readings) - 1, 0, -1):
+        before = finish_window(readings[k - 1].at, readings[:k], expected)
+        if before is not None and before.low <= readings[k].at:
+            return before.low
     return None
 
 
@@ -137,15 +163,18 @@ def next_delay(
         near = max(interval, OVERDUE_SPACING * elapsed)
         ahead = window.low - elapsed
         if ahead > near:
-            informed = ahead * APPROACH
+            tight = window.agreeing and window.high - window.low <= TIGHT * window.low
+            informed = ahead * (1.0 if tight else APPROACH)
             if not window.trusted:
                 informed = min(informed, max(interval, UNTRUSTED_GROWTH * elapsed))
             delay = max(informed, near)
-        elif ahead > 0:
-            delay = ahead  # poll at the predicted finish itself
         else:
-            overdue = elapsed - max(window.low, 0.0)
-            delay = max(near, min(OVERDUE_GROWTH * overdue, delay))
+            late = missed(readings, expected)
+            if ahead > 0 and late is None:
+                delay = ahead  # poll at the predicted finish itself
+            else:  # overdue: a prediction has already failed
+                overdue = elapsed - min(window.low, late if late is not None else window.low)
+                delay = max(near, min(OVERDUE_GROWTH * overdue, delay))
     floor = max(0.0, interval - since_poll) if since_poll is not None else 0.0
     delay = max(delay, floor)
     if remaining is not None:
