@@ -54,8 +54,10 @@ class SimulatedTask:
     """A gateway whose one task finishes when the simulated clock reaches ``length``."""
 
     def __init__(self, gateway: str, length: float, curve: str, seed: int) -> None:
-        self.gateway, self.length, self.curve = gateway, length, curve
         self.rng = random.Random(seed)
+        # a real task does not end on a whole second: up to 2 s more, so the fixed 2 s poller's
+        # phase against the finish varies with the seed like everyone else's
+        self.gateway, self.length, self.curve = gateway, length + self.rng.uniform(0, 2), curve
         self.now, self.requests = 0.0, 0
 
     def clock(self) -> float:
@@ -97,6 +99,8 @@ class SimulatedTask:
         return httpx.Response(200, json=self.reply())
 
     def result(self) -> dict[str, float]:
+        """Requests made and detection delay (when the poller saw the task done, minus the
+        finish)."""
         return {"requests": self.requests, "detection_s": self.now - self.length}
 
 
@@ -177,26 +181,36 @@ def worst(results: list[dict[str, float]]) -> dict[str, float]:
 def scenarios() -> list[tuple[str, str, bool]]:
     """(gateway, curve, with history) for every row."""
     rows = [("apimart", curve, False) for curve in CURVES]
-    return rows + [("imini", "none", False), ("imini", "none", True)]
+    return [*rows, ("imini", "none", False), ("imini", "none", True)]
+
+
+def goal_limits(
+    gateway: str, history: bool, length: float, today: dict[str, float]
+) -> tuple[float, float]:
+    """(most delay, most polls) the issue allows for this row."""
+    if gateway == "apimart":
+        return max(2.0, 0.05 * length), 10
+    if history:
+        return max(3.0, 0.10 * length), 12
+    return today["detection_s"], today["requests"]  # no worse than the old schedule
+
+
+GOALS = {
+    "apimart": "delay <= max(2 s, 5 %), <= 10 polls (to 300 s)",
+    "history": "delay <= max(3 s, 10 %), <= 12 polls (to 300 s)",
+    "no history": "no worse than the old schedule",
+}
 
 
 def goal(
     gateway: str, history: bool, length: float, result: dict[str, float], today: dict[str, float]
 ) -> tuple[str, bool | None]:
     """The issue's goal for this row and whether it is met (None: no goal at this length)."""
-    delay, polls = result["detection_s"], result["requests"]
-    if gateway == "apimart":
-        text = "delay <= max(2 s, 5 %), <= 10 polls (to 300 s)"
-        limit, most = max(2.0, 0.05 * length), 10
-    elif history:
-        text = "delay <= max(3 s, 10 %), <= 12 polls (to 300 s)"
-        limit, most = max(3.0, 0.10 * length), 12
-    else:
-        text = "no worse than today"
-        return text, polls <= today["requests"] and delay <= today["detection_s"] + 1e-9
-    if length > 300:
+    text = GOALS[gateway if gateway == "apimart" else "history" if history else "no history"]
+    if length > 300 and (gateway == "apimart" or history):
         return text, None
-    return text, delay <= limit + 1e-9 and polls <= most
+    most_delay, most_polls = goal_limits(gateway, history, length, today)
+    return text, result["detection_s"] <= most_delay + 1e-9 and result["requests"] <= most_polls
 
 
 def simulate_row(gateway: str, curve: str, history: bool, length: float) -> dict[str, Any]:

@@ -204,8 +204,9 @@ class Config:
         interval), or the server's Retry-After if that is longer."""
         from vidgate.schedule import blind_delay
 
-        delay = blind_delay(self.gateway.polling, attempt - 1, self.rng.uniform(-1, 1))
-        return max(delay, retry_after or 0.0)
+        policy = self.gateway.polling
+        delay = blind_delay(policy, attempt - 1, self.rng.uniform(-1, 1))
+        return max(delay, policy.interval_s, retry_after or 0.0)
 
     def note_submit(self, task_id: str, body: Mapping[str, Any]) -> None:
         """Remember when and what was submitted, so the wait knows the task's age and kind."""

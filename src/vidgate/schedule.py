@@ -133,10 +133,11 @@ def missed(readings: Sequence[Reading], expected: Expected | None) -> float | No
 
 def blind_delay(policy: Polling, step: int, jitter: float = 0.0) -> float:
     """The spec's schedule: the ``step``-th sleep (0-based) grows from the documented interval
-    by the backoff factor to the cap; ``jitter`` in [-1, 1] scales the spec's jitter. Never below
-    the documented interval."""
+    by the backoff factor to the cap; ``jitter`` in [-1, 1] scales the spec's jitter. The caller
+    keeps it from bringing two requests closer than the interval (a first poll after the submit
+    may come sooner: the submit is not a poll)."""
     delay = min(policy.max_interval_s, policy.interval_s * policy.backoff_factor ** max(0, step))
-    return float(max(policy.interval_s, delay * (1 + policy.jitter * max(-1.0, min(1.0, jitter)))))
+    return float(delay * (1 + policy.jitter * max(-1.0, min(1.0, jitter))))
 
 
 def next_delay(
@@ -168,13 +169,12 @@ def next_delay(
             if not window.trusted:
                 informed = min(informed, max(interval, UNTRUSTED_GROWTH * elapsed))
             delay = max(informed, near)
-        else:
-            late = missed(readings, expected)
-            if ahead > 0 and late is None:
-                delay = ahead  # poll at the predicted finish itself
-            else:  # overdue: a prediction has already failed
-                overdue = elapsed - min(window.low, late if late is not None else window.low)
-                delay = max(near, min(OVERDUE_GROWTH * overdue, delay))
+        elif ahead > 0:
+            # poll at the predicted finish itself, unless an earlier prediction already failed
+            # (the pace is slowing down): then at the overdue spacing
+            delay = ahead if missed(readings, expected) is None else near
+        else:  # overdue
+            delay = max(near, min(OVERDUE_GROWTH * (elapsed - window.low), delay))
     floor = max(0.0, interval - since_poll) if since_poll is not None else 0.0
     delay = max(delay, floor)
     if remaining is not None:
