@@ -206,7 +206,7 @@ class Config:
 
         policy = self.gateway.polling
         delay = blind_delay(policy, attempt - 1, self.rng.uniform(-1, 1))
-        return max(delay, policy.interval_s, retry_after or 0.0)
+        return float(max(delay, policy.interval_s, retry_after or 0.0))
 
     def note_submit(self, task_id: str, body: Mapping[str, Any]) -> None:
         """Remember when and what was submitted, so the wait knows the task's age and kind."""
@@ -242,7 +242,9 @@ class Config:
         readings: list[schedule.Reading] = []
         step = 0 if poll_now else 1  # sleeps taken
         last: Task | None = None
-        task = yield (0.0 if poll_now else schedule.blind_delay(policy, 0, self.rng.uniform(-1, 1)))
+        first = 0.0 if poll_now else schedule.blind_delay(policy, 0, self.rng.uniform(-1, 1))
+        task = yield min(first, max(budget, 0.0))
+        running_at: float | None = None  # when the task was last seen running
         while True:
             now = self.clock()
             if on_progress and (
@@ -255,8 +257,10 @@ class Config:
             if task.done:
                 if not task.succeeded:
                     raise errors.TaskFailedError(task)
-                store.record(kind, _run_time(task, now - origin, submitted_here=here))
+                seen = (now + running_at) / 2 if running_at is not None else now
+                store.record(kind, _run_time(task, seen - origin, submitted_here=here))
                 return task
+            running_at = now
             if kind is None and task.model:  # not submitted here: the model is all we know
                 kind = kind_of(self.gateway.name, None, task.model)
                 expected = schedule.Expected.from_samples(store.samples(kind))
@@ -436,7 +440,8 @@ def _age(task: Task, longest: float) -> float:
 
 
 def _run_time(task: Task, waited: float, *, submitted_here: bool) -> float:
-    """The task's run time: the gateway's own timestamps, else the wait (only if submitted here,
+    """The task's run time: the gateway's own timestamps, else the wait until halfway between
+    the last poll that saw it running and the one that saw it done (only if submitted here,
     when the wait started at the submit); 0 when unknown (not recorded)."""
     if task.created_at is not None and task.completed_at is not None:
         return (task.completed_at - task.created_at).total_seconds()

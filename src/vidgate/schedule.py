@@ -34,6 +34,7 @@ UNTRUSTED_GROWTH = 1.0  # a progress-only prediction may at most double the elap
 OVERDUE_SPACING = 0.04  # past the predicted finish, poll every 4 % of the elapsed time ...
 OVERDUE_GROWTH = 0.5  # ... or half the time overdue, whichever is longer (up to the blind cap)
 TIGHT = 0.1  # predictions agreeing within 10 %: poll at the predicted finish directly
+MIN_SPREAD = 0.05  # run times of one kind of task vary at least this much
 JUMP = 1.5  # a pace this many times the one before means the task just took off
 
 
@@ -60,6 +61,7 @@ class Expected:
         if not clean:
             return None
         spread = statistics.pstdev(clean) if len(clean) > 1 else 0.0
+        spread = max(spread, MIN_SPREAD * statistics.median(clean))
         return cls(max(0.0, clean[0] - spread), clean[-1] + spread)
 
 
