@@ -367,3 +367,28 @@ def test_waits_learn_run_times_from_earlier_tasks(store: Path) -> None:
     assert delay < first_delay
     assert delay <= max(IMINI.interval_s, 0.1 * 200.5)
     assert polls <= first_polls
+
+
+def test_apimart_estimate_is_read_from_task_info_too() -> None:
+    """Some apimart pages put estimated_time under task_info (spec: Task.task_info)."""
+    doc = gateway("apimart").doc
+    info = doc["components"]["schemas"]["Task"]["properties"]["task_info"]["properties"]
+    assert "estimated_time" in info
+    parse = gateway("apimart").parse_task
+    nested = {
+        "code": 200,
+        "data": {"id": "t", "status": "pending", "task_info": {"estimated_time": 90}},
+    }
+    assert parse(nested, 200).estimated_seconds == 90
+    both = {
+        "code": 200,
+        "data": {
+            "id": "t",
+            "status": "pending",
+            "estimated_time": 60,
+            "task_info": {"estimated_time": 90},
+        },
+    }
+    assert parse(both, 200).estimated_seconds == 60
+    odd = {"code": 200, "data": {"id": "t", "status": "pending", "task_info": "soon"}}
+    assert parse(odd, 200).estimated_seconds is None
