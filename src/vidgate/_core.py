@@ -7,11 +7,12 @@ clients only carry those plans out, with their own I/O.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +20,10 @@ from functools import cache
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
 from vidgate import errors
 from vidgate.gateways import Gateway, gateway
 from vidgate.types import Task
-from vidgate.validation import validator
 
 logger = logging.getLogger("vidgate")
 
@@ -57,6 +56,51 @@ def configure_logging() -> None:
 def ssl_context() -> ssl.SSLContext:
     """One TLS context for every client (building one costs tens of milliseconds)."""
     return httpx.create_ssl_context()
+
+
+class LazyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """httpx's default transport (TLS context shared), built on the first request: building it
+    loads httpcore and the certificates, which a client that is never used should not pay for
+    at import (see the import-time bench row)."""
+
+    def __init__(self) -> None:
+        self._sync: httpx.HTTPTransport | None = None
+        self._async: httpx.AsyncHTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None:
+                    self._sync = httpx.HTTPTransport(verify=ssl_context())
+        return self._sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._async is None:
+            self._async = httpx.AsyncHTTPTransport(verify=ssl_context())
+        return await self._async.handle_async_request(request)
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()
+
+
+@dataclass
+class ApiClient:
+    """What a client builds its API connection from (sync or async)."""
+
+    args: dict[str, Any]
+    transport: Any = None
+
+    def get_httpx_client(self) -> httpx.Client:
+        return httpx.Client(**self.args, transport=self.transport or LazyTransport())
+
+    def get_async_httpx_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self.args, transport=self.transport or LazyTransport())
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -112,27 +156,25 @@ class Config:
             config.check_parameters(gw.task_operation_id, query={"language": language})
         return config
 
-    def api_client(self, transport: Any, hooks: dict[str, Any]) -> Any:
-        """The generated transport's AuthenticatedClient for this configuration."""
-        module = importlib.import_module(f"vidgate_{self.gateway.name}")
-        args: dict[str, Any] = {"event_hooks": hooks}
-        if transport is not None:
-            args["transport"] = transport
-        return module.AuthenticatedClient(
-            base_url=self.base_url,
-            token=self.api_key,
-            timeout=httpx.Timeout(self.timeout),
-            verify_ssl=ssl_context(),
-            httpx_args=args,
+    def api_client(self, transport: Any, hooks: dict[str, Any]) -> ApiClient:
+        """The API's httpx client maker for this configuration: the key as the spec's bearer
+        scheme, httpx's own transport built on the first request."""
+        return ApiClient(
+            {
+                "base_url": self.base_url,
+                "headers": {"Authorization": f"Bearer {self.api_key}"},
+                "timeout": httpx.Timeout(self.timeout),
+                "event_hooks": hooks,
+            },
+            transport,
         )
 
     def files_args(self, transport: Any) -> dict[str, Any]:
         """httpx client arguments for result files: they live on CDNs, so no API key."""
         return {
-            "transport": transport,
+            "transport": transport if transport is not None else LazyTransport(),
             "timeout": httpx.Timeout(self.timeout),
             "follow_redirects": True,
-            "verify": ssl_context(),
         }
 
     def scrub(self, text: str) -> str:
@@ -145,8 +187,10 @@ class Config:
 
         if isinstance(body, HappyHorse):
             body = body.to_body(self.gateway.name)
-        elif isinstance(body, BaseModel):
+        elif _is_pydantic_model(body):
             body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        from vidgate.validation import validator  # jsonschema-rs: loaded on first use
+
         mode = validator(self.gateway.name).validate(body)
         if idempotency_key is not None:
             self.check_parameters(
@@ -161,6 +205,8 @@ class Config:
         query: dict[str, str] | None = None,
     ) -> None:
         """Refuse parameters the spec forbids (a malformed idempotency key, an unknown language)."""
+        from vidgate.validation import validator
+
         problems = validator(self.gateway.name).check_parameters(
             operation_id, {"header": headers or {}, "query": query or {}, "path": {}}
         )
@@ -429,6 +475,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    """A pydantic model instance (pydantic is not imported for the check: a model exists only
+    if its caller imported pydantic already)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
 def _age(task: Task, longest: float) -> float:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from vidgate import _core
 from vidgate.errors import WaitInterrupted
 from vidgate.types import SubmittedTask, Task
-from vidgate.validation import Result, validator
+
+if TYPE_CHECKING:
+    from vidgate.validation import Result
 
 __all__ = ["AsyncApimart", "AsyncClient", "AsyncImini", "WaitCancelled"]
 
@@ -85,6 +87,8 @@ class AsyncClient:
     # ------------------------------------------------------------------------ API
     def validate(self, body: Any = None, /, **fields: Any) -> Result:
         """Check a body against the spec without sending anything (no await needed)."""
+        from vidgate.validation import validator
+
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     async def generate(

@@ -11,13 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from vidgate import _core
 from vidgate.types import SubmittedTask, Task
-from vidgate.validation import Result, validator
+
+if TYPE_CHECKING:
+    from vidgate.validation import Result
 
 __all__ = ["Apimart", "Imini", "SyncClient"]
 
@@ -70,6 +72,8 @@ class SyncClient:
     # ------------------------------------------------------------------------ API
     def validate(self, body: Any = None, /, **fields: Any) -> Result:
         """Check a body against the spec without sending anything."""
+        from vidgate.validation import validator
+
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     def generate(
