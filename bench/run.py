@@ -216,7 +216,7 @@ def bench_startup(quick: bool) -> list[Row]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
 
     def import_ms(code: str) -> float:
-        timed = f"import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
+        timed = f"import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
         runs = [
             float(
                 subprocess.run(
@@ -252,10 +252,24 @@ def bench_startup(quick: bool) -> list[Row]:
         ),
         row(
             "import vidgate + Imini ready",
-            import_ms("from vidgate import Imini"),
+            import_ms(READY),
             httpx_ms,
             "ms",
             "what a client script pays (baseline: import httpx)",
+        ),
+        row(
+            "import vidgate + Imini ready: share above httpx",
+            share_ms(READY, "import httpx", 3 if quick else 7),
+            50.0,
+            "ms",
+            "<50 ms (-X importtime: modules beyond `import httpx`; baseline: the goal)",
+        ),
+        row(
+            "first request of a fresh process (lazy loads)",
+            import_ms(FIRST_CALL.format(port=_closed_port())),
+            import_ms(RAW_FIRST_CALL.format(port=_closed_port())),
+            "ms",
+            "import + client + one refused GET (baseline: the same with raw httpx)",
         ),
     ]
     if not quick:
@@ -278,6 +292,51 @@ def bench_startup(quick: bool) -> list[Row]:
             )
         )
     return rows
+
+
+READY = "from vidgate import Imini; Imini('sk-bench')"
+FIRST_CALL = (
+    "import vidgate, contextlib\n"
+    "c = vidgate.Imini('sk-bench', base_url='http://127.0.0.1:{port}', max_retries=0)\n"
+    "with contextlib.suppress(vidgate.APIConnectionError): c.get('task_1')"
+)
+RAW_FIRST_CALL = (
+    "import httpx, contextlib\n"
+    "c = httpx.Client(base_url='http://127.0.0.1:{port}')\n"
+    "with contextlib.suppress(httpx.ConnectError): c.get('/v1/videos/tasks/task_1')"
+)
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (the request is refused at once)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _self_times(code: str) -> dict[str, int]:
+    """Module -> its own import time in µs, from ``python -X importtime``."""
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    ).stderr
+    times = {}
+    for line in err.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            own, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
+            if own.isdigit():
+                times[name] = int(own)
+    return times
+
+
+def share_ms(code: str, baseline: str, runs: int) -> float:
+    """Import time of the modules ``code`` loads beyond ``baseline`` (best of ``runs``), in ms."""
+    shares = []
+    for _ in range(runs):
+        base = _self_times(baseline)
+        shares.append(sum(t for m, t in _self_times(code).items() if m not in base) / 1e3)
+    return min(shares)
 
 
 def bench_concurrency(quick: bool) -> list[Row]:
