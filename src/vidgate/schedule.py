@@ -35,7 +35,7 @@ OVERDUE_SPACING = 0.04  # past the predicted finish, poll every 4 % of the elaps
 OVERDUE_GROWTH = 0.5  # ... or half the time overdue, whichever is longer (up to the blind cap)
 TIGHT = 0.1  # predictions agreeing within 10 %: poll at the predicted finish directly
 MIN_SPREAD = 0.05  # run times of one kind of task vary at least this much
-JUMP = 1.5  # a pace this many times the one before means the task just took off
+JUMP = 2.0  # a pace this many times the one before means the task just took off
 
 
 @dataclass(frozen=True)
