@@ -392,3 +392,14 @@ def test_apimart_estimate_is_read_from_task_info_too() -> None:
     assert parse(both, 200).estimated_seconds == 60
     odd = {"code": 200, "data": {"id": "t", "status": "pending", "task_info": "soon"}}
     assert parse(odd, 200).estimated_seconds is None
+
+
+def test_stale_history_cannot_push_a_poll_far_out() -> None:
+    """History says 600 s; the task may take 60: the first informed sleep stays within ten-fold
+    of the time elapsed."""
+    expected = schedule.Expected(600, 600)
+    delay = schedule.next_delay(
+        IMINI, elapsed=2, since_poll=0, step=1, readings=[schedule.Reading(2)], expected=expected
+    )
+    assert delay is not None
+    assert delay <= 2 * (1 + schedule.TRUSTED_GROWTH)

@@ -31,6 +31,7 @@ __all__ = ["Expected", "Reading", "Window", "blind_delay", "finish_window", "mis
 # vidgate's tuning (not gateway facts): chosen with `make bench` (bench/polling.py)
 APPROACH = 0.7  # sleep this fraction of the predicted remaining time
 UNTRUSTED_GROWTH = 1.0  # a progress-only prediction may at most double the elapsed time per sleep
+TRUSTED_GROWTH = 9.0  # history or the gateway's estimate: at most ten-fold (they can be stale)
 OVERDUE_SPACING = 0.04  # past the predicted finish, poll every 4 % of the elapsed time ...
 OVERDUE_GROWTH = 0.5  # ... or half the time overdue, whichever is longer (up to the blind cap)
 TIGHT = 0.1  # predictions agreeing within 10 %: poll at the predicted finish directly
@@ -168,8 +169,8 @@ def next_delay(
         if ahead > near:
             tight = window.agreeing and window.high - window.low <= TIGHT * window.low
             informed = ahead * (1.0 if tight else APPROACH)
-            if not window.trusted:
-                informed = min(informed, max(interval, UNTRUSTED_GROWTH * elapsed))
+            growth = TRUSTED_GROWTH if window.trusted else UNTRUSTED_GROWTH
+            informed = min(informed, max(interval, growth * elapsed))
             delay = max(informed, near)
         elif ahead > 0:
             # poll at the predicted finish itself, unless an earlier prediction already failed
