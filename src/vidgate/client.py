@@ -111,7 +111,9 @@ class SyncClient:
     ) -> Task:
         """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
 
-        Backoff starts at the documented interval and grows to a cap, with jitter; ``timeout``
+        Polls are placed around the predicted finish (progress, the gateway's estimate, run times
+        of earlier tasks of the same kind: see vidgate.schedule), else back off from the spec's
+        interval to its cap with jitter; never two closer than the interval. ``timeout``
         (default: the spec's budget) raises WaitTimeoutError. Ctrl-C raises WaitInterrupted,
         which carries the task id: the task itself goes on.
         """

@@ -3,9 +3,10 @@
 One small SQLite file in the user's cache folder (``VIDGATE_HISTORY=PATH`` moves it,
 ``VIDGATE_HISTORY=off`` turns it off). Each kind of task — gateway, model, requested duration and
 resolution — keeps its latest ``KEEP`` run times; the file keeps at most ``MAX_KINDS`` kinds. SQLite
-makes concurrent writers (several processes, a batch) safe. A file that cannot be read or written
-(corrupt, read-only, locked for too long) turns the history off for this process, with one log line:
-waiting then falls back to the spec's schedule, never to an error.
+makes concurrent writers (several processes, a batch) safe; it runs in WAL mode, so recording a run
+time does not wait for the disk, and a writer busy for more than ``BUSY_S`` costs one run time, not
+a stalled wait. A file that cannot be read or written (corrupt, read-only) turns the history off for
+this process, with one log line: waiting then falls back to the spec's schedule, never to an error.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ENV = "VIDGATE_HISTORY"
 KEEP = 20  # run times kept per kind of task
 MAX_KINDS = 500  # kinds kept in the file (the least recently used go first)
 KEY_FIELDS = ("model", "duration", "resolution")  # what a run time depends on
+BUSY_S = 0.25  # how long a read or write waits for another writer (waits call this in-line)
 
 logger = logging.getLogger("vidgate")
 Kind = tuple[str, str, str, str]  # gateway, model, duration, resolution
@@ -65,7 +67,10 @@ class History:
 
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False)
+                db = sqlite3.connect(self.path, timeout=BUSY_S, check_same_thread=False)
+                # WAL + NORMAL: a record is a cheap append, not an fsync per task
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS runs (kind TEXT NOT NULL, seconds REAL NOT NULL,"
                     " at INTEGER PRIMARY KEY AUTOINCREMENT)"
@@ -125,6 +130,11 @@ class History:
                         " GROUP BY kind ORDER BY MAX(at) DESC LIMIT ?)",
                         (MAX_KINDS,),
                     )
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._off(exc)
+                else:  # another process is writing: this run time is simply not kept
+                    logger.debug("run-time history busy; one run time not recorded")
             except sqlite3.Error as exc:
                 self._off(exc)
 
