@@ -205,7 +205,8 @@ def miss(sim: dict[str, Any]) -> str:
     limits = goal_limits(sim["gateway"], sim["history"], sim["length_s"], today)
     parts = []
     if mine["requests"] > limits[1]:
-        parts.append(f"+{mine['requests'] - limits[1]:.0f} polls")
+        extra = mine["requests"] - limits[1]
+        parts.append(f"+{extra:.0f} poll{'s' if extra != 1 else ''}")
     if mine["detection_s"] > limits[0] + 1e-9:
         parts.append(f"+{mine['detection_s'] - limits[0]:.1f} s")
     return ", ".join(parts)

@@ -403,3 +403,11 @@ def test_stale_history_cannot_push_a_poll_far_out() -> None:
     )
     assert delay is not None
     assert delay <= 2 * (1 + schedule.TRUSTED_GROWTH)
+
+
+def test_a_task_known_only_by_its_model_uses_that_models_run_times(store: Path) -> None:
+    h = history.history()
+    h.record(history.kind_of("imini", {"model": "kling/kling-v3", "duration": 5}), 50.0)
+    h.record(history.kind_of("imini", {"model": "kling/kling-v3", "duration": 10}), 90.0)
+    h.record(history.kind_of("imini", {"model": "kling/kling-v3-omni", "duration": 5}), 70.0)
+    assert h.samples(history.kind_of("imini", None, "kling/kling-v3")) == [50.0, 90.0]

@@ -87,7 +87,8 @@ class History:
         self.path, self._db = None, None
 
     def samples(self, kind: Kind | None) -> list[float]:
-        """The latest run times of this kind of task, oldest first."""
+        """The latest run times of this kind of task, oldest first (of any duration and
+        resolution when the kind names neither, as for a task this process did not submit)."""
         if kind is None:
             return []
         import sqlite3
@@ -97,10 +98,18 @@ class History:
             if db is None:
                 return []
             try:
-                rows = db.execute(
-                    "SELECT seconds FROM runs WHERE kind = ? ORDER BY at DESC LIMIT ?",
-                    ("\x1f".join(kind), KEEP),
-                ).fetchall()
+                if kind[2:] == ("", ""):  # only the model is known: any duration, resolution
+                    prefix = "\x1f".join(kind[:2]) + "\x1f"
+                    rows = db.execute(
+                        "SELECT seconds FROM runs WHERE substr(kind, 1, ?) = ?"
+                        " ORDER BY at DESC LIMIT ?",
+                        (len(prefix), prefix, KEEP),
+                    ).fetchall()
+                else:
+                    rows = db.execute(
+                        "SELECT seconds FROM runs WHERE kind = ? ORDER BY at DESC LIMIT ?",
+                        ("\x1f".join(kind), KEEP),
+                    ).fetchall()
             except sqlite3.Error as exc:
                 self._off(exc)
                 return []
