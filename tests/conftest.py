@@ -92,6 +92,13 @@ class FakeTime:
         self.sleep(seconds)
 
 
+@pytest.fixture(autouse=True)
+def _no_runtime_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hermetic waits: no test reads or writes the user's run-time history (tests of the history
+    point VIDGATE_HISTORY at their own file)."""
+    monkeypatch.setenv("VIDGATE_HISTORY", "off")
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

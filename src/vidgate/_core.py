@@ -7,24 +7,23 @@ clients only carry those plans out, with their own I/O.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
 import ssl
+import sys
+import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
 from vidgate import errors
 from vidgate.gateways import Gateway, gateway
 from vidgate.types import Task
-from vidgate.validation import validator
 
 logger = logging.getLogger("vidgate")
 
@@ -39,6 +38,8 @@ NEVER_SENT = (
 RetryPlan = Generator[object, "httpx.Response | Exception | None", httpx.Response]
 WaitPlan = Generator[float, Task, Task]
 ProgressCallback = Callable[[Task], None]
+MAX_SUBMITS = 100_000  # submits remembered for their wait (a few MB at most)
+READINGS_KEPT = 20  # task replies the schedule looks at (the latest)
 
 
 def configure_logging() -> None:
@@ -57,6 +58,51 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class LazyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """httpx's default transport (TLS context shared), built on the first request: building it
+    loads httpcore and the certificates, which a client that is never used should not pay for
+    at import (see the import-time bench row)."""
+
+    def __init__(self) -> None:
+        self._sync: httpx.HTTPTransport | None = None
+        self._async: httpx.AsyncHTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None:
+                    self._sync = httpx.HTTPTransport(verify=ssl_context())
+        return self._sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._async is None:
+            self._async = httpx.AsyncHTTPTransport(verify=ssl_context())
+        return await self._async.handle_async_request(request)
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()
+
+
+@dataclass
+class ApiClient:
+    """What a client builds its API connection from (sync or async)."""
+
+    args: dict[str, Any]
+    transport: Any = None
+
+    def get_httpx_client(self) -> httpx.Client:
+        return httpx.Client(**self.args, transport=self.transport or LazyTransport())
+
+    def get_async_httpx_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self.args, transport=self.transport or LazyTransport())
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in headers.items()}
 
@@ -73,6 +119,8 @@ class Config:
     language: str | None
     clock: Callable[[], float]
     rng: random.Random
+    # task id -> (clock at submit, kind of task), for the wait that follows
+    submits: dict[str, tuple[float, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -108,27 +156,25 @@ class Config:
             config.check_parameters(gw.task_operation_id, query={"language": language})
         return config
 
-    def api_client(self, transport: Any, hooks: dict[str, Any]) -> Any:
-        """The generated transport's AuthenticatedClient for this configuration."""
-        module = importlib.import_module(f"vidgate_{self.gateway.name}")
-        args: dict[str, Any] = {"event_hooks": hooks}
-        if transport is not None:
-            args["transport"] = transport
-        return module.AuthenticatedClient(
-            base_url=self.base_url,
-            token=self.api_key,
-            timeout=httpx.Timeout(self.timeout),
-            verify_ssl=ssl_context(),
-            httpx_args=args,
+    def api_client(self, transport: Any, hooks: dict[str, Any]) -> ApiClient:
+        """The API's httpx client maker for this configuration: the key as the spec's bearer
+        scheme, httpx's own transport built on the first request."""
+        return ApiClient(
+            {
+                "base_url": self.base_url,
+                "headers": {"Authorization": f"Bearer {self.api_key}"},
+                "timeout": httpx.Timeout(self.timeout),
+                "event_hooks": hooks,
+            },
+            transport,
         )
 
     def files_args(self, transport: Any) -> dict[str, Any]:
         """httpx client arguments for result files: they live on CDNs, so no API key."""
         return {
-            "transport": transport,
+            "transport": transport if transport is not None else LazyTransport(),
             "timeout": httpx.Timeout(self.timeout),
             "follow_redirects": True,
-            "verify": ssl_context(),
         }
 
     def scrub(self, text: str) -> str:
@@ -141,8 +187,10 @@ class Config:
 
         if isinstance(body, HappyHorse):
             body = body.to_body(self.gateway.name)
-        elif isinstance(body, BaseModel):
+        elif _is_pydantic_model(body):
             body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        from vidgate.validation import validator  # jsonschema-rs: loaded on first use
+
         mode = validator(self.gateway.name).validate(body)
         if idempotency_key is not None:
             self.check_parameters(
@@ -157,6 +205,8 @@ class Config:
         query: dict[str, str] | None = None,
     ) -> None:
         """Refuse parameters the spec forbids (a malformed idempotency key, an unknown language)."""
+        from vidgate.validation import validator
+
         problems = validator(self.gateway.name).check_parameters(
             operation_id, {"header": headers or {}, "query": query or {}, "path": {}}
         )
@@ -196,17 +246,21 @@ class Config:
             yield delay
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        p = self.gateway.polling
-        delay = min(p.max_interval_s, p.interval_s * p.backoff_factor ** (attempt - 1))
-        delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
-        return max(delay, retry_after or 0.0)
+        """The spec's schedule for the ``attempt``-th retry (never below the documented
+        interval), or the server's Retry-After if that is longer."""
+        from vidgate.schedule import blind_delay
 
-    def poll_delays(self) -> Iterator[float]:
-        """Poll intervals: the documented interval, growing to the cap, with jitter."""
-        attempt = 1
-        while True:
-            yield self.backoff(attempt)
-            attempt += 1
+        policy = self.gateway.polling
+        delay = blind_delay(policy, attempt - 1, self.rng.uniform(-1, 1))
+        return float(max(delay, policy.interval_s, retry_after or 0.0))
+
+    def note_submit(self, task_id: str, body: Mapping[str, Any]) -> None:
+        """Remember when and what was submitted, so the wait knows the task's age and kind."""
+        from vidgate.history import kind_of
+
+        if len(self.submits) >= MAX_SUBMITS:  # a submit never waited on is forgotten in time
+            self.submits.pop(next(iter(self.submits)))
+        self.submits[task_id] = (self.clock(), kind_of(self.gateway.name, body))
 
     def wait_plan(
         self,
@@ -217,27 +271,65 @@ class Config:
     ) -> WaitPlan:
         """Poll until the task ends or the deadline passes; yields sleeps, receives tasks.
 
+        When to poll is :func:`vidgate.schedule.next_delay`'s decision (progress, the gateway's
+        estimate, run times of earlier tasks of the same kind, the spec's policy).
         ``poll_now=False`` (right after a submit) skips the first, immediate poll.
         """
-        budget = self.gateway.polling.max_wait_s if timeout is None else timeout
+        from vidgate import schedule
+        from vidgate.history import history, kind_of
+
+        policy = self.gateway.polling
+        budget = policy.max_wait_s if timeout is None else timeout
         start = self.clock()
-        delays = self.poll_delays()
+        origin, kind = self.submits.pop(task_id, (None, None))
+        here = origin is not None  # submitted by this client: the wait knows its true age
+        store = history()
+        expected = schedule.Expected.from_samples(store.samples(kind)) if kind else None
+        readings: list[schedule.Reading] = []
+        step = 0 if poll_now else 1  # sleeps taken
         last: Task | None = None
-        task = yield 0.0 if poll_now else next(delays)
+        first = 0.0 if poll_now else schedule.blind_delay(policy, 0, self.rng.uniform(-1, 1))
+        task = yield min(first, max(budget, 0.0))
+        running_at: float | None = None  # when the task was last seen running
         while True:
+            now = self.clock()
             if on_progress and (
                 last is None or (task.raw_status, task.progress) != (last.raw_status, last.progress)
             ):
                 on_progress(task)
             last = task
+            if origin is None:
+                origin = now - _age(task, policy.max_wait_s)
             if task.done:
                 if not task.succeeded:
                     raise errors.TaskFailedError(task)
+                seen = (now + running_at) / 2 if running_at is not None else now
+                store.record(kind, _run_time(task, seen - origin, submitted_here=here))
                 return task
-            remaining = budget - (self.clock() - start)
-            if remaining <= 0:
-                raise errors.WaitTimeoutError(task_id, self.clock() - start, task)
-            task = yield min(next(delays), remaining)
+            running_at = now
+            if kind is None and task.model:  # not submitted here: the model is all we know
+                kind = kind_of(self.gateway.name, None, task.model)
+                expected = schedule.Expected.from_samples(store.samples(kind))
+            readings.append(schedule.Reading(now - origin, task.progress, task.estimated_seconds))
+            remaining = budget - (now - start)
+            delay = (
+                schedule.next_delay(
+                    policy,
+                    elapsed=now - origin,
+                    since_poll=0.0,  # measured from the reply: the request went out before it
+                    step=step,
+                    readings=readings[-READINGS_KEPT:],
+                    expected=expected,
+                    remaining=remaining,
+                    jitter=self.rng.uniform(-1, 1),
+                )
+                if remaining > 0
+                else None
+            )
+            if delay is None:
+                raise errors.WaitTimeoutError(task_id, now - start, task)
+            step += 1
+            task = yield delay
 
     # ------------------------------------------------------------------------ replies
     def api_error(self, response: httpx.Response, *, submit: bool = False) -> errors.APIError:
@@ -383,6 +475,30 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    """A pydantic model instance (pydantic is not imported for the check: a model exists only
+    if its caller imported pydantic already)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
+
+
+def _age(task: Task, longest: float) -> float:
+    """Seconds since the gateway created the task, if its timestamp is plausible, else 0."""
+    if task.created_at is None:
+        return 0.0
+    age = time.time() - task.created_at.timestamp()
+    return age if 0 <= age <= longest else 0.0
+
+
+def _run_time(task: Task, waited: float, *, submitted_here: bool) -> float:
+    """The task's run time: the gateway's own timestamps, else the wait until halfway between
+    the last poll that saw it running and the one that saw it done (only if submitted here,
+    when the wait started at the submit); 0 when unknown (not recorded)."""
+    if task.created_at is not None and task.completed_at is not None:
+        return (task.completed_at - task.created_at).total_seconds()
+    return waited if submitted_here else 0.0
 
 
 def _describe(outcome: object) -> str:

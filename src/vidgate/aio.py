@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from vidgate import _core
 from vidgate.errors import WaitInterrupted
 from vidgate.types import SubmittedTask, Task
-from vidgate.validation import Result, validator
+
+if TYPE_CHECKING:
+    from vidgate.validation import Result
 
 __all__ = ["AsyncApimart", "AsyncClient", "AsyncImini", "WaitCancelled"]
 
@@ -85,6 +87,8 @@ class AsyncClient:
     # ------------------------------------------------------------------------ API
     def validate(self, body: Any = None, /, **fields: Any) -> Result:
         """Check a body against the spec without sending anything (no await needed)."""
+        from vidgate.validation import validator
+
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     async def generate(
@@ -96,9 +100,11 @@ class AsyncClient:
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = await self._carry_out(plan, request)
-        return self._cfg.gateway.parse_submit(
+        submitted = self._cfg.gateway.parse_submit(
             self._cfg.json_of(response), response.status_code, mode
         )
+        self._cfg.note_submit(submitted.id, request["json"])
+        return submitted
 
     async def get(self, task_id: str) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)

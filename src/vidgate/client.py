@@ -11,13 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from vidgate import _core
 from vidgate.types import SubmittedTask, Task
-from vidgate.validation import Result, validator
+
+if TYPE_CHECKING:
+    from vidgate.validation import Result
 
 __all__ = ["Apimart", "Imini", "SyncClient"]
 
@@ -70,6 +72,8 @@ class SyncClient:
     # ------------------------------------------------------------------------ API
     def validate(self, body: Any = None, /, **fields: Any) -> Result:
         """Check a body against the spec without sending anything."""
+        from vidgate.validation import validator
+
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     def generate(
@@ -85,9 +89,11 @@ class SyncClient:
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = self._carry_out(plan, request)
-        return self._cfg.gateway.parse_submit(
+        submitted = self._cfg.gateway.parse_submit(
             self._cfg.json_of(response), response.status_code, mode
         )
+        self._cfg.note_submit(submitted.id, request["json"])
+        return submitted
 
     def get(self, task_id: str) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
@@ -105,7 +111,9 @@ class SyncClient:
     ) -> Task:
         """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
 
-        Backoff starts at the documented interval and grows to a cap, with jitter; ``timeout``
+        Polls are placed around the predicted finish (progress, the gateway's estimate, run times
+        of earlier tasks of the same kind: see vidgate.schedule), else back off from the spec's
+        interval to its cap with jitter; never two closer than the interval. ``timeout``
         (default: the spec's budget) raises WaitTimeoutError. Ctrl-C raises WaitInterrupted,
         which carries the task id: the task itself goes on.
         """

@@ -42,6 +42,17 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _estimate(data: Mapping[str, Any]) -> int | None:
+    """apimart's estimated_time: top-level, else in task_info (as some model pages show)."""
+    top = _int(data.get("estimated_time"))
+    info = data.get("task_info")
+    return (
+        top
+        if top is not None or not isinstance(info, Mapping)
+        else _int(info.get("estimated_time"))
+    )
+
+
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -153,7 +164,7 @@ class Gateway:
             completed_at=parse_time(
                 data.get("completed_at" if self.name == "imini" else "completed")
             ),
-            estimated_seconds=_int(data.get("estimated_time")),
+            estimated_seconds=_estimate(data),
             videos=self._videos(data),
             error=dict(error) if isinstance(error, Mapping) else None,
             raw=raw,

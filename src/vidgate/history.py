@@ -1,0 +1,169 @@
+"""Run times of the tasks this machine has waited on, so waits can poll around the expected finish.
+
+One small SQLite file in the user's cache folder (``VIDGATE_HISTORY=PATH`` moves it,
+``VIDGATE_HISTORY=off`` turns it off). Each kind of task — gateway, model, requested duration and
+resolution — keeps its latest ``KEEP`` run times; the file keeps at most ``MAX_KINDS`` kinds. SQLite
+makes concurrent writers (several processes, a batch) safe; it runs in WAL mode, so recording a run
+time does not wait for the disk, and a writer busy for more than ``BUSY_S`` costs one run time, not
+a stalled wait. A file that cannot be read or written (corrupt, read-only) turns the history off for
+this process, with one log line: waiting then falls back to the spec's schedule, never to an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ENV", "History", "default_path", "history", "kind_of"]
+
+ENV = "VIDGATE_HISTORY"
+KEEP = 20  # run times kept per kind of task
+MAX_KINDS = 500  # kinds kept in the file (the least recently used go first)
+KEY_FIELDS = ("model", "duration", "resolution")  # what a run time depends on
+BUSY_S = 0.25  # how long a read or write waits for another writer (waits call this in-line)
+
+logger = logging.getLogger("vidgate")
+Kind = tuple[str, str, str, str]  # gateway, model, duration, resolution
+
+
+def default_path() -> Path:
+    """The per-user cache folder, as platformdirs would place it, computed with the stdlib."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+        return base / "vidgate" / "Cache" / "runtimes.sqlite"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "vidgate" / "runtimes.sqlite"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    return base / "vidgate" / "runtimes.sqlite"
+
+
+def kind_of(gateway: str, body: Mapping[str, Any] | None, model: str | None = None) -> Kind | None:
+    """The kind of a task: its gateway and the body fields its run time depends on."""
+    fields = dict(body or {})
+    model = fields.get("model") or model
+    if not isinstance(model, str):
+        return None
+    values = [str(fields.get(name, "")) for name in KEY_FIELDS[1:]]
+    return (gateway, model, values[0], values[1])
+
+
+class History:
+    """The run-time store (one SQLite file); every method swallows storage errors."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._db: Any = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        if self._db is None and self.path is not None:
+            import sqlite3
+
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=BUSY_S, check_same_thread=False)
+                # WAL + NORMAL: a record is a cheap append, not an fsync per task
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS runs (kind TEXT NOT NULL, seconds REAL NOT NULL,"
+                    " at INTEGER PRIMARY KEY AUTOINCREMENT)"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, at)")
+                db.commit()
+                self._db = db
+            except (OSError, sqlite3.Error) as exc:
+                self._off(exc)
+        return self._db
+
+    def _off(self, exc: Exception) -> None:
+        logger.warning("run-time history off (%s: %s): %s", type(exc).__name__, exc, self.path)
+        self.path, self._db = None, None
+
+    def samples(self, kind: Kind | None) -> list[float]:
+        """The latest run times of this kind of task, oldest first (of any duration and
+        resolution when the kind names neither, as for a task this process did not submit)."""
+        if kind is None:
+            return []
+        import sqlite3
+
+        with self._lock:
+            db = self._connect()
+            if db is None:
+                return []
+            try:
+                if kind[2:] == ("", ""):  # only the model is known: any duration, resolution
+                    prefix = "\x1f".join(kind[:2]) + "\x1f"
+                    rows = db.execute(
+                        "SELECT seconds FROM runs WHERE substr(kind, 1, ?) = ?"
+                        " ORDER BY at DESC LIMIT ?",
+                        (len(prefix), prefix, KEEP),
+                    ).fetchall()
+                else:
+                    rows = db.execute(
+                        "SELECT seconds FROM runs WHERE kind = ? ORDER BY at DESC LIMIT ?",
+                        ("\x1f".join(kind), KEEP),
+                    ).fetchall()
+            except sqlite3.Error as exc:
+                self._off(exc)
+                return []
+        return [float(r[0]) for r in reversed(rows)]
+
+    def record(self, kind: Kind | None, seconds: float) -> None:
+        """Add one run time (ignored when not positive or longer than a day)."""
+        if kind is None or not 0 < seconds < 86_400:
+            return
+        import sqlite3
+
+        key = "\x1f".join(kind)
+        with self._lock:
+            db = self._connect()
+            if db is None:
+                return
+            try:
+                with db:
+                    db.execute("INSERT INTO runs (kind, seconds) VALUES (?, ?)", (key, seconds))
+                    db.execute(
+                        "DELETE FROM runs WHERE kind = ? AND at NOT IN"
+                        " (SELECT at FROM runs WHERE kind = ? ORDER BY at DESC LIMIT ?)",
+                        (key, key, KEEP),
+                    )
+                    db.execute(
+                        "DELETE FROM runs WHERE kind NOT IN (SELECT kind FROM runs"
+                        " GROUP BY kind ORDER BY MAX(at) DESC LIMIT ?)",
+                        (MAX_KINDS,),
+                    )
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._off(exc)
+                else:  # another process is writing: this run time is simply not kept
+                    logger.debug("run-time history busy; one run time not recorded")
+            except sqlite3.Error as exc:
+                self._off(exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+_cache: dict[str, History] = {}
+_cache_lock = threading.Lock()
+
+
+def history() -> History:
+    """The history this process uses, as ``VIDGATE_HISTORY`` says (read at each call)."""
+    setting = os.environ.get(ENV, "")
+    with _cache_lock:
+        if setting not in _cache:
+            off = setting.strip().lower() in ("off", "0", "none", "false", "no")
+            path = None if off else (Path(setting).expanduser() if setting else default_path())
+            _cache[setting] = History(path)
+        return _cache[setting]
