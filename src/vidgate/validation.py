@@ -4,11 +4,16 @@ The body's model is chosen by the spec's discriminator first, so messages speak 
 fields; then every rule of the model's schema is checked (jsonschema-rs, compiled once), and the
 input mode is read off the model's routing chain. Nothing here knows a number from the docs:
 limits, codes and rule ids all come from the spec document.
+
+Beyond JSON Schema, from the spec's own declarations: a JSON null is read per
+``info.x-vidgate-null`` (refused with one error naming the field, the rest judged as if it were
+absent); keys an open extension object does not list (``x-vidgate-unknown-keys: warn``) are
+warnings; inline ``data:`` media is checked against ``x-vidgate-media`` (vidgate.inline_media).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -16,7 +21,7 @@ from urllib.parse import quote
 
 import jsonschema_rs
 
-from vidgate import spec
+from vidgate import inline_media, spec
 from vidgate.errors import RequestValidationError, Violation
 
 __all__ = ["Result", "Validator", "validate", "validator"]
@@ -26,12 +31,15 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class Result:
-    """What validation found: the violations (empty when valid) and the input mode."""
+    """What validation found: the violations (empty when valid), the input mode, and warnings:
+    things sent as given that the spec cannot vouch for (an extension key it does not list, an
+    inline image below a recommended size). Warnings never make a body invalid."""
 
     gateway: spec.Gateway
     model: str | None
     mode: str | None
     violations: tuple[Violation, ...] = field(default=())
+    warnings: tuple[Violation, ...] = field(default=())
 
     @property
     def valid(self) -> bool:
@@ -42,6 +50,7 @@ class Result:
             "valid": self.valid,
             "mode": self.mode,
             "errors": [v.as_dict() for v in self.violations],
+            "warnings": [w.as_dict() for w in self.warnings],
         }
 
 
@@ -64,6 +73,7 @@ class _Model:
     chain: Json
     predicates: dict[int, Any]  # id(if-node) -> compiled validator
     max_body_bytes: int | None
+    schema: Json
 
 
 class Validator:
@@ -105,6 +115,7 @@ class Validator:
                 chain,
                 predicates,
                 schema.get("x-vidgate-max-body-bytes"),
+                schema,
             )
         return self._compiled[model]
 
@@ -114,6 +125,8 @@ class Validator:
         if not isinstance(model, str) or model not in self.models:
             return None
         compiled = self._model(model)
+        if self._null_reading() in ("refuse", "absent"):
+            body = _without_nulls(body)
         node = compiled.chain
         while "x-vidgate-mode" not in node:
             branch = "then" if compiled.predicates[id(node)].is_valid(body) else "else"
@@ -140,12 +153,26 @@ class Validator:
             return Result(self.gateway, None, None, (violation,))
         compiled = self._model(model)
         root = f"/components/schemas/{compiled.name}"
-        violations = [self._violation(root, e) for e in compiled.validator.iter_errors(body)]
+        nulls = list(_nulls(body, ""))
+        sent = body
+        if nulls and self._null_reading() in ("refuse", "absent"):
+            sent = _without_nulls(body)
+        violations = [self._violation(root, e) for e in compiled.validator.iter_errors(sent)]
+        if nulls and self._null_reading() == "refuse":
+            violations[:0] = [self._null(pointer) for pointer in nulls]
         if compiled.max_body_bytes is not None:
             violations.extend(self._size(body, compiled.max_body_bytes))
-        if _has_float(body):
-            violations.extend(self._float_integers(compiled.name, body))
-        return Result(self.gateway, model, self.mode(body), tuple(_dedupe(violations)))
+        if _has_float(sent):
+            violations.extend(self._float_integers(compiled.name, sent))
+        media_errors, warnings = self._extras(compiled.schema, sent)
+        violations.extend(media_errors)
+        return Result(
+            self.gateway,
+            model,
+            self.mode(sent),
+            tuple(_dedupe(violations)),
+            tuple(_dedupe(warnings)),
+        )
 
     def validate(self, body: Any) -> str:
         """The body's mode; raises RequestValidationError listing every violation."""
@@ -210,6 +237,57 @@ class Validator:
             if operation_id not in self._params:
                 raise LookupError(f"{self.gateway} has no operation {operation_id!r}")
         return self._params[operation_id]
+
+    # -------------------------------------------------------------------- spec declarations
+    def _null_reading(self) -> str | None:
+        reading = self.doc["info"].get("x-vidgate-null", {}).get("reading")
+        return str(reading) if reading else None
+
+    def _null(self, pointer: str) -> Violation:
+        where = _dotted([int(p) if p.isdigit() else p for p in pointer.strip("/").split("/")])
+        policy = self.doc["info"]["x-vidgate-null"]
+        return Violation(
+            pointer,
+            "null",
+            f"{where}: null is not accepted; leave the field out to mean 'not set'",
+            None,
+            None,
+            policy.get("x-vidgate-source"),
+        )
+
+    def _extras(
+        self, schema: Json, body: Mapping[str, Any]
+    ) -> tuple[list[Violation], list[Violation]]:
+        """Inline-media violations and warnings, and unknown keys of open extension objects."""
+        errors: list[Violation] = []
+        warnings: list[Violation] = []
+        for name, prop in schema.get("properties", {}).items():
+            if name not in body:
+                continue
+            value = body[name]
+            target = spec.deref(self.doc, prop)
+            media = prop.get("x-vidgate-media") or target.get("x-vidgate-media")
+            if media:
+                source = prop.get("x-vidgate-source") or target.get("x-vidgate-source")
+                found, advised = inline_media.check(media, value, f"/{name}", source)
+                errors.extend(found)
+                warnings.extend(advised)
+            if target.get("x-vidgate-unknown-keys") == "warn" and isinstance(value, Mapping):
+                listed = target.get("properties", {})
+                for key in value:
+                    if key not in listed:
+                        warnings.append(
+                            Violation(
+                                f"/{name}/{key}",
+                                "unknown-extension-key",
+                                f"{name}.{key}: not a parameter the spec lists; sent as given "
+                                f"(the page promises the vendor's own {name})",
+                                sorted(listed),
+                                None,
+                                target.get("x-vidgate-source"),
+                            )
+                        )
+        return errors, warnings
 
     # -------------------------------------------------------------------- error translation
     def _top(self, rule: str, expected: str) -> Violation:
@@ -346,6 +424,30 @@ class Validator:
         ]
 
 
+def _nulls(value: Any, pointer: str) -> Iterator[str]:
+    """JSON pointers of the nulls that are values of object keys (list items are left alone:
+    a null item is a type error at that item)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = f"{pointer}/{key}"
+            if item is None:
+                yield here
+            else:
+                yield from _nulls(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nulls(item, f"{pointer}/{i}")
+
+
+def _without_nulls(value: Any) -> Any:
+    """The body as if every null-valued key were absent."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _has_float(value: Any) -> bool:
     if isinstance(value, float):
         return True
@@ -399,7 +501,11 @@ def _plain(kind: str, details: Mapping[str, Any], fallback: str) -> str:
         "minItems": f"at least {limit} items",
         "enum": "must be one of " + ", ".join(map(str, details.get("options", []))),
         "const": f"must be {details.get('expected_value')!r}",
-        "pattern": "does not have the documented form",
+        "pattern": (
+            "must not be blank"
+            if details.get("pattern") == r"\S"
+            else "does not have the documented form"
+        ),
         "additionalProperties": fallback.replace("Additional properties", "unknown field(s)"),
         "type": fallback,
     }
