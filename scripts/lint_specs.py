@@ -112,7 +112,7 @@ def constraint_problems(doc: Json) -> Iterator[str]:
         return
     for where, limit in _byte_limits(doc, ""):
         if limit % mb:
-            yield f"{where}: {limit} bytes is not a whole number of MB as info.x-vidgate-mb reads it"
+            yield f"{where}: {limit} bytes is not a whole number of info.x-vidgate-mb"
 
 
 def _byte_limits(node: Any, where: str) -> Iterator[tuple[str, int]]:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import imagesize
+import imagesize  # type: ignore[import-untyped]  # no py.typed
 
 from vidgate.errors import Violation
 
@@ -91,59 +91,44 @@ def check(
         if not match:
             continue
         family, payload = match.group(1).lower(), match.group(3)
-        limits = _limits(media, kind)
-        where = _where(pointer)
-
-        def fail(rule: str, text: str, limit: Any, into: list[Violation] = errors) -> None:
-            into.append(Violation(pointer, rule, f"{where}: {text}", limit, None, source))
-
-        size, max_bytes = decoded_size(payload), limits.get("max_bytes")
-        if isinstance(max_bytes, int) and size > max_bytes:
-            fail(
-                "media.max-bytes",
-                f"inline {family} is {size} bytes decoded, over the documented {max_bytes} "
-                "bytes per file",
-                max_bytes,
-            )
-        if family != "image":
-            continue
-        dims = dimensions(payload)
-        if dims is None:
-            continue
-        w, h = dims
-        side = limits.get("side_px")
-        if side and not (side[0] <= w <= side[1] and side[0] <= h <= side[1]):
-            fail(
-                "media.side-px",
-                f"image is {w}x{h} px; width and height must be {side[0]}-{side[1]} px",
-                side,
-            )
-        low = limits.get("min_side_px")
-        if low and min(w, h) < low:
-            fail("media.side-px", f"image is {w}x{h} px; each side must be ≥ {low} px", low)
-        low = limits.get("min_short_side_px")
-        if low and min(w, h) < low:
-            fail("media.side-px", f"image is {w}x{h} px; the short side must be ≥ {low} px", low)
-        ratio = limits.get("aspect_ratio")
-        if ratio and not (_ratio(ratio[0]) <= w / h <= _ratio(ratio[1])):
-            fail(
-                "media.aspect-ratio",
-                f"image is {w}x{h} px; the aspect ratio must be between {ratio[0]} and {ratio[1]}",
-                ratio,
-            )
-        least = limits.get("short_over_long_min")
-        if least and min(w, h) / max(w, h) < least:
-            fail(
-                "media.aspect-ratio",
-                f"image is {w}x{h} px; short side / long side must be ≥ {least}",
-                least,
-            )
-        advised = limits.get("min_short_side_px_recommended")
-        if advised and min(w, h) < advised:
-            fail(
-                "media.recommended-side-px",
-                f"image is {w}x{h} px; a short side ≥ {advised} px is recommended",
-                advised,
-                warnings,
-            )
+        for rule, text, limit, advice in _findings(_limits(media, kind), family, payload):
+            found = Violation(pointer, rule, f"{_where(pointer)}: {text}", limit, None, source)
+            (warnings if advice else errors).append(found)
     return errors, warnings
+
+
+def _findings(
+    limits: Mapping[str, Any], family: str, payload: str
+) -> Iterator[tuple[str, str, Any, bool]]:
+    """(rule, message, limit, only a recommendation?) for one inline file."""
+    size, max_bytes = decoded_size(payload), limits.get("max_bytes")
+    if isinstance(max_bytes, int) and size > max_bytes:
+        text = f"inline {family} is {size} bytes decoded, over the documented {max_bytes} bytes"
+        yield "media.max-bytes", text + " per file", max_bytes, False
+    dims = dimensions(payload) if family == "image" else None
+    if dims is None:
+        return
+    w, h = dims
+    size_text = f"image is {w}x{h} px"
+    side = limits.get("side_px")
+    if side and not (side[0] <= w <= side[1] and side[0] <= h <= side[1]):
+        text = f"{size_text}; width and height must be {side[0]}-{side[1]} px"
+        yield "media.side-px", text, side, False
+    low = limits.get("min_side_px")
+    if low and min(w, h) < low:
+        yield "media.side-px", f"{size_text}; each side must be ≥ {low} px", low, False
+    low = limits.get("min_short_side_px")
+    if low and min(w, h) < low:
+        yield "media.side-px", f"{size_text}; the short side must be ≥ {low} px", low, False
+    ratio = limits.get("aspect_ratio")
+    if ratio and not (_ratio(ratio[0]) <= w / h <= _ratio(ratio[1])):
+        text = f"{size_text}; the aspect ratio must be between {ratio[0]} and {ratio[1]}"
+        yield "media.aspect-ratio", text, ratio, False
+    least = limits.get("short_over_long_min")
+    if least and min(w, h) / max(w, h) < least:
+        text = f"{size_text}; short side / long side must be ≥ {least}"
+        yield "media.aspect-ratio", text, least, False
+    advised = limits.get("min_short_side_px_recommended")
+    if advised and min(w, h) < advised:
+        text = f"{size_text}; a short side ≥ {advised} px is recommended"
+        yield "media.recommended-side-px", text, advised, True
