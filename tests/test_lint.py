@@ -85,4 +85,4 @@ def test_constraints_without_a_source_are_reported() -> None:
     ]
     for line in expected:
         assert line in problems, problems
-    assert any("is not a whole number of MB" in p for p in problems)
+    assert any("is not a whole number of info.x-vidgate-mb" in p for p in problems)
