@@ -371,3 +371,18 @@ def test_a_whitespace_prompt_is_not_a_prompt(gateway_name: spec.Gateway, body: B
     [violation] = validator(gateway_name).check(body).violations
     assert violation.path == "/prompt"
     assert "must not be blank" in violation.message
+
+
+# ---------------------------------------------------------------------------- replies
+def test_plausible_replies_parse() -> None:
+    apimart, imini = gateway("apimart"), gateway("imini")
+    reply = {"code": 200, "data": {"id": "t", "status": "processing", "progress": 42.5}}
+    reply["data"].update(result=None, error=None)
+    task = apimart.parse_task(reply, 200)
+    assert (task.progress, task.error, task.videos) == (42, None, ())
+    apimart.typed("TaskEnvelope", reply)  # the generated model accepts it too
+    failed = {"task_id": "t", "status": "failed", "error": {"code": 1201, "message": "no"}}
+    assert imini.parse_task(failed, 200).error == {"code": 1201, "message": "no"}
+    imini.typed("VideoTask", failed)
+    assert imini.parse_error({"error": {"code": 1201}})[0] == 1201
+    imini.typed("ErrorResponse", {"error": {"code": 1201}})
