@@ -218,7 +218,7 @@ def test_a_body_not_sent_as_json_is_refused(gateway: spec.Gateway, http: httpx.C
     model = next(iter(spec.request_schema_names(doc)))
     text = json.dumps({"model": model, "prompt": "a cat"})
     url = f"/{gateway}{SUBMIT[gateway]}"
-    sent_as = [
+    sent_as: list[dict[str, Any]] = [
         {"content": text, "headers": {**AUTH, "Content-Type": "text/plain"}},
         {"data": {"model": model, "prompt": "a cat"}, "headers": AUTH},
     ]

@@ -12,7 +12,7 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -210,24 +210,15 @@ def test_an_inline_image_over_the_page_limit_is_refused() -> None:
     assert says(HH, hh["x-vidgate-quote"])
     assert says(SD, sd["x-vidgate-quote"])
     assert says(AH, ah["x-vidgate-quote"])
-    cases = [
-        (
-            "imini",
-            HH,
-            hh,
-            lambda u: {"reference_images": [{"url": u, "reference_type": "first_frame"}]},
-        ),
-        ("imini", SD, sd, lambda u: {"reference_images": [{"url": u}]}),
-        ("apimart", AH, ah, lambda u: {"first_frame_image": u}),
+    cases: list[tuple[spec.Gateway, str, Any, Callable[[str], Body]]] = [
+        ("imini", HH, hh, lambda u: _image_body(HH, u, "first_frame")),
+        ("imini", SD, sd, lambda u: _image_body(SD, u)),
+        ("apimart", AH, ah, lambda u: {"model": AH, "prompt": "p", "first_frame_image": u}),
     ]
     for gateway_name, model, media, place in cases:
         limit = media["max_bytes"]
         for size, ok in ((limit, True), (limit + 1, False)):
-            body = {
-                "model": model,
-                "prompt": "p",
-                **place(data_url("image/png", png(800, 800, size))),
-            }
+            body = place(data_url("image/png", png(800, 800, size)))
             found = [(v.rule, v.limit) for v in validator(gateway_name).check(body).violations]
             assert found == ([] if ok else [("media.max-bytes", limit)]), (model, size, found)
 
@@ -239,33 +230,37 @@ def test_the_body_limit_reads_mb_as_the_spec_declares() -> None:
     assert schema("imini", "SeedanceRequest")["x-vidgate-max-body-bytes"] == int(said[1]) * mb
 
 
-@pytest.mark.parametrize("maker", [png, jpeg, webp], ids=["png", "jpeg", "webp"])
-def test_inline_image_sides_and_ratio_are_read_from_the_header(maker: Any) -> None:
-    media = _media("imini", "KlingV3Request", "reference_images")
+def _image_body(model: str, url: str, kind: str | None = None) -> Body:
+    item = {"url": url} if kind is None else {"url": url, "reference_type": kind}
+    return {"model": model, "prompt": "p", "reference_images": [item]}
+
+
+@pytest.mark.parametrize(
+    ("maker", "mime", "model", "kind"),
+    [
+        (png, "image/png", KL, None),
+        (jpeg, "image/jpeg", KL, None),
+        (webp, "image/webp", HH, "first_frame"),  # kling takes jpg/png only
+    ],
+    ids=["png", "jpeg", "webp"],
+)
+def test_inline_image_sides_and_ratio_are_read_from_the_header(
+    maker: Callable[[int, int], bytes], mime: str, model: str, kind: str | None
+) -> None:
+    name = spec.request_schema_names(spec.document("imini"))[model]
+    media = _media("imini", name, "reference_images")
+    media = media.get(kind, media) if kind else media
     low, ratio = media["min_side_px"], media["aspect_ratio"]
     most = float(ratio[1].split(":")[0]) / float(ratio[1].split(":")[1])
-    kind = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}[maker.__name__]
-    if kind == "image/webp":  # kling takes jpg/png only: check webp on happyhorse's first frame
-        hh = _media("imini", "HappyHorseRequest", "reference_images")["first_frame"]
-        body = lambda w, h: {  # noqa: E731
-            "model": HH,
-            "prompt": "p",
-            "reference_images": [
-                {"url": data_url(kind, maker(w, h)), "reference_type": "first_frame"}
-            ],
-        }
-        low = hh["min_side_px"]
-    else:
-        body = lambda w, h: {  # noqa: E731
-            "model": KL,
-            "prompt": "p",
-            "reference_images": [{"url": data_url(kind, maker(w, h))}],
-        }
     check = validator("imini").check
-    assert check(body(low, low)).valid
-    assert [v.rule for v in check(body(low - 1, low)).violations] == ["media.side-px"]
-    wide = int(low * most) + low
-    assert [v.rule for v in check(body(wide, low)).violations] == ["media.aspect-ratio"]
+
+    def rules(width: int, height: int) -> list[str]:
+        found = check(_image_body(model, data_url(mime, maker(width, height)), kind)).violations
+        return [v.rule for v in found]
+
+    assert rules(low, low) == []
+    assert rules(low - 1, low) == ["media.side-px"]
+    assert rules(int(low * most) + low, low) == ["media.aspect-ratio"]
 
 
 def test_a_recommended_size_is_a_warning() -> None:
@@ -376,8 +371,8 @@ def test_a_whitespace_prompt_is_not_a_prompt(gateway_name: spec.Gateway, body: B
 # ---------------------------------------------------------------------------- replies
 def test_plausible_replies_parse() -> None:
     apimart, imini = gateway("apimart"), gateway("imini")
-    reply = {"code": 200, "data": {"id": "t", "status": "processing", "progress": 42.5}}
-    reply["data"].update(result=None, error=None)
+    data = {"id": "t", "status": "processing", "progress": 42.5, "result": None, "error": None}
+    reply = {"code": 200, "data": data}
     task = apimart.parse_task(reply, 200)
     assert (task.progress, task.error, task.videos) == (42, None, ())
     apimart.typed("TaskEnvelope", reply)  # the generated model accepts it too
