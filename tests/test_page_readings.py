@@ -95,6 +95,14 @@ def test_promised_vendor_parameters_pass_with_a_warning(model: str, name: str, e
     assert warning.limit == sorted(schema("imini", name)["properties"])
 
 
+def test_warnings_reach_the_log_when_a_body_is_sent(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="vidgate"):
+        body = {"model": KL, "prompt": "a cat", "extra_params": {"mode": "pro"}}
+        assert validator("imini").validate(body) == "text"
+    assert "extra_params.mode" in caplog.text
+    assert "unknown-extension-key" in caplog.text
+
+
 def test_listed_extension_keys_keep_their_types_and_limits() -> None:
     seed = schema("imini", "SeedanceExtraParams")["properties"]["seed"]
     body = {"model": SD, "prompt": "p", "extra_params": {"seed": seed["maximum"] + 1, "x": 1}}

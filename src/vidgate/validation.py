@@ -13,7 +13,8 @@ warnings; inline ``data:`` media is checked against ``x-vidgate-media`` (vidgate
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -25,6 +26,7 @@ from vidgate import inline_media, spec
 from vidgate.errors import RequestValidationError, Violation
 
 __all__ = ["Result", "Validator", "validate", "validator"]
+_log = logging.getLogger("vidgate")
 
 Json = dict[str, Any]
 
@@ -73,7 +75,7 @@ class _Model:
     chain: Json
     predicates: dict[int, Any]  # id(if-node) -> compiled validator
     max_body_bytes: int | None
-    schema: Json
+    extras: list[tuple[str, Any, str | None, Any]]  # (field, x-vidgate-media, source, open keys)
 
 
 class Validator:
@@ -115,7 +117,7 @@ class Validator:
                 chain,
                 predicates,
                 schema.get("x-vidgate-max-body-bytes"),
-                schema,
+                self._extra_fields(schema),
             )
         return self._compiled[model]
 
@@ -124,9 +126,11 @@ class Validator:
         model = body.get("model") if isinstance(body, Mapping) else None
         if not isinstance(model, str) or model not in self.models:
             return None
-        compiled = self._model(model)
         if self._null_reading() in ("refuse", "absent"):
-            body = _without_nulls(body)
+            body = _without_nulls(dict(body))
+        return self._route(self._model(model), body)
+
+    def _route(self, compiled: _Model, body: Mapping[str, Any]) -> str:
         node = compiled.chain
         while "x-vidgate-mode" not in node:
             branch = "then" if compiled.predicates[id(node)].is_valid(body) else "else"
@@ -153,33 +157,39 @@ class Validator:
             return Result(self.gateway, None, None, (violation,))
         compiled = self._model(model)
         root = f"/components/schemas/{compiled.name}"
-        nulls = list(_nulls(body, ""))
+        nulls: list[str] = []
+        has_float = _scan(dict(body), "", nulls)
         sent = body
         if nulls and self._null_reading() in ("refuse", "absent"):
-            sent = _without_nulls(body)
+            sent = _without_nulls(dict(body))
         violations = [self._violation(root, e) for e in compiled.validator.iter_errors(sent)]
         if nulls and self._null_reading() == "refuse":
             violations[:0] = [self._null(pointer) for pointer in nulls]
         if compiled.max_body_bytes is not None:
             violations.extend(self._size(body, compiled.max_body_bytes))
-        if _has_float(sent):
+        if has_float:
             violations.extend(self._float_integers(compiled.name, sent))
-        media_errors, warnings = self._extras(compiled.schema, sent)
+        media_errors, warnings = self._extras(compiled, sent)
         violations.extend(media_errors)
         return Result(
             self.gateway,
             model,
-            self.mode(sent),
+            self._route(compiled, sent),
             tuple(_dedupe(violations)),
             tuple(_dedupe(warnings)),
         )
 
     def validate(self, body: Any) -> str:
-        """The body's mode; raises RequestValidationError listing every violation."""
+        """The body's mode; raises RequestValidationError listing every violation. Warnings go
+        to the ``vidgate`` logger (the body is sent as given)."""
         result = self.check(body)
         if not result.valid:
             raise RequestValidationError(
                 result.gateway, result.model, result.mode, result.violations
+            )
+        for warning in result.warnings:
+            _log.warning(
+                "%s %s: %s [%s]", self.gateway, result.model, warning.message, warning.rule
             )
         assert result.mode is not None
         return result.mode
@@ -255,38 +265,48 @@ class Validator:
             policy.get("x-vidgate-source"),
         )
 
+    def _extra_fields(self, schema: Json) -> list[tuple[str, Any, str | None, Any]]:
+        """Per top-level field: its x-vidgate-media, source, and (for an open extension object,
+        ``x-vidgate-unknown-keys: warn``) the keys it lists."""
+        found = []
+        for name, prop in schema.get("properties", {}).items():
+            target = spec.deref(self.doc, prop)
+            media = prop.get("x-vidgate-media") or target.get("x-vidgate-media")
+            source = prop.get("x-vidgate-source") or target.get("x-vidgate-source")
+            listed = target.get("properties", {})
+            open_keys = listed if target.get("x-vidgate-unknown-keys") == "warn" else None
+            if media or open_keys is not None:
+                found.append((name, media, source, open_keys))
+        return found
+
     def _extras(
-        self, schema: Json, body: Mapping[str, Any]
+        self, compiled: _Model, body: Mapping[str, Any]
     ) -> tuple[list[Violation], list[Violation]]:
         """Inline-media violations and warnings, and unknown keys of open extension objects."""
         errors: list[Violation] = []
         warnings: list[Violation] = []
-        for name, prop in schema.get("properties", {}).items():
+        for name, media, source, listed in compiled.extras:
             if name not in body:
                 continue
             value = body[name]
-            target = spec.deref(self.doc, prop)
-            media = prop.get("x-vidgate-media") or target.get("x-vidgate-media")
             if media:
-                source = prop.get("x-vidgate-source") or target.get("x-vidgate-source")
                 found, advised = inline_media.check(media, value, f"/{name}", source)
                 errors.extend(found)
                 warnings.extend(advised)
-            if target.get("x-vidgate-unknown-keys") == "warn" and isinstance(value, Mapping):
-                listed = target.get("properties", {})
-                for key in value:
-                    if key not in listed:
-                        warnings.append(
-                            Violation(
-                                f"/{name}/{key}",
-                                "unknown-extension-key",
-                                f"{name}.{key}: not a parameter the spec lists; sent as given "
-                                f"(the page promises the vendor's own {name})",
-                                sorted(listed),
-                                None,
-                                target.get("x-vidgate-source"),
-                            )
-                        )
+            if listed is not None and isinstance(value, Mapping):
+                warnings.extend(
+                    Violation(
+                        f"/{name}/{key}",
+                        "unknown-extension-key",
+                        f"{name}.{key}: not a parameter the spec lists; sent as given "
+                        f"(the page promises the vendor's own {name})",
+                        sorted(listed),
+                        None,
+                        source,
+                    )
+                    for key in value
+                    if key not in listed
+                )
         return errors, warnings
 
     # -------------------------------------------------------------------- error translation
@@ -424,38 +444,33 @@ class Validator:
         ]
 
 
-def _nulls(value: Any, pointer: str) -> Iterator[str]:
-    """JSON pointers of the nulls that are values of object keys (list items are left alone:
-    a null item is a type error at that item)."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            here = f"{pointer}/{key}"
-            if item is None:
-                yield here
-            else:
-                yield from _nulls(item, here)
+def _scan(value: Any, pointer: str, nulls: list[str]) -> bool:
+    """Collect the JSON pointers of null-valued object keys into ``nulls`` (a null list item is
+    left alone: it is a type error at that item); return whether the value holds a float."""
+    found = False
+    if isinstance(value, dict):
+        items: Any = value.items()
     elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _nulls(item, f"{pointer}/{i}")
+        items = enumerate(value)
+    else:
+        return isinstance(value, float)
+    for key, item in items:
+        if item is None and isinstance(value, dict):
+            nulls.append(f"{pointer}/{key}")
+        elif isinstance(item, dict | list):
+            found = _scan(item, f"{pointer}/{key}", nulls) or found
+        elif isinstance(item, float):
+            found = True
+    return found
 
 
 def _without_nulls(value: Any) -> Any:
     """The body as if every null-valued key were absent."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
 
 
 def _local(ref: str) -> str:
