@@ -120,8 +120,8 @@ FAULTS = (
     Fault(
         "validation: a null routes as if present",
         "src/vidgate/validation.py",
-        "            sent = _without_nulls(dict(body))",
-        "            sent = body",
+        '            sent = self._without_nulls(compiled.schema, body, "", nulls)',
+        '            self._without_nulls(compiled.schema, body, "", nulls)',
         ("tests/test_page_readings.py",),
     ),
     Fault(

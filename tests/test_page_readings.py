@@ -159,6 +159,15 @@ def test_a_null_is_one_error_and_routes_as_if_absent(
     assert result.mode == absent.mode == ours.mode(body)
 
 
+def test_a_null_under_a_vendor_key_is_the_vendors() -> None:
+    """An open extension object's unlisted keys are the vendor's: what they hold, nulls
+    included, is sent as given (with the unknown-key warning)."""
+    extra = {"new_option": None, "camera": {"preset": None}, "seed": 7}
+    result = validator("imini").check({"model": SD, "prompt": "p", "extra_params": extra})
+    assert result.valid, result.violations
+    assert {w.path for w in result.warnings} == {"/extra_params/new_option", "/extra_params/camera"}
+
+
 # ---------------------------------------------------------------------------- empty arrays
 def test_imini_reads_an_empty_media_array_as_absent() -> None:
     declared = spec.document("imini")["info"]["x-vidgate-empty-arrays"]

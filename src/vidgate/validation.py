@@ -75,6 +75,7 @@ class _Model:
     chain: Json
     predicates: dict[int, Any]  # id(if-node) -> compiled validator
     max_body_bytes: int | None
+    schema: Json
     extras: list[tuple[str, Any, str | None, Any]]  # (field, x-vidgate-media, source, open keys)
 
 
@@ -117,6 +118,7 @@ class Validator:
                 chain,
                 predicates,
                 schema.get("x-vidgate-max-body-bytes"),
+                schema,
                 self._extra_fields(schema),
             )
         return self._compiled[model]
@@ -126,9 +128,10 @@ class Validator:
         model = body.get("model") if isinstance(body, Mapping) else None
         if not isinstance(model, str) or model not in self.models:
             return None
-        if self._null_reading() in ("refuse", "absent"):
-            body = _without_nulls(dict(body))
-        return self._route(self._model(model), body)
+        compiled = self._model(model)
+        if _scan(body) & _NULL and self._null_reading() in ("refuse", "absent"):
+            body = self._without_nulls(compiled.schema, body, "", [])
+        return self._route(compiled, body)
 
     def _route(self, compiled: _Model, body: Mapping[str, Any]) -> str:
         node = compiled.chain
@@ -158,16 +161,16 @@ class Validator:
         compiled = self._model(model)
         root = f"/components/schemas/{compiled.name}"
         nulls: list[str] = []
-        has_float = _scan(dict(body), "", nulls)
         sent = body
-        if nulls and self._null_reading() in ("refuse", "absent"):
-            sent = _without_nulls(dict(body))
+        kinds = _scan(body)
+        if kinds & _NULL and self._null_reading() in ("refuse", "absent"):
+            sent = self._without_nulls(compiled.schema, body, "", nulls)
         violations = [self._violation(root, e) for e in compiled.validator.iter_errors(sent)]
         if nulls and self._null_reading() == "refuse":
             violations[:0] = [self._null(pointer) for pointer in nulls]
         if compiled.max_body_bytes is not None:
             violations.extend(self._size(body, compiled.max_body_bytes))
-        if has_float:
+        if kinds & _FLOAT:
             violations.extend(self._float_integers(compiled.name, sent))
         media_errors, warnings = self._extras(compiled, sent)
         violations.extend(media_errors)
@@ -264,6 +267,33 @@ class Validator:
             None,
             policy.get("x-vidgate-source"),
         )
+
+    def _without_nulls(self, schema: Any, value: Any, pointer: str, nulls: list[str]) -> Any:
+        """The value as if every null at a key the spec lists were absent; their JSON pointers
+        go to ``nulls``. What an open extension object holds under keys the spec does not list
+        is the vendor's and passes as it is (nulls included); a null list item stays (it is a
+        type error at that item)."""
+        schema = spec.deref(self.doc, schema)
+        if isinstance(value, Mapping):
+            listed = schema.get("properties", {}) if isinstance(schema, dict) else {}
+            out = {}
+            for key, item in value.items():
+                if key in listed and item is None:
+                    nulls.append(f"{pointer}/{key}")
+                elif key in listed and isinstance(item, dict | list):
+                    out[key] = self._without_nulls(listed[key], item, f"{pointer}/{key}", nulls)
+                else:
+                    out[key] = item
+            return out
+        items = schema.get("items") if isinstance(schema, dict) else None
+        if isinstance(value, list) and isinstance(items, dict):
+            return [
+                self._without_nulls(items, v, f"{pointer}/{i}", nulls)
+                if isinstance(v, dict | list)
+                else v
+                for i, v in enumerate(value)
+            ]
+        return value
 
     def _extra_fields(self, schema: Json) -> list[tuple[str, Any, str | None, Any]]:
         """Per top-level field: its x-vidgate-media, source, and (for an open extension object,
@@ -444,33 +474,23 @@ class Validator:
         ]
 
 
-def _scan(value: Any, pointer: str, nulls: list[str]) -> bool:
-    """Collect the JSON pointers of null-valued object keys into ``nulls`` (a null list item is
-    left alone: it is a type error at that item); return whether the value holds a float."""
-    found = False
-    if isinstance(value, dict):
-        items: Any = value.items()
+_NULL, _FLOAT = 1, 2
+
+
+def _scan(value: Any) -> int:
+    """Which of null (_NULL) and float (_FLOAT) occur anywhere in the value (a bit mask)."""
+    if value is None:
+        return _NULL
+    if isinstance(value, float):
+        return _FLOAT
+    found = 0
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found |= _scan(item)
     elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return isinstance(value, float)
-    for key, item in items:
-        if item is None and isinstance(value, dict):
-            nulls.append(f"{pointer}/{key}")
-        elif isinstance(item, dict | list):
-            found = _scan(item, f"{pointer}/{key}", nulls) or found
-        elif isinstance(item, float):
-            found = True
+        for item in value:
+            found |= _scan(item)
     return found
-
-
-def _without_nulls(value: Any) -> Any:
-    """The body as if every null-valued key were absent."""
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
 
 
 def _local(ref: str) -> str:
