@@ -15,6 +15,7 @@ import base64
 import binascii
 import io
 import re
+import struct
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -55,7 +56,7 @@ def dimensions(payload: str) -> tuple[int, int] | None:
     try:
         head = base64.b64decode(prefix, validate=False)
         width, height = imagesize.get(io.BytesIO(head))
-    except (binascii.Error, ValueError, OSError, IndexError, TypeError):
+    except (binascii.Error, ValueError, OSError, IndexError, TypeError, EOFError, struct.error):
         return None
     return (int(width), int(height)) if width > 0 and height > 0 else None
 
