@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate mutate-quick soak crash bench clean
+.PHONY: help setup demo generate docs check lint-specs lint-outside test test-fast test-unit test-contract test-docs test-live mutate mutate-quick soak crash bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ docs: setup ## Rewrite the README's rules-per-model section from the specs
 
 lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes, examples)
 	@$(RUN) python scripts/lint_specs.py
+
+lint-outside: setup ## openapi-generator, Spectral and Redocly on the specs (pinned, into .tools/; needs Java and Node)
+	@UV="$(UV)" bash scripts/lint_outside.sh
 
 check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruff + mypy on our code
 	@$(RUN) python scripts/generate.py --check

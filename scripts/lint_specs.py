@@ -8,7 +8,13 @@ Checks, per spec:
   one of vidgate.spec.SOURCES); every rule has an id, unique within its model;
 - every request model has exactly one routing chain, its modes are in vidgate.spec.MODES, and a
   model's chain ends in a mode whatever the body (every `if` has a `then` and an `else`);
-- every example in the document validates against its own schema.
+- every example in the document validates against its own schema;
+- constraints that are not a property's value name their source in `x-vidgate-sources`: every
+  closed object (`additionalProperties: false`), every object's `required` list and every number
+  of `x-vidgate-polling`; a closed object claimed as `doc` must quote the page (`x-vidgate-quote`),
+  and an open extension object (`x-vidgate-unknown-keys: warn`) must not be closed;
+- `info` declares how a null (`x-vidgate-null`) and an empty array (`x-vidgate-empty-arrays`) are
+  read, and every byte limit is a whole number of the spec's MB (`x-vidgate-mb`).
 Exit status 1 with one line per problem.
 """
 
@@ -52,6 +58,73 @@ def source_problems(doc: Json) -> Iterator[str]:
         for method, op in item.items():
             for param in op.get("parameters", []):
                 yield from check(param, f"{method.upper()} {path} parameter {param.get('name')}")
+
+
+def constraint_problems(doc: Json) -> Iterator[str]:
+    def sources(node: Json, where: str) -> Iterator[str]:
+        given = node.get("x-vidgate-sources", {})
+        for key, value in given.items():
+            if value not in spec.SOURCES:
+                yield f"{where}: x-vidgate-sources.{key} {value!r} is not one of the sources"
+        if node.get("additionalProperties") is False:
+            if "additionalProperties" not in given:
+                yield f"{where}: closed object without x-vidgate-sources.additionalProperties"
+            elif given["additionalProperties"] == "doc" and "x-vidgate-quote" not in node:
+                yield f"{where}: closed object claimed as doc without an x-vidgate-quote"
+            if node.get("x-vidgate-unknown-keys") == "warn":
+                yield f"{where}: an open extension object (x-vidgate-unknown-keys) is closed"
+        if node.get("type") == "object" and node.get("required") and "required" not in given:
+            yield f"{where}: required list without x-vidgate-sources.required"
+
+    def walk(node: Any, where: str) -> Iterator[str]:
+        if not isinstance(node, dict):
+            return
+        yield from sources(node, where)
+        for name, prop in node.get("properties", {}).items():
+            yield from walk(prop, f"{where}/properties/{name}")
+        yield from walk(node.get("items"), f"{where}/items")
+
+    for name, schema in doc["components"]["schemas"].items():
+        yield from walk(schema, f"components/schemas/{name}")
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            polling = op.get("x-vidgate-polling")
+            if polling is None:
+                continue
+            given = polling.get("x-vidgate-sources", {})
+            for key in polling:
+                if not key.startswith("x-") and given.get(key) not in spec.SOURCES:
+                    yield f"{method.upper()} {path} x-vidgate-polling.{key}: no valid source"
+    info = doc["info"]
+    for key, readings in (
+        ("x-vidgate-null", ("refuse", "absent")),
+        ("x-vidgate-empty-arrays", ("absent", "present")),
+    ):
+        declared = info.get(key, {})
+        if (
+            declared.get("reading") not in readings
+            or declared.get("x-vidgate-source") not in spec.SOURCES
+        ):
+            yield f"info.{key}: needs a reading ({' or '.join(readings)}) and an x-vidgate-source"
+    mb = info.get("x-vidgate-mb", {}).get("bytes")
+    if not isinstance(mb, int) or mb <= 0:
+        yield "info.x-vidgate-mb: needs bytes (the reading of the pages' MB)"
+        return
+    for where, limit in _byte_limits(doc, ""):
+        if limit % mb:
+            yield f"{where}: {limit} bytes is not a whole number of info.x-vidgate-mb"
+
+
+def _byte_limits(node: Any, where: str) -> Iterator[tuple[str, int]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("max_bytes", "x-vidgate-max-body-bytes") and isinstance(value, int):
+                yield f"{where}/{key}", value
+            else:
+                yield from _byte_limits(value, f"{where}/{_escape(key)}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _byte_limits(value, f"{where}/{i}")
 
 
 def rule_problems(doc: Json) -> Iterator[str]:
@@ -127,6 +200,7 @@ def lint_document(doc: Json, gateway: spec.Gateway) -> list[str]:
     referee = Referee(gateway, doc)
     return [
         *source_problems(doc),
+        *constraint_problems(doc),
         *rule_problems(doc),
         *example_problems(doc, referee),
     ]

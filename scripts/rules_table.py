@@ -30,6 +30,37 @@ FIELD_KEYWORDS: dict[str, Callable[[Any], str]] = {
     "default": lambda v: f"default {v}",
 }
 
+# x-vidgate-media keys vidgate.inline_media enforces on inline data: URLs
+MEDIA_KEYWORDS: dict[str, Callable[[Any], str]] = {
+    "max_bytes": lambda v: f"≤ {v} bytes decoded",
+    "side_px": lambda v: f"width and height {v[0]}-{v[1]} px",
+    "min_side_px": lambda v: f"width and height ≥ {v} px",
+    "min_short_side_px": lambda v: f"short side ≥ {v} px",
+    "aspect_ratio": lambda v: f"aspect ratio {v[0]} to {v[1]}",
+    "short_over_long_min": lambda v: f"short / long ≥ {v}",
+    "min_short_side_px_recommended": lambda v: f"short side ≥ {v} px advised (warning)",
+}
+
+
+def _takes_inline(doc: Any, prop: Any) -> bool:
+    """Whether the field's URL pattern admits a data: URL (videos do not)."""
+    sub = spec.deref(doc, prop)
+    items = spec.deref(doc, sub.get("items", {}))
+    url = spec.deref(doc, items.get("properties", {}).get("url", {}))
+    return any("[Dd][Aa][Tt][Aa]:" in str(s.get("pattern", "")) for s in (sub, items, url))
+
+
+def _media(doc: Any, schema: Any) -> Iterator[tuple[str, str, str]]:
+    for name, prop in schema.get("properties", {}).items():
+        media = prop.get("x-vidgate-media") or spec.deref(doc, prop).get("x-vidgate-media")
+        if not media or not _takes_inline(doc, prop):
+            continue
+        blocks = [("", media)] + [(f" ({k})", v) for k, v in media.items() if isinstance(v, dict)]
+        for label, block in blocks:
+            facts = [f(block[k]) for k, f in MEDIA_KEYWORDS.items() if k in block]
+            if facts:
+                yield f"{name}{label}", "; ".join(facts), prop.get("x-vidgate-source", "")
+
 
 def _fields(doc: Any, schema: Any, prefix: str) -> Iterator[tuple[str, str, str]]:
     schema = spec.deref(doc, schema)
@@ -46,6 +77,9 @@ def _fields(doc: Any, schema: Any, prefix: str) -> Iterator[tuple[str, str, str]
             yield where, "; ".join(facts), sub.get("x-vidgate-source", "")
         items = spec.deref(doc, sub.get("items"))
         if sub.get("type") == "object":
+            if sub.get("x-vidgate-unknown-keys") == "warn":
+                text = "keys not listed pass, with a warning"
+                yield f"{where}", text, sub.get("x-vidgate-source", "")
             yield from _fields(doc, sub, f"{where}.")
         elif isinstance(items, dict) and items.get("type") == "object":
             yield from _fields(doc, items, f"{where}[].")
@@ -76,6 +110,9 @@ def section() -> str:
             ]
             for where, facts, source in _fields(doc, schema, ""):
                 out.append(f"| `{where}` | {facts} | field schema: {FIELD_CHECKERS} | {source} |")
+            for where, facts, source in _media(doc, schema):
+                row = f"| `{where}` inline `data:` | {facts} | inline media: vidgate | {source} |"
+                out.append(row)
             for rule in spec.iter_rules(doc, schema, f"/components/schemas/{name}"):
                 how = "x-vidgate-sum (vidgate)" if "x-vidgate-sum" in rule.schema else "JSON Schema"
                 code = f" → `{rule.error_code}`" if rule.error_code else ""

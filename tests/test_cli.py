@@ -129,3 +129,36 @@ def test_gateway_errors_and_missing_keys_are_messages(
     assert code == 1
     assert "HTTP 404 TASK_NOT_FOUND: no such task" in err
     assert "Traceback" not in err
+
+
+def test_validate_json_lists_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "b.json"
+    body = {"model": "kling/kling-v3", "prompt": "p", "extra_params": {"mode": "pro"}}
+    path.write_text(json.dumps(body))
+    code, out, _ = run(["validate", "--json", str(path)], capsys)
+    result = json.loads(out)
+    assert (code, result["valid"], result["errors"]) == (0, True, [])
+    assert [(w["path"], w["rule"]) for w in result["warnings"]] == [
+        ("/extra_params/mode", "unknown-extension-key")
+    ]
+    code, out, _ = run(["validate", str(path)], capsys)
+    assert code == 0
+    assert "warning" in out
+    assert "extra_params.mode" in out
+
+
+def test_generate_sends_extra_body_after_validation(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMINI_API_KEY", API_KEY)
+    with respx.mock(base_url=BASE_URLS["imini"], assert_all_called=True) as api:
+        api.post("/v1/videos/generate").respond(200, json={"task_id": "task_9"})
+        args = ["generate", "--model", "kling/kling-v3", "--prompt", "a cat"]
+        code, out, _ = run([*args, "--extra-body", '{"new_field": {"x": 1}}'], capsys)
+        assert code == 0, out
+        sent = json.loads(api.calls[0].request.content)
+    assert sent == {"model": "kling/kling-v3", "prompt": "a cat", "new_field": {"x": 1}}
+    for bad in ("{nope", "[1]"):
+        code, _, err = run([*args, "--extra-body", bad], capsys)
+        assert code == 2
+        assert "--extra-body" in err

@@ -469,3 +469,19 @@ async def test_every_model_submits_its_spec_example(
     await call(make_client().generate(body))
     assert json.loads(route.calls.last.request.content) == body
     assert route.calls.last.request.headers["content-type"] == "application/json"
+
+
+async def test_extra_body_is_merged_after_validation(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    route = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, json=imini_task("succeeded"))
+    client = make_client()
+    extra = {"new_field": 1, "prompt": "overridden"}
+    with pytest.raises(errors.RequestValidationError):  # the body itself is still validated
+        await call(client.generate({"model": "kling/kling-v3"}, extra_body=extra))
+    assert route.call_count == 0
+    await call(client.generate(KLING, extra_body=extra))
+    await call(client.generate_and_wait(KLING, extra_body=extra))
+    for sent in route.calls:
+        assert json.loads(sent.request.content) == {**KLING, **extra}

@@ -59,3 +59,30 @@ def test_duplicate_rule_id_is_reported() -> None:
     rules = doc["components"]["schemas"]["HappyHorseRequest"]["allOf"]
     rules[1]["x-vidgate-rule"] = rules[0]["x-vidgate-rule"]
     assert any("used twice" in p for p in lint_specs.lint_document(doc, "apimart"))
+
+
+def test_constraints_without_a_source_are_reported() -> None:
+    doc = _doc("imini")
+    schemas = doc["components"]["schemas"]
+    del schemas["VideoReference"]["x-vidgate-sources"]
+    schemas["KlingShot"]["x-vidgate-sources"]["additionalProperties"] = "doc"
+    schemas["KlingV3ExtraParams"]["additionalProperties"] = False
+    schemas["KlingV3ExtraParams"]["x-vidgate-sources"] = {"additionalProperties": "gap"}
+    polling = doc["paths"]["/v1/videos/tasks/{task_id}"]["get"]["x-vidgate-polling"]
+    del polling["x-vidgate-sources"]["jitter"]
+    del doc["info"]["x-vidgate-null"]
+    doc["info"]["x-vidgate-mb"]["bytes"] = 1000000
+    problems = lint_specs.lint_document(doc, "imini")
+    expected = [
+        "components/schemas/VideoReference: closed object without x-vidgate-sources."
+        "additionalProperties",
+        "components/schemas/VideoReference: required list without x-vidgate-sources.required",
+        "components/schemas/KlingShot: closed object claimed as doc without an x-vidgate-quote",
+        "components/schemas/KlingV3ExtraParams: an open extension object "
+        "(x-vidgate-unknown-keys) is closed",
+        "GET /v1/videos/tasks/{task_id} x-vidgate-polling.jitter: no valid source",
+        "info.x-vidgate-null: needs a reading (refuse or absent) and an x-vidgate-source",
+    ]
+    for line in expected:
+        assert line in problems, problems
+    assert any("is not a whole number of info.x-vidgate-mb" in p for p in problems)

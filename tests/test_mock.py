@@ -207,3 +207,26 @@ def test_every_spec_example_is_accepted(mock: MockGateway, http: httpx.Client) -
                 headers={**AUTH, "Content-Type": "application/json"},
             )
             assert reply.status_code == 200, reply.text
+
+
+@pytest.mark.parametrize("gateway", spec.GATEWAYS)
+def test_a_body_not_sent_as_json_is_refused(gateway: spec.Gateway, http: httpx.Client) -> None:
+    doc = spec.document(gateway)
+    body_spec = spec.submit_operation(doc)[1]["requestBody"]
+    answer = body_spec["x-vidgate-other-media-types"]
+    assert answer["x-vidgate-source"] == "gap"
+    model = next(iter(spec.request_schema_names(doc)))
+    text = json.dumps({"model": model, "prompt": "a cat"})
+    url = f"/{gateway}{SUBMIT[gateway]}"
+    sent_as: list[dict[str, Any]] = [
+        {"content": text, "headers": {**AUTH, "Content-Type": "text/plain"}},
+        {"data": {"model": model, "prompt": "a cat"}, "headers": AUTH},
+    ]
+    for kwargs in sent_as:
+        reply = http.post(url, **kwargs)
+        assert reply.status_code == answer["status"], reply.text
+        assert "application/json" in reply.json()["error"]["message"]
+    ok = http.post(
+        url, content=text, headers={**AUTH, "Content-Type": "application/json; charset=utf-8"}
+    )
+    assert ok.status_code == 200, ok.text

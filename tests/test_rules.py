@@ -141,7 +141,10 @@ PATTERN_SAMPLES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "reference_videos.url": ([VID], ["data:video/mp4;base64,AAAA", "example.com/a.mp4"]),
-    "reference_audios.url": ([AUD], ["data:audio/mp3;base64,AAAA", "example.com/a.mp3"]),
+    "reference_audios.url": (
+        [AUD, "data:audio/mp3;base64,AAAA", "DATA:audio/WAV;base64,AAAA"],
+        ["data:video/mp4;base64,AAAA", "example.com/a.mp3", "https:///a.mp3"],
+    ),
     "first_frame_image": (
         [IMG, "data:image/jpeg;base64,/9j/4AAQ"],
         ["file:///tmp/a.png", "data:image/gif;base64,R0lGOD=="],
@@ -435,6 +438,12 @@ RULES: dict[tuple[str, str], tuple[Body, Body]] = {
     (KL, "kling-v3.prompt-unless-multi-shot"): (
         _with(KL, "multi_shot"),
         _with(KL, "text", prompt=None, extra_params=SHOTS_OFF),
+    ),
+    (KL, "kling-v3.multi-shot.intelligence-needs-prompt"): (
+        _with(KL, "text", extra_params={"multi_shot": True, "shot_type": "intelligence"}),
+        _with(
+            KL, "text", prompt=None, extra_params={"multi_shot": True, "shot_type": "intelligence"}
+        ),
     ),
     (KL, "kling-v3.multi-shot.no-frames"): (
         _with(KL, "multi_shot", reference_images=[_img()]),

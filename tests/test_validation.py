@@ -131,11 +131,15 @@ def test_request_size_limit_from_the_spec() -> None:
     limit = spec.document("imini")["components"]["schemas"]["SeedanceRequest"][
         "x-vidgate-max-body-bytes"
     ]
-    payload = "A" * limit
+    images = spec.document("imini")["components"]["schemas"]["SeedanceRequest"]["properties"][
+        "reference_images"
+    ]
+    payload = "A" * (limit // 3 + 4)  # three images, each within the per-image limit
+    assert len(payload) * 3 // 4 < images["x-vidgate-media"]["max_bytes"]
     body = {
         "model": "doubao/seedance-2.0",
         "prompt": "p",
-        "reference_images": [{"url": f"data:image/png;base64,{payload}"}],
+        "reference_images": [{"url": f"data:image/png;base64,{payload}"}] * 3,
     }
     result = validator("imini").check(body)
     assert [v.rule for v in result.violations] == ["max-body-bytes"]

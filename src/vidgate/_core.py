@@ -181,8 +181,11 @@ class Config:
         return text.replace(self.api_key, "***") if self.api_key else text
 
     # ------------------------------------------------------------------------ requests
-    def submit_request(self, body: Any, idempotency_key: str | None) -> tuple[dict[str, Any], str]:
-        """Validate (raising RequestValidationError), then the request and the body's mode."""
+    def submit_request(
+        self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Validate (raising RequestValidationError), then the request and the body's mode;
+        ``extra_body`` is merged in after validation, unchecked (as openai-python does)."""
         from vidgate.neutral import HappyHorse
 
         if isinstance(body, HappyHorse):
@@ -196,7 +199,8 @@ class Config:
             self.check_parameters(
                 self.gateway.submit_operation_id, {"Idempotency-Key": idempotency_key}
             )
-        return self.gateway.submit_request(dict(body), idempotency_key), mode
+        sent = {**body, **(extra_body or {})}
+        return self.gateway.submit_request(sent, idempotency_key), mode
 
     def check_parameters(
         self,

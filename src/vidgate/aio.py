@@ -7,7 +7,7 @@ async with AsyncImini() as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -92,11 +92,17 @@ class AsyncClient:
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     async def generate(
-        self, body: Any = None, /, *, idempotency_key: str | None = None, **fields: Any
+        self,
+        body: Any = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **fields: Any,
     ) -> SubmittedTask:
         """See :meth:`vidgate.client.SyncClient.generate`."""
         request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key
+            body if body is not None else fields, idempotency_key, extra_body
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = await self._carry_out(plan, request)
@@ -145,9 +151,12 @@ class AsyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = await self.generate(body, idempotency_key=idempotency_key, **fields)
+        submitted = await self.generate(
+            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
+        )
         return await self.wait(
             submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False
         )

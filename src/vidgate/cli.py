@@ -76,6 +76,19 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
     return body
 
 
+def _extra_body(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        extra = json.loads(text)
+    except json.JSONDecodeError as exc:
+        extra = exc
+    if not isinstance(extra, dict):
+        err.print("[red]--extra-body[/]: expected a JSON object, e.g. '{\"seed\": 7}'")
+        raise typer.Exit(USAGE)
+    return extra
+
+
 @app.command()
 def validate(
     source: Annotated[str, typer.Argument(help="JSON body file, or - for stdin")],
@@ -85,12 +98,16 @@ def validate(
     """Check a request body against the gateway's documented rules; nothing is sent."""
     result = validator(_gateway(gateway)).check(_read_body(source))
     if as_json:
-        errs = [
-            {k: v.as_dict()[k] for k in ("path", "rule", "message", "code")}
-            for v in result.violations
-        ]
-        out.print_json(json.dumps({"valid": result.valid, "mode": result.mode, "errors": errs}))
-    elif result.valid:
+        errs, warns = (
+            [{k: v.as_dict()[k] for k in ("path", "rule", "message", "code")} for v in found]
+            for found in (result.violations, result.warnings)
+        )
+        report = {"valid": result.valid, "mode": result.mode, "errors": errs, "warnings": warns}
+        out.print_json(json.dumps(report))
+        raise typer.Exit(0 if result.valid else FAILED)
+    for w in result.warnings:
+        out.print(f"  [yellow]warning[/] {w.message} [dim]\\[{w.rule}][/]")
+    if result.valid:
         out.print(f"[green]valid[/] {result.model} request, mode [bold]{result.mode}[/]")
     else:
         out.print(
@@ -113,13 +130,18 @@ def generate(
     download: Annotated[Path | None, typer.Option(help="folder for the result files")] = None,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
     timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
+    extra_body: Annotated[
+        str | None,
+        typer.Option(help="JSON object merged into the body after validation, unchecked"),
+    ] = None,
 ) -> None:
     """Validate and submit a task; with --wait show its progress, with --download save it."""
     body = _read_body(source) if source else {}
     body.update({k: v for k, v in (("model", model), ("prompt", prompt)) if v is not None})
     body.update(_fields(set_))
+    extra = _extra_body(extra_body)
     with _client(_gateway(gateway), base_url) as client:
-        submitted = client.generate(body)
+        submitted = client.generate(body, extra_body=extra)
         out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
         if wait or download:
             task = _watch(client, submitted.id, timeout)

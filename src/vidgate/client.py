@@ -9,7 +9,7 @@ with Imini() as client:                       # IMINI_API_KEY, IMINI_BASE_URL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -77,15 +77,23 @@ class SyncClient:
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
 
     def generate(
-        self, body: Any = None, /, *, idempotency_key: str | None = None, **fields: Any
+        self,
+        body: Any = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **fields: Any,
     ) -> SubmittedTask:
         """Validate, then submit one task. ``body`` is a dict or a generated model; or use fields.
 
         Raises RequestValidationError (nothing sent), an APIError subclass, or
         APIConnectionError; ``may_have_been_submitted`` says whether a task could exist anyway.
+        ``extra_body`` is merged into the body after validation and sent unchecked: the escape
+        hatch for a parameter the gateway accepts before the spec lists it.
         """
         request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key
+            body if body is not None else fields, idempotency_key, extra_body
         )
         plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
         response = self._carry_out(plan, request)
@@ -141,9 +149,12 @@ class SyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = self.generate(body, idempotency_key=idempotency_key, **fields)
+        submitted = self.generate(
+            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
+        )
         return self.wait(submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False)
 
     def download(

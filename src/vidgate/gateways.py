@@ -9,6 +9,7 @@ MalformedResponseError, anything else unknown is kept.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -55,6 +56,12 @@ def _estimate(data: Mapping[str, Any]) -> int | None:
 
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number from a number the spec allows to be fractional (e.g. progress 42.5 -> 42)."""
+    number = _num(value)
+    return int(number) if number is not None and math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,7 @@ class Gateway:
             status=status_of(self.name, raw_status),
             raw_status=raw_status,
             model=_str(data.get("model")),
-            progress=_int(data.get("progress")),
+            progress=_whole(data.get("progress")),
             created_at=parse_time(data.get("created_at" if self.name == "imini" else "created")),
             completed_at=parse_time(
                 data.get("completed_at" if self.name == "imini" else "completed")

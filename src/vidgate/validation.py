@@ -4,10 +4,16 @@ The body's model is chosen by the spec's discriminator first, so messages speak 
 fields; then every rule of the model's schema is checked (jsonschema-rs, compiled once), and the
 input mode is read off the model's routing chain. Nothing here knows a number from the docs:
 limits, codes and rule ids all come from the spec document.
+
+Beyond JSON Schema, from the spec's own declarations: a JSON null is read per
+``info.x-vidgate-null`` (refused with one error naming the field, the rest judged as if it were
+absent); keys an open extension object does not list (``x-vidgate-unknown-keys: warn``) are
+warnings; inline ``data:`` media is checked against ``x-vidgate-media`` (vidgate.inline_media).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,22 +22,26 @@ from urllib.parse import quote
 
 import jsonschema_rs
 
-from vidgate import spec
+from vidgate import inline_media, spec
 from vidgate.errors import RequestValidationError, Violation
 
 __all__ = ["Result", "Validator", "validate", "validator"]
+_log = logging.getLogger("vidgate")
 
 Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Result:
-    """What validation found: the violations (empty when valid) and the input mode."""
+    """What validation found: the violations (empty when valid), the input mode, and warnings:
+    things sent as given that the spec cannot vouch for (an extension key it does not list, an
+    inline image below a recommended size). Warnings never make a body invalid."""
 
     gateway: spec.Gateway
     model: str | None
     mode: str | None
     violations: tuple[Violation, ...] = field(default=())
+    warnings: tuple[Violation, ...] = field(default=())
 
     @property
     def valid(self) -> bool:
@@ -42,6 +52,7 @@ class Result:
             "valid": self.valid,
             "mode": self.mode,
             "errors": [v.as_dict() for v in self.violations],
+            "warnings": [w.as_dict() for w in self.warnings],
         }
 
 
@@ -64,6 +75,8 @@ class _Model:
     chain: Json
     predicates: dict[int, Any]  # id(if-node) -> compiled validator
     max_body_bytes: int | None
+    schema: Json
+    extras: list[tuple[str, Any, str | None, Any]]  # (field, x-vidgate-media, source, open keys)
 
 
 class Validator:
@@ -105,6 +118,8 @@ class Validator:
                 chain,
                 predicates,
                 schema.get("x-vidgate-max-body-bytes"),
+                schema,
+                self._extra_fields(schema),
             )
         return self._compiled[model]
 
@@ -114,6 +129,11 @@ class Validator:
         if not isinstance(model, str) or model not in self.models:
             return None
         compiled = self._model(model)
+        if _scan(body) & _NULL and self._null_reading() in ("refuse", "absent"):
+            body = self._without_nulls(compiled.schema, body, "", [])
+        return self._route(compiled, body)
+
+    def _route(self, compiled: _Model, body: Mapping[str, Any]) -> str:
         node = compiled.chain
         while "x-vidgate-mode" not in node:
             branch = "then" if compiled.predicates[id(node)].is_valid(body) else "else"
@@ -140,19 +160,39 @@ class Validator:
             return Result(self.gateway, None, None, (violation,))
         compiled = self._model(model)
         root = f"/components/schemas/{compiled.name}"
-        violations = [self._violation(root, e) for e in compiled.validator.iter_errors(body)]
+        nulls: list[str] = []
+        sent = body
+        kinds = _scan(body)
+        if kinds & _NULL and self._null_reading() in ("refuse", "absent"):
+            sent = self._without_nulls(compiled.schema, body, "", nulls)
+        violations = [self._violation(root, e) for e in compiled.validator.iter_errors(sent)]
+        if nulls and self._null_reading() == "refuse":
+            violations[:0] = [self._null(pointer) for pointer in nulls]
         if compiled.max_body_bytes is not None:
             violations.extend(self._size(body, compiled.max_body_bytes))
-        if _has_float(body):
-            violations.extend(self._float_integers(compiled.name, body))
-        return Result(self.gateway, model, self.mode(body), tuple(_dedupe(violations)))
+        if kinds & _FLOAT:
+            violations.extend(self._float_integers(compiled.name, sent))
+        media_errors, warnings = self._extras(compiled, sent)
+        violations.extend(media_errors)
+        return Result(
+            self.gateway,
+            model,
+            self._route(compiled, sent),
+            tuple(_dedupe(violations)),
+            tuple(_dedupe(warnings)),
+        )
 
     def validate(self, body: Any) -> str:
-        """The body's mode; raises RequestValidationError listing every violation."""
+        """The body's mode; raises RequestValidationError listing every violation. Warnings go
+        to the ``vidgate`` logger (the body is sent as given)."""
         result = self.check(body)
         if not result.valid:
             raise RequestValidationError(
                 result.gateway, result.model, result.mode, result.violations
+            )
+        for warning in result.warnings:
+            _log.warning(
+                "%s %s: %s [%s]", self.gateway, result.model, warning.message, warning.rule
             )
         assert result.mode is not None
         return result.mode
@@ -210,6 +250,94 @@ class Validator:
             if operation_id not in self._params:
                 raise LookupError(f"{self.gateway} has no operation {operation_id!r}")
         return self._params[operation_id]
+
+    # -------------------------------------------------------------------- spec declarations
+    def _null_reading(self) -> str | None:
+        reading = self.doc["info"].get("x-vidgate-null", {}).get("reading")
+        return str(reading) if reading else None
+
+    def _null(self, pointer: str) -> Violation:
+        where = _dotted([int(p) if p.isdigit() else p for p in pointer.strip("/").split("/")])
+        policy = self.doc["info"]["x-vidgate-null"]
+        return Violation(
+            pointer,
+            "null",
+            f"{where}: null is not accepted; leave the field out to mean 'not set'",
+            None,
+            None,
+            policy.get("x-vidgate-source"),
+        )
+
+    def _without_nulls(self, schema: Any, value: Any, pointer: str, nulls: list[str]) -> Any:
+        """The value as if every null at a key the spec lists were absent; their JSON pointers
+        go to ``nulls``. What an open extension object holds under keys the spec does not list
+        is the vendor's and passes as it is (nulls included); a null list item stays (it is a
+        type error at that item)."""
+        schema = spec.deref(self.doc, schema)
+        if isinstance(value, Mapping):
+            listed = schema.get("properties", {}) if isinstance(schema, dict) else {}
+            out = {}
+            for key, item in value.items():
+                if key in listed and item is None:
+                    nulls.append(f"{pointer}/{key}")
+                elif key in listed and isinstance(item, dict | list):
+                    out[key] = self._without_nulls(listed[key], item, f"{pointer}/{key}", nulls)
+                else:
+                    out[key] = item
+            return out
+        items = schema.get("items") if isinstance(schema, dict) else None
+        if isinstance(value, list) and isinstance(items, dict):
+            return [
+                self._without_nulls(items, v, f"{pointer}/{i}", nulls)
+                if isinstance(v, dict | list)
+                else v
+                for i, v in enumerate(value)
+            ]
+        return value
+
+    def _extra_fields(self, schema: Json) -> list[tuple[str, Any, str | None, Any]]:
+        """Per top-level field: its x-vidgate-media, source, and (for an open extension object,
+        ``x-vidgate-unknown-keys: warn``) the keys it lists."""
+        found = []
+        for name, prop in schema.get("properties", {}).items():
+            target = spec.deref(self.doc, prop)
+            media = prop.get("x-vidgate-media") or target.get("x-vidgate-media")
+            source = prop.get("x-vidgate-source") or target.get("x-vidgate-source")
+            listed = target.get("properties", {})
+            open_keys = listed if target.get("x-vidgate-unknown-keys") == "warn" else None
+            if media or open_keys is not None:
+                found.append((name, media, source, open_keys))
+        return found
+
+    def _extras(
+        self, compiled: _Model, body: Mapping[str, Any]
+    ) -> tuple[list[Violation], list[Violation]]:
+        """Inline-media violations and warnings, and unknown keys of open extension objects."""
+        errors: list[Violation] = []
+        warnings: list[Violation] = []
+        for name, media, source, listed in compiled.extras:
+            if name not in body:
+                continue
+            value = body[name]
+            if media:
+                found, advised = inline_media.check(media, value, f"/{name}", source)
+                errors.extend(found)
+                warnings.extend(advised)
+            if listed is not None and isinstance(value, Mapping):
+                warnings.extend(
+                    Violation(
+                        f"/{name}/{key}",
+                        "unknown-extension-key",
+                        f"{name}.{key}: not a parameter the spec lists; sent as given "
+                        f"(the page promises the vendor's own {name})",
+                        sorted(listed),
+                        None,
+                        source,
+                    )
+                    for key in value
+                    if key not in listed
+                )
+        return errors, warnings
 
     # -------------------------------------------------------------------- error translation
     def _top(self, rule: str, expected: str) -> Violation:
@@ -346,14 +474,23 @@ class Validator:
         ]
 
 
-def _has_float(value: Any) -> bool:
+_NULL, _FLOAT = 1, 2
+
+
+def _scan(value: Any) -> int:
+    """Which of null (_NULL) and float (_FLOAT) occur anywhere in the value (a bit mask)."""
+    if value is None:
+        return _NULL
     if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
+        return _FLOAT
+    found = 0
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found |= _scan(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _scan(item)
+    return found
 
 
 def _local(ref: str) -> str:
@@ -399,7 +536,11 @@ def _plain(kind: str, details: Mapping[str, Any], fallback: str) -> str:
         "minItems": f"at least {limit} items",
         "enum": "must be one of " + ", ".join(map(str, details.get("options", []))),
         "const": f"must be {details.get('expected_value')!r}",
-        "pattern": "does not have the documented form",
+        "pattern": (
+            "must not be blank"
+            if details.get("pattern") == r"\S"
+            else "does not have the documented form"
+        ),
         "additionalProperties": fallback.replace("Additional properties", "unknown field(s)"),
         "type": fallback,
     }

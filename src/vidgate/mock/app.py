@@ -161,10 +161,15 @@ class Gateway:
         bad = self.bad_parameters(gateway(self.name).submit_operation_id, request)
         if bad is not None:
             return bad
+        body_spec = spec.submit_operation(spec.document(self.name))[1]["requestBody"]
+        sent_as = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_json"
+        if sent_as not in body_spec["content"]:  # the answer is a guess: see the spec
+            status = body_spec["x-vidgate-other-media-types"]["status"]
+            return self.error(status, code, f"send the body as {', '.join(body_spec['content'])}")
         try:
             body = json.loads(await request.body())
         except ValueError:
-            code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_json"
             return self.error(400, code, "the body is not JSON")
         result = validator(self.name).check(body)
         if not result.valid:

@@ -1,0 +1,135 @@
+"""Check inline media (``data:`` URLs) against the limits a spec records in ``x-vidgate-media``.
+
+Only what the body itself holds is checked: the decoded size (from the base64 length) and, for
+images, the width and height read from the header bytes (``imagesize``; only a bounded prefix is
+decoded). Limits that need a remote file are recorded in the spec and not enforced. Every number
+comes from the spec: ``max_bytes``, ``side_px`` [min, max], ``min_side_px``, ``min_short_side_px``,
+``aspect_ratio`` [lowest, highest] as "w:h" strings, ``short_over_long_min`` and
+``min_short_side_px_recommended`` (a warning, not an error). A media block may hold a sub-block per
+``reference_type`` (e.g. ``first_frame``) whose limits apply to items of that type.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import struct
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import imagesize  # type: ignore[import-untyped]  # no py.typed
+
+from vidgate.errors import Violation
+
+__all__ = ["HEADER_PREFIX_CHARS", "check", "data_urls", "decoded_size", "dimensions"]
+
+Json = dict[str, Any]
+HEADER_PREFIX_CHARS = 1 << 18  # base64 characters decoded to find an image header (192 KiB)
+_DATA_URL = re.compile(r"^data:([a-z]+)/([a-z0-9.+-]+);base64,(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def data_urls(value: Any, path: str) -> Iterator[tuple[str, str, str | None]]:
+    """(JSON pointer, URL, reference_type) of every string or ``{url}`` item in a media field."""
+    if isinstance(value, str):
+        yield path, value, None
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield f"{path}/{i}", item, None
+            elif isinstance(item, Mapping) and isinstance(item.get("url"), str):
+                kind = item.get("reference_type")
+                yield f"{path}/{i}/url", item["url"], kind if isinstance(kind, str) else None
+
+
+def decoded_size(payload: str) -> int:
+    """Bytes a base64 payload decodes to, without decoding it."""
+    payload = payload.strip()
+    return len(payload) * 3 // 4 - (len(payload) - len(payload.rstrip("=")))
+
+
+def dimensions(payload: str) -> tuple[int, int] | None:
+    """Width and height from the image header in the payload's first bytes, if readable."""
+    prefix = payload[: HEADER_PREFIX_CHARS - HEADER_PREFIX_CHARS % 4]
+    prefix = prefix[: len(prefix) - len(prefix) % 4]
+    try:
+        head = base64.b64decode(prefix, validate=False)
+        width, height = imagesize.get(io.BytesIO(head))
+    except (binascii.Error, ValueError, OSError, IndexError, TypeError, EOFError, struct.error):
+        return None
+    return (int(width), int(height)) if width > 0 and height > 0 else None
+
+
+def _ratio(text: str) -> float:
+    w, h = text.split(":")
+    return float(w) / float(h)
+
+
+def _limits(media: Mapping[str, Any], kind: str | None) -> dict[str, Any]:
+    limits = {k: v for k, v in media.items() if not isinstance(v, Mapping)}
+    block = media.get(kind or "asset")
+    if isinstance(block, Mapping):
+        limits.update(block)
+    return limits
+
+
+def _where(pointer: str) -> str:
+    out = ""
+    for step in pointer.strip("/").split("/"):
+        out += f"[{step}]" if step.isdigit() else (f".{step}" if out else step)
+    return out
+
+
+def check(
+    media: Mapping[str, Any], value: Any, path: str, source: str | None
+) -> tuple[list[Violation], list[Violation]]:
+    """(violations, warnings) of the inline media in one field against its x-vidgate-media."""
+    errors: list[Violation] = []
+    warnings: list[Violation] = []
+    for pointer, url, kind in data_urls(value, path):
+        match = _DATA_URL.match(url)
+        if not match:
+            continue
+        family, payload = match.group(1).lower(), match.group(3)
+        for rule, text, limit, advice in _findings(_limits(media, kind), family, payload):
+            found = Violation(pointer, rule, f"{_where(pointer)}: {text}", limit, None, source)
+            (warnings if advice else errors).append(found)
+    return errors, warnings
+
+
+def _findings(
+    limits: Mapping[str, Any], family: str, payload: str
+) -> Iterator[tuple[str, str, Any, bool]]:
+    """(rule, message, limit, only a recommendation?) for one inline file."""
+    size, max_bytes = decoded_size(payload), limits.get("max_bytes")
+    if isinstance(max_bytes, int) and size > max_bytes:
+        text = f"inline {family} is {size} bytes decoded, over the documented {max_bytes} bytes"
+        yield "media.max-bytes", text + " per file", max_bytes, False
+    dims = dimensions(payload) if family == "image" else None
+    if dims is None:
+        return
+    w, h = dims
+    size_text = f"image is {w}x{h} px"
+    side = limits.get("side_px")
+    if side and not (side[0] <= w <= side[1] and side[0] <= h <= side[1]):
+        text = f"{size_text}; width and height must be {side[0]}-{side[1]} px"
+        yield "media.side-px", text, side, False
+    low = limits.get("min_side_px")
+    if low and min(w, h) < low:
+        yield "media.side-px", f"{size_text}; each side must be ≥ {low} px", low, False
+    low = limits.get("min_short_side_px")
+    if low and min(w, h) < low:
+        yield "media.side-px", f"{size_text}; the short side must be ≥ {low} px", low, False
+    ratio = limits.get("aspect_ratio")
+    if ratio and not (_ratio(ratio[0]) <= w / h <= _ratio(ratio[1])):
+        text = f"{size_text}; the aspect ratio must be between {ratio[0]} and {ratio[1]}"
+        yield "media.aspect-ratio", text, ratio, False
+    least = limits.get("short_over_long_min")
+    if least and min(w, h) / max(w, h) < least:
+        text = f"{size_text}; short side / long side must be ≥ {least}"
+        yield "media.aspect-ratio", text, least, False
+    advised = limits.get("min_short_side_px_recommended")
+    if advised and min(w, h) < advised:
+        text = f"{size_text}; a short side ≥ {advised} px is recommended"
+        yield "media.recommended-side-px", text, advised, True
