@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import specvalues
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
@@ -71,9 +72,10 @@ def test_generated_models_enforce_field_rules_and_tolerate_replies() -> None:
     from pydantic import ValidationError
     from vidgate_models import apimart, imini
 
-    with pytest.raises(ValidationError, match="less than or equal to 15"):
+    limit = specvalues.prop("imini", "kling/kling-v3", "duration")["maximum"]
+    with pytest.raises(ValidationError, match=f"less than or equal to {limit}"):
         imini.GenerateVideoRequest.model_validate(
-            {"model": "kling/kling-v3", "prompt": "p", "duration": 16}
+            {"model": "kling/kling-v3", "prompt": "p", "duration": limit + 1}
         )
     with pytest.raises(ValidationError, match="union_tag_invalid"):
         imini.GenerateVideoRequest.model_validate({"model": "kling/kling-v9", "prompt": "p"})
