@@ -18,10 +18,10 @@ setup: .venv/.uv-cmd ## Install uv if missing and build .venv from uv.lock
 demo: setup ## The end-to-end demo: every model of both gateways on the embedded mock gateway
 	@$(RUN) vidgate demo --out demo-output
 
-generate: setup ## Regenerate generated/ from specs/ (deterministic)
+generate: setup ## Regenerate everything derived from specs/: generated/ and the README rules section
 	@$(RUN) python scripts/generate.py
 
-docs: setup ## Rewrite the README's rules-per-model section from the specs
+docs: setup ## Rewrite only the README's rules-per-model section (make generate does it too)
 	@$(RUN) python scripts/rules_table.py
 
 lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes, examples)
