@@ -375,6 +375,42 @@ def docs_diff_cmd(
     raise typer.Exit(FAILED if unexplained else 0)
 
 
+@app.command("spec-diff")
+def spec_diff_cmd(
+    files: Annotated[list[Path], typer.Argument(help="OLD NEW, or with --from the spec files")],
+    from_rev: Annotated[
+        str | None, typer.Option("--from", help="compare each file with its text at GIT_REV")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
+    ] = "never",
+) -> None:
+    """Every contract change between two versions of a spec: breaking or compatible, with rule
+    ids, modes and error codes, and the suggested semver bump."""
+    from vidgate import spec_diff
+
+    levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
+    if fail_on not in levels:
+        err.print(f"[red]--fail-on {fail_on!r}[/]: use one of {', '.join(levels)}")
+        raise typer.Exit(USAGE)
+    try:
+        pairs = spec_diff.compare_files(files, from_rev)
+    except ValueError as exc:  # SpecUnreadable, wrong number of files
+        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+    if as_json:
+        found = [{"spec": label, **report.as_json()} for label, report in pairs]
+        result = {"bump": spec_diff.overall_bump(pairs), "specs": found}
+        out.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        for line in spec_diff.render(pairs):
+            out.print(line, highlight=False, soft_wrap=True, markup=False)
+    worst = [c.level for _, r in pairs for c in r.changes]
+    failed = any(levels[level] <= levels[fail_on] for level in worst) if levels[fail_on] else False
+    raise typer.Exit(FAILED if failed else 0)
+
+
 def _show(task: Task) -> None:
     progress = f", {task.progress}%" if task.progress is not None else ""
     out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")
