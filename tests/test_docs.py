@@ -4,7 +4,9 @@ every kind of edit to a page is reported."""
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,39 +34,45 @@ def _page(name: str) -> seeds.Page:
     return next(p for p in PAGES if p.path.name.startswith(name))
 
 
-EDITS = [
-    # (page, old text, new text, field and kind of the expected difference); the spec's side of
-    # each difference is read from the spec, never typed here
-    ("004", "Required range: 3 <= x <= 15", "Required range: 3 <= x <= 12", "duration: maximum"),
-    ("001", "Required range: 4 <= x <= 15", "Required range: 5 <= x <= 15", "duration: minimum"),
-    ("000", "Maximum array length: 9", "Maximum array length: 12", "reference_images: maxItems"),
-    ("000", "up to 5000 characters", "up to 8000 characters", "prompt: maxLength"),
-    ("001", "default:720P", "default:480P", "resolution: default"),
-    ("004", "16:9,\n9:16,\n1:1", "16:9,\n9:16,\n1:1,\n4:3", "aspect_ratio: enum"),
-    ("002", "any integer from 3 to 15", "any integer from 3 to 10", "duration: maximum"),
-    ("002", "Value range: [0, 2147483647]", "Value range: [0, 4294967295]", "seed: maximum"),
+def _shift(delta: int) -> Callable[[re.Match[str]], str]:
+    """Move the number a pattern's second group matched (the page's own value) by ``delta``."""
+    return lambda m: m.group(1) + str(int(m.group(2)) + delta) + (m.group(3) or "")
+
+
+Replacement = str | Callable[[re.Match[str]], str]
+EDITS: list[tuple[str, str, Replacement, str]] = [
+    # (page, pattern, replacement, field and kind of the expected difference). Numbers are moved
+    # from whatever the page says; the spec's side of each difference is read from the spec.
+    ("004", r"(Required range: \d+ <= x <= )(\d+)()", _shift(-3), "duration: maximum"),
+    ("001", r"(Required range: )(\d+)( <= x)", _shift(1), "duration: minimum"),
+    ("000", r"(Maximum array length: )(\d+)()", _shift(3), "reference_images: maxItems"),
+    ("000", r"(up to )(\d+)( characters)", _shift(3000), "prompt: maxLength"),
+    ("001", r"default:720P", "default:480P", "resolution: default"),
+    ("004", r"16:9,\n9:16,\n1:1", "16:9,\n9:16,\n1:1,\n5:4", "aspect_ratio: enum"),
+    ("002", r"(any integer from \d+ to )(\d+)()", _shift(-5), "duration: maximum"),
+    ("002", r"(Value range: \[0, )(\d+)(\])", _shift(1), "seed: maximum"),
     (
         "002",
-        "  • 1080P - High definition (default)",
+        r"  • 1080P - High definition \(default\)",
         "  • 1080P - High definition (default)\n  • 4K - Ultra",
         "resolution: enum",
     ),
     (
         "001",
-        "watermark — boolean, defaults to false",
+        r"watermark — boolean, defaults to false",
         "watermark — boolean, defaults to true",
         "extra_params.watermark: default",
     ),
     (
         "001",
-        "seed — integer in [-1, 2^32-1]",
+        r"seed — integer in \[-1, 2\^32-1\]",
         "seed — integer in [0, 2^31-1]",
         "extra_params.seed: minimum",
     ),
-    ("003", "generate_audio\nboolean", "loop\nboolean", "loop: missing-in-spec"),
+    ("003", r"generate_audio\nboolean", "loop\nboolean", "loop: missing-in-spec"),
     (
         "000",
-        "resolution\nenum<string>",
+        r"resolution\nenum<string>",
         "output_resolution\nenum<string>",
         "resolution: missing-on-page",
     ),
@@ -72,10 +80,11 @@ EDITS = [
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
-def _edited(name: str, old: str, new: str) -> tuple[seeds.Page, str]:
+def _edited(name: str, old: str, new: Replacement) -> tuple[seeds.Page, str]:
     page = _page(name)
-    assert old in page.text, "the seed page changed: update this edit"
-    return page, page.text.replace(old, new, 1)
+    text, found = re.subn(old, new, page.text, count=1)
+    assert found, "the seed page changed: update this edit"
+    return page, text
 
 
 def _spec_value(gateway: spec.Gateway, pointer: str) -> object:
@@ -85,7 +94,7 @@ def _spec_value(gateway: spec.Gateway, pointer: str) -> object:
 
 
 @pytest.mark.parametrize(("name", "old", "new", "expected"), EDITS, ids=[e[3] for e in EDITS])
-def test_an_edited_page_is_reported(name: str, old: str, new: str, expected: str) -> None:
+def test_an_edited_page_is_reported(name: str, old: str, new: Replacement, expected: str) -> None:
     page, text = _edited(name, old, new)
     diffs = [d for d in docs_diff.diff_page(text, page.gateway, page.model) if not d.explained]
     found = [d for d in diffs if f"{d.field}: {d.kind}" == expected]
@@ -97,7 +106,7 @@ def test_an_edited_page_is_reported(name: str, old: str, new: str, expected: str
 
 @pytest.mark.parametrize(("name", "old", "new", "expected"), EDITS, ids=[e[3] for e in EDITS])
 def test_apply_then_diff_is_clean(
-    name: str, old: str, new: str, expected: str, tmp_path: Path
+    name: str, old: str, new: Replacement, expected: str, tmp_path: Path
 ) -> None:
     """--apply writes every mechanical difference; what is left is exactly what it cannot do."""
     page, text = _edited(name, old, new)
