@@ -41,6 +41,7 @@ TESTS = [
     "tests/test_contract_generated.py",
     "tests/test_docs.py::test_seed_page_matches_the_spec",
 ]
+LAYERS = "not live and not slow"
 CLI = [sys.executable, "-c", "from vidgate.cli import main; main()"]
 MAKE = {
     "make generate": [[sys.executable, "scripts/generate.py"]],
@@ -50,8 +51,7 @@ MAKE = {
         [sys.executable, "scripts/rules_table.py", "--check"],
     ],
     "make test": [
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-        + ["-m", "not live and not slow", *TESTS]
+        [sys.executable, "-m", "pytest", "-qx", "-p", "no:cacheprovider", "-m", LAYERS, *TESTS]
     ],
 }
 
