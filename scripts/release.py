@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from pathlib import Path
@@ -62,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = parser.parse_args(argv)
-    root: Path = args.root
-    specs = sorted((root / "specs").glob("*.yaml"))
+    root: Path = args.root.resolve()
+    os.chdir(root)  # paths in the output and in git are relative to the repo
+    root = Path(".")
+    specs = sorted(Path("specs").glob("*.yaml"))
     try:
         pairs = spec_diff.compare_files(specs, args.rev)
     except ValueError as exc:

@@ -76,7 +76,17 @@ CHANGES = [
     (_set(f"{P}/seed", "type", "string"), "breaking", "happyhorse-1.0 seed: type changed"),
     (_set(f"{P}/seed", "x-vidgate-source", "gap"), "note", "happyhorse-1.0 seed: source changed"),
     (
-        _set(_rule(EDIT_RULE), "properties", {"image_urls": {"maxItems": 4}}),
+        _grow(f"{_rule(EDIT_RULE)}/properties/image_urls", "maxItems", -1),
+        "breaking",
+        f"happyhorse-1.0 rule {EDIT_RULE}: properties/image_urls/maxItems lowered",
+    ),
+    (
+        _grow(f"{_rule(EDIT_RULE)}/properties/image_urls", "maxItems", 1),
+        "compatible",
+        f"happyhorse-1.0 rule {EDIT_RULE}: properties/image_urls/maxItems raised",
+    ),
+    (
+        _set(f"{_rule(EDIT_RULE)}/properties/image_urls", "uniqueItems", True),
         "breaking",
         f"happyhorse-1.0 rule {EDIT_RULE}: rule changed",
     ),
@@ -124,6 +134,22 @@ def test_each_change_is_classified(edit: Callable[[Doc], None], level: str, expe
     assert found, [str(c) for c in report.changes]
     assert found[0].level == level
     assert report.bump == {"breaking": "major", "compatible": "minor", "note": "patch"}[level]
+
+
+def test_a_nested_rule_change_is_not_its_parents() -> None:
+    new = _apimart()
+    _grow(f"{_rule(EDIT_RULE)}/properties/image_urls", "maxItems", -1)(new)
+    changes = spec_diff.diff_specs(spec.document("apimart"), new).changes
+    assert [c.rule for c in changes] == [EDIT_RULE]
+
+
+def test_a_removed_reply_field_is_reported_once() -> None:
+    new = _apimart()
+    task = _at(new, "/components/schemas/Task")
+    task["properties"].pop("id")
+    task["required"].remove("id")
+    changes = spec_diff.diff_specs(spec.document("apimart"), new).changes
+    assert [c.what for c in changes] == ["field id removed"]
 
 
 def test_rule_changes_carry_their_mode_and_error_code() -> None:

@@ -55,11 +55,12 @@ class Change:
     error_code: str | None = None
 
     def __str__(self) -> str:
-        change = f"{_show(self.old)} → {_show(self.new)}"
+        both = self.old is None and self.new is None
+        change = "" if both else f" {_show(self.old)} → {_show(self.new)}"
         extra = [f"rule {self.rule}" if self.rule else "", f"mode {self.mode}" if self.mode else ""]
         extra.append(f"error {self.error_code}" if self.error_code else "")
         tags = ", ".join(e for e in extra if e)
-        return f"{self.where}: {self.what} {change}" + (f" [{tags}]" if tags else "")
+        return f"{self.where}: {self.what}{change}" + (f" [{tags}]" if tags else "")
 
 
 @dataclass(frozen=True)
@@ -306,8 +307,42 @@ def _mode_of(doc: Any, pointer: str) -> str | None:
     return None
 
 
-def _rule_body(rule: spec.Rule) -> Any:
-    return {k: v for k, v in rule.schema.items() if k not in (*PROSE, "x-vidgate-source")}
+def _rule_body(node: Any, root: bool = True) -> Any:
+    """What a rule checks: its keywords without prose, and nested rules by id only (a change
+    inside a nested rule is that rule's change, not its parent's)."""
+    if isinstance(node, list):
+        return [_rule_body(item, False) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if not root and "x-vidgate-rule" in node:
+        return {"x-vidgate-rule": node["x-vidgate-rule"]}
+    skip = (*PROSE, "x-vidgate-source", "x-vidgate-mode")
+    return {k: _rule_body(v, False) for k, v in node.items() if k not in skip}
+
+
+def _rule_limits(old: Any, new: Any) -> list[tuple[str, str, Any, Any]]:
+    """A rule whose only changes are numeric limits (``maxItems: 5`` → ``4``) is tightened or
+    loosened by each; any other change to what it checks counts as breaking."""
+    found: list[tuple[str, str, Any, Any]] = []
+
+    def walk(o: Any, n: Any, path: str) -> bool:
+        if isinstance(o, dict) and isinstance(n, dict) and o.keys() == n.keys():
+            return all(walk(o[k], n[k], f"{path}/{k}") for k in o)
+        if isinstance(o, list) and isinstance(n, list) and len(o) == len(n):
+            return all(walk(a, b, f"{path}/{i}") for i, (a, b) in enumerate(zip(o, n, strict=True)))
+        if o == n:
+            return True
+        key = path.rsplit("/", 1)[-1]
+        if key in LOWER + UPPER and isinstance(o, int | float) and isinstance(n, int | float):
+            tighter = n > o if key in LOWER else n < o
+            verb = "raised" if n > o else "lowered"
+            found.append(("breaking" if tighter else "compatible", f"{path[1:]} {verb}", o, n))
+            return True
+        return False
+
+    if walk(old, new, ""):
+        return found
+    return [("breaking", "rule changed", None, None)]
 
 
 def _rules(
@@ -320,14 +355,14 @@ def _rules(
         o, n = olds.get(rid), news.get(rid)
         found: list[tuple[str, str, Any, Any]] = []
         if o is None:
-            found.append(("breaking", "rule added", None, news[rid].description))
+            found.append(("breaking", "rule added", None, news[rid].description or None))
         elif n is None:
             found.append(("compatible", "rule removed", o.description, None))
         else:
             if o.error_code != n.error_code:
                 found.append(("breaking", "error code changed", o.error_code, n.error_code))
-            elif _rule_body(o) != _rule_body(n):
-                found.append(("breaking", "rule changed", None, None))
+            elif _rule_body(o.schema) != _rule_body(n.schema):
+                found += _rule_limits(_rule_body(o.schema), _rule_body(n.schema))
             if o.source != n.source:
                 found.append(("note", "source changed", o.source, n.source))
         r = n or olds[rid]
@@ -417,9 +452,9 @@ def _reply(
     if _types(old) and _types(new) and not _types(old) >= _types(new):
         out.append(Change("breaking", at, "type changed", old.get("type"), new.get("type"), ptr))
     o_req, n_req = set(old.get("required", [])), set(new.get("required", []))
-    for name in sorted(o_req - n_req):
-        out.append(Change("breaking", at, f"{name} no longer always present", name, None, ptr))
     o_props, n_props = old.get("properties", {}), new.get("properties", {})
+    for name in sorted(o_req - n_req - (o_props.keys() - n_props.keys())):
+        out.append(Change("breaking", at, f"{name} no longer always present", name, None, ptr))
     for name in sorted(o_props.keys() - n_props.keys()):
         out.append(Change("breaking", at, f"field {name} removed", name, None, ptr))
     for name in sorted(n_props.keys() - o_props.keys()):
