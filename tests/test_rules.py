@@ -41,6 +41,7 @@ EDIT_IMAGES = specvalues.rule("imini", HH, "happyhorse.edit.assets")["properties
     "reference_images"
 ]["maxItems"]
 KL_IMAGES = specvalues.prop("imini", KL, "reference_images")["maxItems"]
+KL_DURATION = specvalues.prop("imini", KL, "duration")  # a shot lasts no longer than the video
 
 
 def _img(kind: str | None = None, n: int = 0) -> Body:
@@ -155,7 +156,10 @@ PATTERN_SAMPLES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "image_urls": ([IMG, "data:image/webp;base64,UklGRg=="], ["s3://bucket/a.png"]),
     "video_url": ([VID], ["data:video/mp4;base64,AAAA", "ftp://example.com/a.mp4"]),
-    "duration": (["3", "12"], ["0", "03", "2.5", ""]),
+    "duration": (
+        [str(KL_DURATION["minimum"]), str(KL_DURATION["maximum"])],
+        ["0", "03", "2.5", ""],
+    ),
     "Idempotency-Key": (["a"], [""]),
 }
 
