@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs lint-outside test test-fast test-unit test-contract test-docs test-live mutate mutate-quick soak crash bench clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,11 +18,14 @@ setup: .venv/.uv-cmd ## Install uv if missing and build .venv from uv.lock
 demo: setup ## The end-to-end demo: every model of both gateways on the embedded mock gateway
 	@$(RUN) vidgate demo --out demo-output
 
-generate: setup ## Regenerate generated/ from specs/ (deterministic)
+generate: setup ## Regenerate everything derived from specs/: generated/ and the README rules section
 	@$(RUN) python scripts/generate.py
 
-docs: setup ## Rewrite the README's rules-per-model section from the specs
+docs: setup ## Rewrite only the README's rules-per-model section (make generate does it too)
 	@$(RUN) python scripts/rules_table.py
+
+release: setup ## Version a spec change: bump versions, draft CHANGELOG.md (FROM=git rev of the last release)
+	@$(RUN) python scripts/release.py --from $(or $(FROM),$(error set FROM=GIT_REV, e.g. make release FROM=HEAD))
 
 lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes, examples)
 	@$(RUN) python scripts/lint_specs.py

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     updated = text[:start] + section() + text[end:]
     if args.check:
         if updated != text:
-            print("README.md rules section is stale: run make docs", file=sys.stderr)
+            print("README.md rules section is stale: run make generate", file=sys.stderr)
             return 1
         return 0
     README.write_text(updated)

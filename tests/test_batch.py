@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import specvalues
 
 from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
 from vidgate.cli import main
@@ -19,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import crash
 import soak
 
-APIMART = {"model": "happyhorse-1.0", "duration": 3}
+DURATION = specvalues.prop("apimart", "happyhorse-1.0", "duration")
+APIMART = {"model": "happyhorse-1.0", "duration": DURATION["minimum"]}
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -52,7 +54,7 @@ def test_invalid_lines_stop_the_batch_before_anything_is_sent(tmp_path: Path) ->
         tmp_path,
         [
             {**APIMART, "prompt": "ok"},
-            {**APIMART, "prompt": "x", "duration": 99},
+            {**APIMART, "prompt": "x", "duration": DURATION["maximum"] + 1},
             "{not json",
             {**APIMART, "prompt": "ok 2"},
         ],
@@ -61,7 +63,7 @@ def test_invalid_lines_stop_the_batch_before_anything_is_sent(tmp_path: Path) ->
         with pytest.raises(BatchInvalidError) as info:
             _run(mock, jobs, tmp_path / "out")
         assert [n for n, _ in info.value.problems] == [2, 3]
-        assert "duration: must be at most 15" in str(info.value)
+        assert f"duration: must be at most {DURATION['maximum']}" in str(info.value)
         assert len(mock.ledger) == 0
         counts = _run(mock, jobs, tmp_path / "out", skip_invalid=True)
         assert counts == {"downloaded": 2, "invalid": 2}

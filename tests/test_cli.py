@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+import specvalues
 from conftest import API_KEY, BASE_URLS
 
 from vidgate.cli import main
@@ -23,7 +24,8 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 @pytest.fixture
 def body_file(tmp_path: Path) -> Path:
     path = tmp_path / "body.json"
-    path.write_text(json.dumps({"model": "kling/kling-v3", "prompt": "p", "duration": 20}))
+    limit = specvalues.prop("imini", "kling/kling-v3", "duration")["maximum"]
+    path.write_text(json.dumps({"model": "kling/kling-v3", "prompt": "p", "duration": limit + 5}))
     return path
 
 
@@ -32,7 +34,8 @@ def test_validate_exit_codes(
 ) -> None:
     code, out, _ = run(["validate", str(body_file)], capsys)
     assert code == 1
-    assert "duration: must be at most 15" in out
+    limit = specvalues.prop("imini", "kling/kling-v3", "duration")["maximum"]
+    assert f"duration: must be at most {limit}" in out
     body_file.write_text(json.dumps({"model": "kling/kling-v3", "prompt": "p"}))
     code, out, _ = run(["validate", str(body_file)], capsys)
     assert (code, "mode text" in out) == (0, True)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import specvalues
 from conftest import referee
 
 from vidgate import spec
@@ -34,6 +35,13 @@ HH, SD, KL, MC, AH = (
     "kling/kling-v3-motion-control",
     "happyhorse-1.0",
 )
+
+
+EDIT_IMAGES = specvalues.rule("imini", HH, "happyhorse.edit.assets")["properties"][
+    "reference_images"
+]["maxItems"]
+KL_IMAGES = specvalues.prop("imini", KL, "reference_images")["maxItems"]
+KL_DURATION = specvalues.prop("imini", KL, "duration")  # a shot lasts no longer than the video
 
 
 def _img(kind: str | None = None, n: int = 0) -> Body:
@@ -151,7 +159,10 @@ PATTERN_SAMPLES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "image_urls": ([IMG, "data:image/webp;base64,UklGRg=="], ["s3://bucket/a.png"]),
     "video_url": ([VID], ["data:video/mp4;base64,AAAA", "ftp://example.com/a.mp4"]),
-    "duration": (["3", "12"], ["0", "03", "2.5", ""]),
+    "duration": (
+        [str(KL_DURATION["minimum"]), str(KL_DURATION["maximum"])],
+        ["0", "03", "2.5", ""],
+    ),
     "Idempotency-Key": (["a"], [""]),
 }
 
@@ -360,8 +371,8 @@ SHOTS_OFF = {"multi_shot": False}
 # (model, rule id) -> (a valid body near the rule, a body that rule refuses)
 RULES: dict[tuple[str, str], tuple[Body, Body]] = {
     (HH, "happyhorse.edit.assets"): (
-        _with(HH, "edit", reference_images=[_img(n=i) for i in range(5)]),
-        _with(HH, "edit", reference_images=[_img(n=i) for i in range(6)]),
+        _with(HH, "edit", reference_images=[_img(n=i) for i in range(EDIT_IMAGES)]),
+        _with(HH, "edit", reference_images=[_img(n=i) for i in range(EDIT_IMAGES + 1)]),
     ),
     (HH, "happyhorse.edit.no-duration"): (
         _with(HH, "edit"),
@@ -384,7 +395,7 @@ RULES: dict[tuple[str, str], tuple[Body, Body]] = {
         _with(HH, "first_frame", reference_images=[_img("first_frame"), _img(n=1)]),
     ),
     (HH, "happyhorse.first-frame.no-aspect-ratio"): (
-        _with(HH, "first_frame", duration=15),
+        _with(HH, "first_frame", duration=specvalues.prop("imini", HH, "duration")["maximum"]),
         _with(HH, "first_frame", aspect_ratio="1:1"),
     ),
     (HH, "happyhorse.reference.assets-only"): (
@@ -432,7 +443,7 @@ RULES: dict[tuple[str, str], tuple[Body, Body]] = {
         _with(KL, "first_frame", reference_images=[_img("first_frame"), _img()]),
     ),
     (KL, "kling-v3.reference.assets-only"): (
-        _with(KL, "reference", reference_images=[_img() for _ in range(4)]),
+        _with(KL, "reference", reference_images=[_img() for _ in range(KL_IMAGES)]),
         _with(KL, "reference", reference_images=[_img(), {"url": IMG, "reference_type": "x"}]),
     ),
     (KL, "kling-v3.prompt-unless-multi-shot"): (

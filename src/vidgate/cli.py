@@ -347,34 +347,90 @@ def _print_journal(journal: Any) -> None:
 def docs_diff_cmd(
     page: Annotated[Path, typer.Argument(help="a documentation page (text, as in the seeds)")],
     spec_file: Annotated[
-        Path, typer.Option("--spec", help="specs/imini.yaml or specs/apimart.yaml")
+        Path, typer.Option("--spec", help="the spec file to compare with (any path)")
     ],
     model: Annotated[
         str | None, typer.Option(help="model id (default: the page's example)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="write the mechanical differences into the spec file")
+    ] = False,
 ) -> None:
-    """List every difference between a documentation page and the spec (exit 1 if unexplained)."""
-    from vidgate import docs_diff
+    """List every difference between a documentation page and a spec file (exit 1 if any is
+    unexplained; with --apply, exit 1 if any is left for a human)."""
+    from vidgate import docs_diff, specfile
 
-    gateway = _gateway(spec_file.stem)
     try:
-        diffs = docs_diff.diff_file(page, gateway, model)
-    except OSError as exc:
-        err.print(f"[red]cannot read {page}[/]: {exc.strerror or exc}")
+        text = page.read_text(encoding="utf-8")
+        source = specfile.load(spec_file)
+        model = model or docs_diff.page_model(text, page)
+        if apply:
+            done = docs_diff.apply_page(text, source, model)
+            if done.written:
+                source.save()
+        diffs = docs_diff.diff_page(text, None, model, source)
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]cannot read {page}[/]: {getattr(exc, 'strerror', None) or exc}")
         raise typer.Exit(USAGE) from None
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+    except ValueError as exc:  # SpecUnreadable, a page that is not a reference page
+        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE) from None
     unexplained = [d for d in diffs if not d.explained]
     if as_json:
-        out.print_json(json.dumps(docs_diff.report(diffs), ensure_ascii=False))
+        result = docs_diff.report(diffs)
+        if apply:
+            result["written"] = done.written
+        out.print_json(json.dumps(result, ensure_ascii=False))
+    elif apply:
+        for line in done.written:
+            out.print(f"[green]{'wrote':>9}[/] {line}", highlight=False, soft_wrap=True)
+        for d in unexplained:
+            out.print(f"[red]{'BY HAND':>9}[/] {d}", highlight=False, soft_wrap=True)
+        out.print(f"{len(done.written)} written to {spec_file}, {len(unexplained)} left by hand")
     else:
         for d in diffs:
             colour = "green" if d.explained else "red"
-            out.print(f"[{colour}]{'explained' if d.explained else 'DIFF':>9}[/] {d}")
+            label = "explained" if d.explained else "DIFF"
+            out.print(f"[{colour}]{label:>9}[/] {d}", highlight=False, soft_wrap=True)
         out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
     raise typer.Exit(FAILED if unexplained else 0)
+
+
+@app.command("spec-diff")
+def spec_diff_cmd(
+    files: Annotated[list[Path], typer.Argument(help="OLD NEW, or with --from the spec files")],
+    from_rev: Annotated[
+        str | None, typer.Option("--from", help="compare each file with its text at GIT_REV")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
+    ] = "never",
+) -> None:
+    """Every contract change between two versions of a spec: breaking or compatible, with rule
+    ids, modes and error codes, and the suggested semver bump."""
+    from vidgate import spec_diff
+
+    levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
+    if fail_on not in levels:
+        err.print(f"[red]--fail-on {fail_on!r}[/]: use one of {', '.join(levels)}")
+        raise typer.Exit(USAGE)
+    try:
+        pairs = spec_diff.compare_files(files, from_rev)
+    except ValueError as exc:  # SpecUnreadable, wrong number of files
+        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+    if as_json:
+        found = [{"spec": label, **report.as_json()} for label, report in pairs]
+        result = {"bump": spec_diff.overall_bump(pairs), "specs": found}
+        out.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        for line in spec_diff.render(pairs):
+            out.print(line, highlight=False, soft_wrap=True, markup=False)
+    worst = [c.level for _, r in pairs for c in r.changes]
+    failed = any(levels[level] <= levels[fail_on] for level in worst) if levels[fail_on] else False
+    raise typer.Exit(FAILED if failed else 0)
 
 
 def _show(task: Task) -> None:
