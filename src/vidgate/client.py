@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 
@@ -53,7 +53,7 @@ class SyncClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"
 
-    def __enter__(self) -> SyncClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,11 +16,15 @@ Three ways to run it: in-process (``client()`` / ``transport()``), as a server
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from vidgate.mock.app import DEFAULT_KEY, Dropped, create_app, gateway_app
-from vidgate.mock.state import Fault, Faults, Ledger, State, Timing
-from vidgate.mock.transport import AsyncMockTransport, SyncMockTransport
+from vidgate._extras import require
+
+require("mock", "the mock gateway (vidgate.mock)")  # one line naming the extra, not a traceback
+
+from vidgate.mock.app import DEFAULT_KEY, Dropped, create_app, gateway_app  # noqa: E402
+from vidgate.mock.state import Fault, Faults, Ledger, State, Timing  # noqa: E402
+from vidgate.mock.transport import AsyncMockTransport, SyncMockTransport  # noqa: E402
 
 __all__ = [
     "DEFAULT_KEY",
@@ -35,6 +39,10 @@ __all__ = [
     "gateway_app",
     "serve",
 ]
+
+if TYPE_CHECKING:
+    from vidgate.aio import AsyncApimart, AsyncClient, AsyncImini
+    from vidgate.client import Apimart, Imini, SyncClient
 
 BASE = "http://mock.vidgate.invalid"
 
@@ -78,7 +86,13 @@ class MockGateway:
     def async_transport(self) -> AsyncMockTransport:
         return AsyncMockTransport(self.app)
 
-    def client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+    @overload
+    def client(self, gateway: Literal["imini"] = ..., **kwargs: Any) -> Imini: ...
+    @overload
+    def client(self, gateway: Literal["apimart"], **kwargs: Any) -> Apimart: ...
+    @overload
+    def client(self, gateway: str, **kwargs: Any) -> SyncClient: ...
+    def client(self, gateway: str = "imini", **kwargs: Any) -> SyncClient:
         """A sync client (Imini or Apimart) pointed at this mock."""
         from vidgate.client import Apimart, Imini
 
@@ -86,7 +100,13 @@ class MockGateway:
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.transport(), **kwargs)
 
-    def async_client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+    @overload
+    def async_client(self, gateway: Literal["imini"] = ..., **kwargs: Any) -> AsyncImini: ...
+    @overload
+    def async_client(self, gateway: Literal["apimart"], **kwargs: Any) -> AsyncApimart: ...
+    @overload
+    def async_client(self, gateway: str, **kwargs: Any) -> AsyncClient: ...
+    def async_client(self, gateway: str = "imini", **kwargs: Any) -> AsyncClient:
         """An async client (AsyncImini or AsyncApimart) pointed at this mock."""
         from vidgate.aio import AsyncApimart, AsyncImini
 
