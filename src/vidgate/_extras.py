@@ -1,6 +1,6 @@
 """Optional features and the extras that install them; a missing one is a one-line error.
 
-    pip install 'vidgate[mock]'      # the mock gateway: vidgate.mock, `vidgate mock`, `vidgate demo`
+    pip install 'vidgate[mock]'     # the mock gateway: vidgate.mock, vidgate mock, vidgate demo
     pip install 'vidgate[testing]'   # the pytest fixtures (the mock, plus respx)
 """
 
