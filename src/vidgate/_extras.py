@@ -1,7 +1,7 @@
 """Optional features and the extras that install them; a missing one is a one-line error.
 
-    pip install 'vidgate[mock]'     # the mock gateway: vidgate.mock, vidgate mock, vidgate demo
-    pip install 'vidgate[testing]'   # the pytest fixtures (the mock, plus respx)
+pip install 'vidgate[mock]'     # the mock gateway: vidgate.mock, vidgate mock, vidgate demo
+pip install 'vidgate[testing]'   # the pytest fixtures (the mock, plus respx)
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Three ways to run it: in-process (``client()`` / ``transport()``), as a server
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -37,6 +38,7 @@ __all__ = [
     "Timing",
     "create_app",
     "gateway_app",
+    "listen",
     "serve",
 ]
 
@@ -126,6 +128,19 @@ class MockGateway:
         self.close()
 
 
+def listen(host: str = "127.0.0.1", port: int = 4010) -> socket.socket:
+    """A listening socket (port 0: any free port); OSError when the port is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 4010,
@@ -133,11 +148,12 @@ def serve(
     timing: Timing | None = None,
     keys: Iterable[str] = (DEFAULT_KEY,),
     log_level: str = "info",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Run the mock as an HTTP server until interrupted (localhost only unless told otherwise)."""
+    """Run the mock as an HTTP server until interrupted (localhost only unless told otherwise).
+    Pass ``sock`` (from ``listen``) to serve on a socket bound beforehand."""
     import uvicorn
 
-    state = State(timing)
-    uvicorn.run(
-        create_app(state, frozenset(keys), server=True), host=host, port=port, log_level=log_level
-    )
+    app = create_app(State(timing), frozenset(keys), server=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server.run(sockets=[sock if sock is not None else listen(host, port)])
