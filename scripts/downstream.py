@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scripts" / "downstream"
 TOP_LEVEL = {"vidgate", "vidgate_imini", "vidgate_apimart", "vidgate_models", "vidgate_specs"}
+# .gitignore: hatchling always adds it (a rebuild from the sdist reads it)
 SDIST_TOP = {"src", "generated", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
 # what the README tells users to export (CLI section): fixtures must not see it
 README_ENV = {
@@ -40,8 +41,12 @@ README_ENV = {
 
 
 def uv() -> list[str]:
+    """The uv that `make setup` found (scripts/bootstrap.sh writes it to .venv/.uv-cmd)."""
+    recorded = ROOT / ".venv" / ".uv-cmd"
+    if recorded.is_file():
+        return recorded.read_text().split()
     found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
+    return [found] if found else ["python3", "-m", "uv"]
 
 
 def step(title: str, cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:

@@ -96,7 +96,7 @@ def _need_mock(command: str) -> None:
     try:
         require("mock", f"vidgate {command}")
     except MissingExtraError as exc:
-        err.print(str(exc), style="red", markup=False, highlight=False)
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE) from None
 
 
@@ -112,6 +112,7 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
             f"pass --gateway {other}",
             style="yellow",
             markup=False,
+            soft_wrap=True,
         )
         raise
 
@@ -283,7 +284,9 @@ def mock(
     try:  # bound before anything is printed: a busy port is one line, not a banner and a crash
         sock = listen(host, port)
     except OSError as exc:
-        err.print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", style="red")
+        err.print(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", style="red", soft_wrap=True
+        )
         raise typer.Exit(USAGE) from None
     base = f"http://{host}:{sock.getsockname()[1]}"
     urls = {"IMINI_BASE_URL": f"{base}/imini", "APIMART_BASE_URL": f"{base}/apimart"}
