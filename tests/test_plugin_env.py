@@ -4,6 +4,7 @@ unless a test asks), and the async ones belong to no async plugin."""
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from collections.abc import Coroutine
 from typing import Any
 
