@@ -4,8 +4,8 @@ unless a test asks), and the async ones belong to no async plugin."""
 from __future__ import annotations
 
 import os
-from importlib.util import find_spec
 from collections.abc import Coroutine
+from importlib.util import find_spec
 from typing import Any
 
 import pytest
