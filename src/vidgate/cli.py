@@ -76,8 +76,14 @@ def _root(
 
 def _emit(data: Any) -> None:
     """One JSON document on stdout (no colour, no wrapping), for --json."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(data, ensure_ascii=False, default=_json_value)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _json_value(value: Any) -> str:
+    """Datetimes as ISO 8601, paths and anything else as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _task_json(task: Task) -> dict[str, Any]:
@@ -188,7 +194,9 @@ def validate(
 
 @app.command()
 def generate(
-    source: Annotated[str | None, typer.Argument(help="JSON body file, or - for stdin")] = None,
+    source: Annotated[
+        str | None, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")
+    ] = None,
     gateway: GatewayOpt = GatewayName.imini,
     model: Annotated[str | None, typer.Option(help="model id, e.g. kling/kling-v3")] = None,
     prompt: Annotated[str | None, typer.Option(help="the prompt")] = None,
@@ -332,7 +340,7 @@ RESUBMIT_HELP = (
 @app.command()
 def batch(
     jobs: Annotated[
-        Path | None, typer.Argument(help="JSONL file: one request body per line")
+        Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
     ] = None,
     gateway: GatewayOpt = GatewayName.imini,
     out_dir: Annotated[
