@@ -114,6 +114,7 @@ def gen_transport(gw: Gateway, out: Path, work: Path) -> None:
         ],
         cwd=work,
     )
+    (target / "py.typed").touch()  # PEP 561: downstream type checkers read the annotations
     stamp(target, header([gw.spec], f"openapi-python-client {version('openapi-python-client')}"))
 
 

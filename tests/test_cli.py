@@ -13,6 +13,10 @@ from conftest import API_KEY, BASE_URLS
 
 from vidgate.cli import main
 
+# The CLI reads IMINI_*/APIMART_* by design; these tests start from none (vidgate's own
+# plugin fixture), so a key or base URL exported in the shell cannot change them.
+pytestmark = pytest.mark.usefixtures("vidgate_env")
+
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as done:

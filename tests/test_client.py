@@ -357,6 +357,7 @@ async def test_ctrl_c_stops_the_wait_not_the_task(
     assert isinstance(info.value, KeyboardInterrupt)
 
 
+@pytest.mark.usefixtures("vidgate_env")  # the default base URL, whatever the shell exports
 async def test_cancelling_an_async_wait_keeps_the_task_id(monkeypatch: pytest.MonkeyPatch) -> None:
     with respx.mock(base_url="https://openapi.imini.ai/imini/router") as api:
         api.get("/v1/videos/tasks/task_1").respond(200, json=imini_task("processing"))

@@ -90,6 +90,8 @@ def test_apimart_lifecycle_progress_and_expiry(mock: MockGateway, clock: Clock) 
     progress = [p or 0 for _, p in seen]
     assert progress == sorted(progress)
     assert task.estimated_seconds == 12
+    assert task.completed_at is not None
+    assert task.created_at is not None
     assert (task.completed_at - task.created_at).total_seconds() == 12
     assert task.videos[0].expires_at is not None
     clock.now = task.videos[0].expires_at.timestamp() + 1

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -23,21 +28,106 @@ app = typer.Typer(
     name="vidgate",
     help="Validate, submit, watch and download video generations on imini and apimart.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 out = Console()
 err = Console(stderr=True)
 
-GatewayOpt = Annotated[str, typer.Option("--gateway", "-g", help="imini or apimart")]
+
+class GatewayName(StrEnum):
+    imini = "imini"
+    apimart = "apimart"
+
+
+GATEWAY_NAMES = tuple(g.value for g in GatewayName)
+GatewayOpt = Annotated[GatewayName, typer.Option("--gateway", "-g", help="which gateway")]
+
+
+class _Command(typer.core.TyperCommand):
+    """Usage lines show arguments as TASK_ID, not {TASK_ID} (braces are not to be typed)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # typer vendors click's Context
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+TaskIdArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the id generate printed")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON (for scripts)")]
 USAGE, FAILED, INTERRUPTED = 2, 1, 130
 
 
+def _version(value: bool) -> None:
+    if value:
+        from vidgate import __version__
+
+        out.print(f"vidgate {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Validate, submit, watch and download video generations on imini and apimart."""
+
+
+def _emit(data: Any) -> None:
+    """One JSON document on stdout (no colour, no wrapping), for --json."""
+    text = json.dumps(data, ensure_ascii=False, default=_json_value)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _json_value(value: Any) -> str:
+    """Datetimes as ISO 8601, paths and anything else as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _task_json(task: Task) -> dict[str, Any]:
+    data = {f.name: getattr(task, f.name) for f in fields(task) if f.name != "raw"}
+    data["status"] = task.status.value
+    data["videos"] = [
+        {f.name: getattr(v, f.name) for f in fields(v) if f.name != "raw"} for v in task.videos
+    ]
+    return data
+
+
+def _need_mock(command: str) -> None:
+    """The mock extra, or one line saying how to install it."""
+    from vidgate._extras import MissingExtraError, require
+
+    try:
+        require("mock", f"vidgate {command}")
+    except MissingExtraError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+
+
+@contextmanager
+def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
+    """A 404 for a task id may just mean the id belongs to the other gateway: say so."""
+    try:
+        yield
+    except errors.NotFoundError:
+        other = next(g for g in GATEWAY_NAMES if g != gateway)
+        err.print(
+            f"task {task_id} is not known to {gateway}; if {other} created it, "
+            f"pass --gateway {other}",
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise
+
+
 def _gateway(name: str) -> Any:
-    if name not in ("imini", "apimart"):
+    if name not in GATEWAY_NAMES:
         err.print(f"[red]unknown gateway {name!r}[/]: use imini or apimart")
         raise typer.Exit(USAGE)
-    return name
+    return str(name)
 
 
 def _read_body(source: str) -> Any:
@@ -89,10 +179,10 @@ def _extra_body(text: str | None) -> dict[str, Any] | None:
     return extra
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
-    source: Annotated[str, typer.Argument(help="JSON body file, or - for stdin")],
-    gateway: GatewayOpt = "imini",
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")],
+    gateway: GatewayOpt = GatewayName.imini,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Check a request body against the gateway's documented rules; nothing is sent."""
@@ -121,8 +211,10 @@ def validate(
 
 @app.command()
 def generate(
-    source: Annotated[str | None, typer.Argument(help="JSON body file, or - for stdin")] = None,
-    gateway: GatewayOpt = "imini",
+    source: Annotated[
+        str | None, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")
+    ] = None,
+    gateway: GatewayOpt = GatewayName.imini,
     model: Annotated[str | None, typer.Option(help="model id, e.g. kling/kling-v3")] = None,
     prompt: Annotated[str | None, typer.Option(help="the prompt")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="KEY=VALUE body field")] = [],  # noqa: B006
@@ -134,6 +226,7 @@ def generate(
         str | None,
         typer.Option(help="JSON object merged into the body after validation, unchecked"),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate and submit a task; with --wait show its progress, with --download save it."""
     body = _read_body(source) if source else {}
@@ -142,50 +235,65 @@ def generate(
     extra = _extra_body(extra_body)
     with _client(_gateway(gateway), base_url) as client:
         submitted = client.generate(body, extra_body=extra)
-        out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
+        result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
+        if not as_json:
+            out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
         if wait or download:
-            task = _watch(client, submitted.id, timeout)
+            task = _watch(client, submitted.id, timeout, as_json)
+            result["task"] = _task_json(task)
             if download:
-                _save(client, task, download)
+                result["files"] = _save(client, task, download, quiet=as_json)
+    if as_json:
+        _emit(result)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(
-    task_id: str,
-    gateway: GatewayOpt = "imini",
+    task_id: TaskIdArg,
+    gateway: GatewayOpt = GatewayName.imini,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a task once."""
-    with _client(_gateway(gateway), base_url) as client:
-        _show(client.get(task_id))
+    with _client(_gateway(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
+        task = client.get(task_id)
+    if as_json:
+        _emit(_task_json(task))
+    else:
+        _show(task)
 
 
-@app.command("wait")
+@app.command("wait", cls=_Command)
 def wait_cmd(
-    task_id: str,
-    gateway: GatewayOpt = "imini",
+    task_id: TaskIdArg,
+    gateway: GatewayOpt = GatewayName.imini,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
     timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
     download: Annotated[Path | None, typer.Option(help="folder for the result files")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Wait for a task with a live progress bar."""
-    with _client(_gateway(gateway), base_url) as client:
-        task = _watch(client, task_id, timeout)
-        if download:
-            _save(client, task, download)
+    with _client(_gateway(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
+        task = _watch(client, task_id, timeout, as_json)
+        files = _save(client, task, download, quiet=as_json) if download else []
+    if as_json:
+        _emit({"task": _task_json(task), "files": files})
 
 
-@app.command("download")
+@app.command("download", cls=_Command)
 def download_cmd(
-    task_id: str,
-    gateway: GatewayOpt = "imini",
+    task_id: TaskIdArg,
+    gateway: GatewayOpt = GatewayName.imini,
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the result files")] = Path(),
     overwrite: Annotated[bool, typer.Option(help="replace existing files")] = False,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Download a finished task's video (and cover / last frame where there are some)."""
-    with _client(_gateway(gateway), base_url) as client:
-        _save(client, client.get(task_id), out_dir, overwrite)
+    with _client(_gateway(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
+        files = _save(client, client.get(task_id), out_dir, overwrite, as_json)
+    if as_json:
+        _emit({"files": files})
 
 
 @app.command()
@@ -195,16 +303,32 @@ def mock(
     key: Annotated[list[str], typer.Option("--key", help="accepted API key(s)")] = ["sk-mock"],  # noqa: B006
     queue: Annotated[float, typer.Option(help="seconds a task stays queued")] = 1.0,
     run: Annotated[float, typer.Option(help="seconds a task spends processing")] = 5.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the base URLs as one JSON line, then serve")
+    ] = False,
 ) -> None:
     """Run the mock gateway as a server (both gateways, stateful tasks, real media)."""
-    from vidgate.mock import Timing, serve
+    _need_mock("mock")
+    from vidgate.mock import Timing, listen, serve
 
-    base = f"http://{host}:{port}"
-    err.print(
-        f"mock gateway on {base}: IMINI_BASE_URL={base}/imini APIMART_BASE_URL={base}/apimart "
-        f"(API key {', '.join(key)})"
-    )
-    serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning")
+    try:  # bound before anything is printed: a busy port is one line, not a banner and a crash
+        sock = listen(host, port)
+    except OSError as exc:
+        err.print(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", style="red", soft_wrap=True
+        )
+        raise typer.Exit(USAGE) from None
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    urls = {"IMINI_BASE_URL": f"{base}/imini", "APIMART_BASE_URL": f"{base}/apimart"}
+    if as_json:
+        _emit({**urls, "api_keys": key})
+    else:
+        err.print(
+            f"mock gateway on {base}: {' '.join(f'{k}={v}' for k, v in urls.items())} "
+            f"(API key {', '.join(key)})",
+            markup=False,
+        )
+    serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning", sock=sock)
 
 
 @app.command()
@@ -214,20 +338,19 @@ def demo(
     ),
     queue: Annotated[float, typer.Option(help="seconds a task stays queued")] = 1.0,
     run: Annotated[float, typer.Option(help="seconds a task spends processing")] = 4.0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every model of both gateways, end to end, on the embedded mock gateway."""
     import asyncio
 
+    _need_mock("demo")
     from vidgate import demo as demo_module
     from vidgate.mock import Timing
 
-    asyncio.run(demo_module.run(out_dir, Timing(queue, run), out))
-
-
-RESUBMIT_HELP = (
-    "submit again the jobs whose first submit may have reached the gateway "
-    "(with their idempotency key where the gateway takes one)"
-)
+    jobs = asyncio.run(demo_module.run(out_dir, Timing(queue, run), err if as_json else out))
+    if as_json:
+        keys = ("gateway", "example", "mode", "files")
+        _emit([{k: getattr(j, k) for k in keys} for j in jobs])
 
 
 RESUBMIT_HELP = (
@@ -239,9 +362,9 @@ RESUBMIT_HELP = (
 @app.command()
 def batch(
     jobs: Annotated[
-        Path | None, typer.Argument(help="JSONL file: one request body per line")
+        Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
     ] = None,
-    gateway: GatewayOpt = "imini",
+    gateway: GatewayOpt = GatewayName.imini,
     out_dir: Annotated[
         Path, typer.Option("--out", help="folder for the videos and the journal")
     ] = Path("batch-output"),
@@ -256,6 +379,7 @@ def batch(
     retry_failed: Annotated[bool, typer.Option(help="submit failed jobs again")] = False,
     resubmit_unknown: Annotated[bool, typer.Option(help=RESUBMIT_HELP)] = False,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
     import asyncio
@@ -263,7 +387,7 @@ def batch(
     from vidgate.journal import Journal
 
     if status_dir is not None:
-        _print_journal(Journal(status_dir))
+        _print_journal(Journal(status_dir), as_json)
         return
     if jobs is None:
         err.print("[red]give a jobs file[/] (or --status DIR)")
@@ -283,10 +407,12 @@ def batch(
         TextColumn("{task.completed:>5.0f}"),
         console=err,
     ) as bar:
-        rows = {state: bar.add_task(state, total=None) for state in states}
+        rows: dict[str, Any] = {}  # added at the first event: after validation, never before
         running: dict[int, Any] = {}  # line -> row of a job in flight
 
         def on_event(job: Any, counts: dict[str, int]) -> None:
+            if not rows:
+                rows.update({state: bar.add_task(state, total=None) for state in states})
             total = sum(counts.values())
             for state, row in rows.items():
                 bar.update(row, completed=counts.get(state, 0), total=total)
@@ -318,18 +444,34 @@ def batch(
                 await client.aclose()
 
         counts = asyncio.run(go())
-    out.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {out_dir})")
-    if counts.get("unknown"):
+    if as_json:
+        _emit({"counts": counts, "journal": str(out_dir)})
+    else:
+        out.print(
+            " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {out_dir})"
+        )
+    if counts.get("unknown") and not as_json:
         out.print(
             "[yellow]unknown jobs may exist at the gateway; check before --resubmit-unknown[/]"
         )
     raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
 
 
-def _print_journal(journal: Any) -> None:
-    from rich.table import Table
+def _print_journal(journal: Any, as_json: bool = False) -> None:
+    from rich.table import Column, Table
 
-    table = Table("line", "state", "task", "status", "file", "error")
+    if as_json:
+        keys = ("line", "state", "task_id", "status", "file", "error", "attempts")
+        _emit(
+            {
+                "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
+                "counts": journal.counts(),
+            }
+        )
+        return
+    # ids and file names wrap rather than end in "…": a script or a person may copy them
+    wide = [Column(name, overflow="fold") for name in ("task", "status", "file", "error")]
+    table = Table("line", "state", *wide)
     for job in journal.jobs():
         table.add_row(
             str(job.line),
@@ -343,9 +485,11 @@ def _print_journal(journal: Any) -> None:
     out.print(" ".join(f"{k}={v}" for k, v in sorted(journal.counts().items())))
 
 
-@app.command("docs-diff")
+@app.command("docs-diff", cls=_Command)
 def docs_diff_cmd(
-    page: Annotated[Path, typer.Argument(help="a documentation page (text, as in the seeds)")],
+    page: Annotated[
+        Path, typer.Argument(metavar="PAGE", help="a documentation page (text, as in the seeds)")
+    ],
     spec_file: Annotated[
         Path, typer.Option("--spec", help="the spec file to compare with (any path)")
     ],
@@ -443,7 +587,7 @@ def _show(task: Task) -> None:
         out.print(f"  error: {json.dumps(task.error, ensure_ascii=False)}")
 
 
-def _watch(client: Any, task_id: str, timeout: float | None) -> Task:
+def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False) -> Task:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -458,12 +602,17 @@ def _watch(client: Any, task_id: str, timeout: float | None) -> Task:
             bar.update(row, completed=done or 0, state=task.raw_status)
 
         task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
-    _show(task)
+    if not quiet:
+        _show(task)
     return task
 
 
-def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> None:
+def _save(
+    client: Any, task: Task, folder: Path, overwrite: bool = False, quiet: bool = False
+) -> list[str]:
+    """Download every file of the task; returns their paths."""
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    saved: list[str] = []
     for index, video in enumerate(task.videos):
         kinds = [
             ("video", video.url),
@@ -475,17 +624,25 @@ def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> Non
                 continue
             with Progress(*columns, console=err) as bar:
                 row = bar.add_task(what, total=None)
-                path = client.download(
-                    task,
-                    folder,
-                    what=what,
-                    index=index,
-                    overwrite=overwrite,
-                    on_progress=lambda done, total, row=row: bar.update(
-                        row, completed=done, total=total
-                    ),
-                )
-            out.print(f"saved {what} → {path}")
+                try:
+                    path = client.download(
+                        task,
+                        folder,
+                        what=what,
+                        index=index,
+                        overwrite=overwrite,
+                        on_progress=lambda done, total, row=row: bar.update(
+                            row, completed=done, total=total
+                        ),
+                    )
+                except errors.OutputExistsError as exc:
+                    bar.remove_task(row)
+                    exc.args = (str(exc).replace("overwrite=True", "--overwrite"),)  # our flag
+                    raise
+            saved.append(str(path))
+            if not quiet:
+                out.print(f"saved {what} → {path}", markup=False)
+    return saved
 
 
 def main(argv: list[str] | None = None) -> None:

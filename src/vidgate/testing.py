@@ -7,27 +7,74 @@
 
 - ``vidgate_mock``: a MockGateway (both gateways, in-process); tasks finish at the first poll.
 - ``imini_client`` / ``apimart_client``: sync clients pointed at it; they never really sleep.
-- ``async_imini_client`` / ``async_apimart_client``: the async clients, likewise.
+- ``async_imini_client`` / ``async_apimart_client``: the async clients, likewise. They are plain
+  (sync) fixtures, so they work in tests run by anyio (``@pytest.mark.anyio``) or by
+  pytest-asyncio (``@pytest.mark.asyncio``, strict or auto mode) alike.
 - ``vidgate_respx``: a strict respx router for both gateways' real base URLs, preloaded with
   spec-conformant replies (submit accepted, task succeeded with a video) you can override.
-Needs the ``mock`` extra (``pip install vidgate[mock]``) for the mock fixtures.
+- ``vidgate_env``: the environment without ``IMINI_*`` / ``APIMART_*`` variables. Every fixture
+  above uses it, so a key or base URL exported in the shell never leaks into a test; mark a test
+  ``@pytest.mark.vidgate_keep_env`` to keep them.
+
+Needs the ``testing`` extra (``pip install 'vidgate[testing]'``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import os
+from collections.abc import Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from vidgate._extras import MissingExtraError, require
+
 if TYPE_CHECKING:
     import respx
 
+    from vidgate.aio import AsyncApimart, AsyncImini
+    from vidgate.client import Apimart, Imini
     from vidgate.mock import MockGateway
+
+__all__ = [
+    "ENV_PREFIXES",
+    "apimart_client",
+    "async_apimart_client",
+    "async_imini_client",
+    "imini_client",
+    "vidgate_env",
+    "vidgate_mock",
+    "vidgate_respx",
+]
+
+ENV_PREFIXES = ("IMINI_", "APIMART_")
+KEEP_ENV = "vidgate_keep_env"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{KEEP_ENV}: vidgate's fixtures keep IMINI_*/APIMART_* environment variables"
+    )
+
+
+def _require(extra: str, fixture: str) -> None:
+    try:
+        require(extra, f"the {fixture} fixture")
+    except MissingExtraError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
-def vidgate_mock() -> Iterator[MockGateway]:
+def vidgate_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove IMINI_* / APIMART_* variables for the test (unless marked vidgate_keep_env)."""
+    if request.node.get_closest_marker(KEEP_ENV) is None:
+        for name in [n for n in os.environ if n.startswith(ENV_PREFIXES)]:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def vidgate_mock(vidgate_env: None) -> Iterator[MockGateway]:
+    _require("mock", "vidgate_mock")
     from vidgate.mock import MockGateway
 
     with MockGateway() as mock:
@@ -42,38 +89,48 @@ async def _no_async_sleep(seconds: float) -> None:
     return None
 
 
-@pytest.fixture
-def imini_client(vidgate_mock: MockGateway) -> Iterator[Any]:
-    client = vidgate_mock.client("imini", sleep=_no_sleep)
-    yield client
-    client.close()
+def _finish(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine that never suspends (closing a client on the in-process transport, which
+    holds no sockets) without an event loop, so the fixture belongs to no async plugin."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    coroutine.close()
+    raise RuntimeError("closing an in-process vidgate client suspended; it should not")
 
 
 @pytest.fixture
-def apimart_client(vidgate_mock: MockGateway) -> Iterator[Any]:
-    client = vidgate_mock.client("apimart", sleep=_no_sleep)
-    yield client
-    client.close()
+def imini_client(vidgate_mock: MockGateway) -> Iterator[Imini]:
+    with vidgate_mock.client("imini", sleep=_no_sleep) as client:
+        yield client
 
 
 @pytest.fixture
-async def async_imini_client(vidgate_mock: MockGateway) -> AsyncIterator[Any]:
+def apimart_client(vidgate_mock: MockGateway) -> Iterator[Apimart]:
+    with vidgate_mock.client("apimart", sleep=_no_sleep) as client:
+        yield client
+
+
+@pytest.fixture
+def async_imini_client(vidgate_mock: MockGateway) -> Iterator[AsyncImini]:
     client = vidgate_mock.async_client("imini", sleep=_no_async_sleep)
     yield client
-    await client.aclose()
+    _finish(client.aclose())
 
 
 @pytest.fixture
-async def async_apimart_client(vidgate_mock: MockGateway) -> AsyncIterator[Any]:
+def async_apimart_client(vidgate_mock: MockGateway) -> Iterator[AsyncApimart]:
     client = vidgate_mock.async_client("apimart", sleep=_no_async_sleep)
     yield client
-    await client.aclose()
+    _finish(client.aclose())
 
 
 @pytest.fixture
-def vidgate_respx() -> Iterator[respx.MockRouter]:
+def vidgate_respx(vidgate_env: None) -> Iterator[respx.MockRouter]:
     """Strict respx routes (named ``<gateway>-submit``, ``<gateway>-task``) with replies
     taken from the specs' own examples; replace one with ``router.routes["imini-task"]``."""
+    _require("testing", "vidgate_respx")
     import respx
 
     from vidgate.replies import example_replies

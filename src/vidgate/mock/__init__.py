@@ -15,12 +15,17 @@ Three ways to run it: in-process (``client()`` / ``transport()``), as a server
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from vidgate.mock.app import DEFAULT_KEY, Dropped, create_app, gateway_app
-from vidgate.mock.state import Fault, Faults, Ledger, State, Timing
-from vidgate.mock.transport import AsyncMockTransport, SyncMockTransport
+from vidgate._extras import require
+
+require("mock", "the mock gateway (vidgate.mock)")  # one line naming the extra, not a traceback
+
+from vidgate.mock.app import DEFAULT_KEY, Dropped, create_app, gateway_app  # noqa: E402
+from vidgate.mock.state import Fault, Faults, Ledger, State, Timing  # noqa: E402
+from vidgate.mock.transport import AsyncMockTransport, SyncMockTransport  # noqa: E402
 
 __all__ = [
     "DEFAULT_KEY",
@@ -33,8 +38,13 @@ __all__ = [
     "Timing",
     "create_app",
     "gateway_app",
+    "listen",
     "serve",
 ]
+
+if TYPE_CHECKING:
+    from vidgate.aio import AsyncApimart, AsyncClient, AsyncImini
+    from vidgate.client import Apimart, Imini, SyncClient
 
 BASE = "http://mock.vidgate.invalid"
 
@@ -78,7 +88,13 @@ class MockGateway:
     def async_transport(self) -> AsyncMockTransport:
         return AsyncMockTransport(self.app)
 
-    def client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+    @overload
+    def client(self, gateway: Literal["imini"] = ..., **kwargs: Any) -> Imini: ...
+    @overload
+    def client(self, gateway: Literal["apimart"], **kwargs: Any) -> Apimart: ...
+    @overload
+    def client(self, gateway: str, **kwargs: Any) -> SyncClient: ...
+    def client(self, gateway: str = "imini", **kwargs: Any) -> SyncClient:
         """A sync client (Imini or Apimart) pointed at this mock."""
         from vidgate.client import Apimart, Imini
 
@@ -86,7 +102,13 @@ class MockGateway:
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.transport(), **kwargs)
 
-    def async_client(self, gateway: str = "imini", **kwargs: Any) -> Any:
+    @overload
+    def async_client(self, gateway: Literal["imini"] = ..., **kwargs: Any) -> AsyncImini: ...
+    @overload
+    def async_client(self, gateway: Literal["apimart"], **kwargs: Any) -> AsyncApimart: ...
+    @overload
+    def async_client(self, gateway: str, **kwargs: Any) -> AsyncClient: ...
+    def async_client(self, gateway: str = "imini", **kwargs: Any) -> AsyncClient:
         """An async client (AsyncImini or AsyncApimart) pointed at this mock."""
         from vidgate.aio import AsyncApimart, AsyncImini
 
@@ -106,6 +128,19 @@ class MockGateway:
         self.close()
 
 
+def listen(host: str = "127.0.0.1", port: int = 4010) -> socket.socket:
+    """A listening socket (port 0: any free port); OSError when the port is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 4010,
@@ -113,11 +148,12 @@ def serve(
     timing: Timing | None = None,
     keys: Iterable[str] = (DEFAULT_KEY,),
     log_level: str = "info",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Run the mock as an HTTP server until interrupted (localhost only unless told otherwise)."""
+    """Run the mock as an HTTP server until interrupted (localhost only unless told otherwise).
+    Pass ``sock`` (from ``listen``) to serve on a socket bound beforehand."""
     import uvicorn
 
-    state = State(timing)
-    uvicorn.run(
-        create_app(state, frozenset(keys), server=True), host=host, port=port, log_level=log_level
-    )
+    app = create_app(State(timing), frozenset(keys), server=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server.run(sockets=[sock if sock is not None else listen(host, port)])

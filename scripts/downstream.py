@@ -1,0 +1,186 @@
+"""The downstream check: vidgate as a team that installs it sees it (`make downstream`, CI).
+
+1. Build the sdist, and the wheel from the sdist (`uv build`); check what each holds: the wheel's
+   top-level packages each carry py.typed, the sdist only what a rebuild needs.
+2. Install the wheel with its `testing` extra into a fresh venv in a temporary folder outside the
+   repository, with the downstream tools locked in uv.lock (group `downstream`).
+3. Copy scripts/downstream/ (a consumer module, a test file, the project's pytest settings) there
+   and, from that folder, with no repository path in sight and IMINI_*/APIMART_* exported as the
+   README tells users to: `mypy --strict` on both files, then pytest (every fixture, sync and
+   async, under anyio and pytest-asyncio).
+4. A second venv with the bare wheel (no extras): the mock and its fixtures must fail with one line
+   naming the extra to install.
+
+Prints each step with its duration; exit status 0 only when every step passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "scripts" / "downstream"
+TOP_LEVEL = {"vidgate", "vidgate_imini", "vidgate_apimart", "vidgate_models", "vidgate_specs"}
+# .gitignore: hatchling always adds it (a rebuild from the sdist reads it)
+SDIST_TOP = {"src", "generated", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
+# what the README tells users to export (CLI section): fixtures must not see it
+README_ENV = {
+    "IMINI_API_KEY": "sk-mock",
+    "IMINI_BASE_URL": "http://127.0.0.1:4010/imini",
+    "APIMART_API_KEY": "sk-mock",
+    "APIMART_BASE_URL": "http://127.0.0.1:4010/apimart",
+}
+
+
+def uv() -> list[str]:
+    """The uv that `make setup` found (scripts/bootstrap.sh writes it to .venv/.uv-cmd)."""
+    recorded = ROOT / ".venv" / ".uv-cmd"
+    if recorded.is_file():
+        return recorded.read_text().split()
+    found = shutil.which("uv")
+    return [found] if found else ["python3", "-m", "uv"]
+
+
+def step(title: str, cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    output = (done.stdout + done.stderr).strip()
+    print(f"[{seconds:5.1f} s] {title}: {'ok' if done.returncode == 0 else 'FAILED'}")
+    if done.returncode != 0:
+        print(output)
+        raise SystemExit(1)
+    return output
+
+
+def check_archives(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    problems = [f"wheel top-level {sorted(top)} != {sorted(TOP_LEVEL)}"] if top != TOP_LEVEL else []
+    problems += [
+        f"{p}/py.typed missing from the wheel"
+        for p in sorted(TOP_LEVEL)
+        if f"{p}/py.typed" not in names
+    ]
+    with tarfile.open(sdist) as archive:
+        members = {m.name.split("/", 2)[1] for m in archive.getmembers() if "/" in m.name}
+    problems += [f"sdist holds {extra}" for extra in sorted(members - SDIST_TOP)]
+    if problems:
+        print("\n".join(problems))
+        raise SystemExit(1)
+    print(
+        f"         wheel: {len(names)} files, packages {', '.join(sorted(TOP_LEVEL))}, "
+        f"each with py.typed; sdist: {', '.join(sorted(members))}"
+    )
+
+
+def venv(path: Path, cwd: Path, requirement: str, *extra: str) -> Path:
+    step(
+        f"fresh venv {path.name}",
+        [*uv(), "venv", "--quiet", "--python", sys.executable, str(path)],
+        cwd,
+    )
+    python = path / "bin" / "python"
+    step(
+        f"install {requirement.split(' @ ')[0]} {' '.join(extra)}".rstrip(),
+        [*uv(), "pip", "install", "--quiet", "--python", str(python), requirement, *extra],
+        cwd,
+    )
+    return python
+
+
+def main() -> int:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="vidgate-downstream-") as tmp:
+        work = Path(tmp)
+        dist = work / "dist"
+        step(
+            "uv build (sdist, then the wheel from the sdist)",
+            [*uv(), "build", "--quiet", "--out-dir", str(dist)],
+            ROOT,
+        )
+        check_archives(dist)
+        (wheel,) = dist.glob("*.whl")
+        tools = work / "downstream-tools.txt"
+        step(
+            "locked downstream tools (uv export --only-group downstream)",
+            [
+                *uv(),
+                "export",
+                "--frozen",
+                "--quiet",
+                "--only-group",
+                "downstream",
+                "--no-hashes",
+                "--no-emit-project",
+                "--output-file",
+                str(tools),
+            ],
+            ROOT,
+        )
+
+        project = work / "project"
+        shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
+        python = venv(
+            work / "venv", project, f"vidgate[testing] @ {wheel.as_uri()}", "-r", str(tools)
+        )
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env.update(README_ENV)
+        bin_dir = python.parent
+        print(
+            step(
+                "mypy --strict consumer.py test_downstream.py",
+                [str(bin_dir / "mypy"), "--no-incremental", "consumer.py", "test_downstream.py"],
+                project,
+                env,
+            )
+        )
+        print(
+            step(
+                "pytest test_downstream.py (IMINI_*/APIMART_* exported)",
+                [str(python), "-m", "pytest", "-q", "test_downstream.py"],
+                project,
+                env,
+            ).splitlines()[-1]
+        )
+        auto = ["-o", "asyncio_mode=auto", "-k", "not anyio", "test_downstream.py"]
+        print(
+            step(
+                "pytest again, pytest-asyncio in auto mode (the anyio test left out)",
+                [str(python), "-m", "pytest", "-q", *auto],
+                project,
+                env,
+            ).splitlines()[-1]
+        )
+
+        bare = venv(work / "bare", project, f"vidgate @ {wheel.as_uri()}")
+        for title, cmd, one_line in (
+            ("bare wheel: vidgate mock", [str(bare.parent / "vidgate"), "mock", "--port", "0"], 1),
+            ("bare wheel: import vidgate.mock", [str(bare), "-c", "import vidgate.mock"], 0),
+        ):
+            done = subprocess.run(
+                cmd, cwd=project, env=env, capture_output=True, text=True, check=False
+            )
+            lines = done.stderr.strip().splitlines() or [""]
+            ok = done.returncode != 0 and "pip install 'vidgate[mock]'" in lines[-1]
+            ok = ok and (len(lines) == 1 or not one_line)
+            print(f"         {title}: exit {done.returncode}, {lines[-1] if lines else ''!r}")
+            if not ok:
+                print(done.stderr)
+                return 1
+    print(f"downstream check passed in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

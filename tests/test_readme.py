@@ -1,0 +1,231 @@
+"""Every code block of README.md runs here, so none can rot.
+
+Blocks are found when the tests are collected: a block added to the README is tested without any
+change here. Python blocks run as scripts (or, when they define ``test_`` functions, under pytest
+with vidgate's plugin); shell blocks run in bash against the mock gateway as a real server. Each
+runs in a fresh folder holding ``.venv`` and ``specs`` (links into the repository) and the files
+the README's commands name. The README's IMINI_*/APIMART_* variables point at the mock server.
+
+A shell command may exit 1 (invalid body, failed task) only in a block that shows what it prints:
+full-line ``# ...`` comments right after a command are its expected output, and each must appear in
+what the block printed. Any other failure, or exit status 2 and above, fails the test.
+
+A block that cannot run here is marked on the line before its fence, with the reason:
+``<!-- readme-test: skip: REASON -->``. Blocks in another language fail until given a runner here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from vidgate import spec
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SKIP = re.compile(r"<!--\s*readme-test:\s*skip:\s*(?P<reason>.*?)\s*-->")
+FENCE = re.compile(r"^```(?P<lang>[\w-]*)\s*$")
+SHELLS = {"sh", "bash", "shell", "console"}
+TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Block:
+    line: int  # of the opening fence, 1-based
+    lang: str
+    code: str
+    skip: str | None  # the stated reason, when marked
+
+    @property
+    def id(self) -> str:
+        return f"README.md:{self.line}:{self.lang or 'plain'}"
+
+
+def blocks(text: str) -> list[Block]:
+    found: list[Block] = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = FENCE.match(lines[index])
+        if not opening:
+            index += 1
+            continue
+        end = next(j for j in range(index + 1, len(lines)) if lines[j].strip() == "```")
+        before = next((lines[j] for j in range(index - 1, -1, -1) if lines[j].strip()), "")
+        marked = SKIP.search(before)
+        code = "\n".join(lines[index + 1 : end]) + "\n"
+        found.append(Block(index + 1, opening["lang"], code, marked["reason"] if marked else None))
+        index = end + 1
+    return found
+
+
+BLOCKS = blocks(README.read_text(encoding="utf-8"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def mock_server() -> Iterator[dict[str, str]]:
+    """`vidgate mock --port 0 --json` with short tasks; yields the README's variables for it."""
+    command = [sys.executable, "-c", "from vidgate.cli import main; main()", "mock"]
+    options = ["--port", "0", "--json", "--queue", "0", "--run", "0"]  # done at the first poll
+    server = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        urls = json.loads(server.stdout.readline())
+        yield {
+            "IMINI_API_KEY": urls["api_keys"][0],
+            "IMINI_BASE_URL": urls["IMINI_BASE_URL"],
+            "APIMART_API_KEY": urls["api_keys"][0],
+            "APIMART_BASE_URL": urls["APIMART_BASE_URL"],
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout and server.stdout.close()
+
+
+def _example_body(gateway: spec.Gateway) -> dict[str, object]:
+    doc = spec.document(gateway)
+    _, operation = spec.submit_operation(doc)
+    media = operation["requestBody"]["content"]["application/json"]
+    examples = media.get("examples") or {"only": {"value": media["example"]}}
+    return dict(next(iter(examples.values()))["value"])
+
+
+def workdir(folder: Path) -> Path:
+    """A folder like a clone's root, with the files the README's commands name."""
+    folder.mkdir(parents=True)
+    (folder / ".venv").symlink_to(ROOT / ".venv")
+    (folder / "specs").symlink_to(ROOT / "specs")
+    body = _example_body("apimart")
+    (folder / "body.json").write_text(json.dumps(body))
+    (folder / "jobs.jsonl").write_text(json.dumps(body) + "\n" + json.dumps(body) + "\n")
+    seeds = Path(os.environ.get("VIDGATE_DOCS_DIR", ROOT.parent / "shared" / "seeds"))
+    table = (seeds / "README.md").read_text(encoding="utf-8") if seeds.is_dir() else ""
+    for name, model in (("new-kling-page.txt", "kling/kling-v3 |"), ("page.txt", "| apimart |")):
+        row = next((r for r in table.splitlines() if model in r), None)
+        if row is not None:
+            shutil.copy(seeds / row.split("|")[1].strip(), folder / name)
+    return folder
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env={**os.environ, **env, "COLUMNS": "200", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def expected_output(code: str) -> list[str]:
+    """Full-line comments right after a command line: what the README says it prints."""
+    expected: list[str] = []
+    after_command = False  # the previous line was a command, or output shown after one
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            if after_command:
+                expected.append(" ".join(stripped.lstrip("#").split()))
+        else:
+            after_command = bool(stripped)
+    return [e for e in expected if e]
+
+
+def execute(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if block.lang in SHELLS:
+        port = str(free_port())  # a block that starts its own mock gets a free port, not 4010
+        script = "\n".join(
+            [
+                "set -o pipefail",
+                "trap 'echo \"readme-test: exit $? from: $BASH_COMMAND\" >&2' ERR",
+                "trap 'trap - ERR; kill $(jobs -p) 2>/dev/null; wait' EXIT",  # stop its servers
+                block.code.replace("4010", port),
+            ]
+        )
+        return run(["bash", "-c", script], cwd, env)
+    if re.search(r"^(async )?def test_", block.code, re.MULTILINE):
+        (cwd / "test_readme_block.py").write_text(block.code)
+        # only the plugins the example needs (make downstream covers the installed autoload)
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "vidgate.testing", "-p", "anyio"]
+        cmd += ["-p", "no:cacheprovider", "-W", "error", "--strict-markers"]
+        env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        return run([*cmd, "test_readme_block.py"], cwd, env)
+    (cwd / "readme_block.py").write_text(block.code)
+    return run([sys.executable, "readme_block.py"], cwd, env)
+
+
+def judge(block: Block, done: subprocess.CompletedProcess[str]) -> None:
+    printed = done.stdout + done.stderr
+    if block.lang not in SHELLS:
+        assert done.returncode == 0, f"{block.id}:\n{printed}"
+        return
+    failures = re.findall(r"readme-test: exit (\d+) from: (.*)", done.stderr)
+    hard = [f for f in failures if f[0] != "1"]
+    assert not hard, f"{block.id}: {hard}\n{printed}"
+    expected = expected_output(block.code)
+    assert not failures or expected, f"{block.id}: {failures} without shown output\n{printed}"
+    flat = " ".join(printed.split())
+    missing = [line for line in expected if line not in flat]
+    assert not missing, f"{block.id}: output the README shows was not printed: {missing}\n{printed}"
+
+
+RUNNABLE = [b for b in BLOCKS if b.skip is None and (b.lang == "python" or b.lang in SHELLS)]
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    mock_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every runnable block, three at a time (each is mostly waiting on subprocesses)."""
+    base = tmp_path_factory.mktemp("readme")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            b.id: pool.submit(execute, b, workdir(base / f"block-{b.line}"), mock_server)
+            for b in RUNNABLE
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_the_readme_has_blocks_and_few_skips() -> None:
+    assert len(BLOCKS) >= 8
+    skipped = [b for b in BLOCKS if b.skip is not None]
+    assert all(b.skip for b in skipped), "a skip needs a reason"
+    assert len(skipped) <= 2, [b.id for b in skipped]
+
+
+def test_expected_output_reads_comment_lines_after_a_command() -> None:
+    code = "echo hi | tool -\n# hi there\n#   more\ntool b   # inline: not output\n# x\n"
+    assert expected_output(code) == ["hi there", "more", "x"]
+    assert expected_output("# a heading comment\ntool\n") == []
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_readme_block(block: Block, outcomes: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    if block.skip is not None:
+        pytest.skip(f"marked in the README: {block.skip}")
+    if block not in RUNNABLE:
+        pytest.fail(
+            f"{block.id}: no runner for {block.lang or 'a plain'} block; add one in "
+            "tests/test_readme.py or mark it <!-- readme-test: skip: REASON -->"
+        )
+    judge(block, outcomes[block.id])
