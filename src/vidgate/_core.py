@@ -46,6 +46,11 @@ RetryPlan = Generator[object, "httpx.Response | Exception | None", httpx.Respons
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a JSON reply, counted after decompression
 MAX_DOWNLOAD_BYTES = 2 * 1024**3  # a result file, counted after decompression
 DOWNLOAD_TIMEOUT_S = 1800.0  # one result file, start to end
+BOUND_ENV = {
+    "max_response_bytes": "VIDGATE_MAX_RESPONSE_BYTES",
+    "max_download_bytes": "VIDGATE_MAX_DOWNLOAD_BYTES",
+    "download_timeout": "VIDGATE_DOWNLOAD_TIMEOUT",
+}
 WaitPlan = Generator[float, Task, Task]
 ProgressCallback = Callable[[Task], None]
 
@@ -136,11 +141,19 @@ class Config:
         register_secret(key)
         url = base_url or os.environ.get(gw.env_url) or gw.default_base_url
         check_base_url(url, "base URL" if base_url else gw.env_url)
-        for bound, value in bounds.items():
-            if bound not in ("max_response_bytes", "max_download_bytes", "download_timeout"):
+        for bound, value in list(bounds.items()):
+            if bound not in BOUND_ENV:
                 raise TypeError(f"unexpected argument {bound!r}")
+            source = bound
+            if value is None and os.environ.get(BOUND_ENV[bound]):
+                source, value = BOUND_ENV[bound], os.environ[BOUND_ENV[bound]]
+                try:
+                    value = float(value) if bound == "download_timeout" else int(value)
+                except ValueError:
+                    value = 0
             if value is not None and not value > 0:
-                raise errors.ConfigurationError(f"{bound} must be positive, not {value!r}")
+                raise errors.ConfigurationError(f"{source} must be a positive number")
+            bounds[bound] = value
         configure_logging()
         config = cls(
             gw,

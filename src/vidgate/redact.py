@@ -32,6 +32,7 @@ def register_secret(secret: str) -> None:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         repr(secret)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),  # JSON may escape the solidus
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
     }
