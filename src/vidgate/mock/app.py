@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from vidgate import spec
+from vidgate import jsonin, spec
 from vidgate.gateways import gateway
 from vidgate.mock import media
 from vidgate.mock.state import Fault, MockTask, State, rejected
@@ -164,7 +163,7 @@ class Gateway:
         if bad is not None:
             return bad
         try:
-            body = json.loads(await request.body())
+            body = jsonin.parse(await request.body())  # deep, huge or odd JSON: a 400
         except ValueError:
             code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_json"
             return self.error(400, code, "the body is not JSON")
