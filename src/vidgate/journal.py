@@ -194,6 +194,7 @@ class Journal:
         sha256) only if it is in one of ``expect`` (default: the states TRANSITIONS allows).
         Returns whether it moved."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
+        fields = {k: _storable(v) for k, v in fields.items()}
         if "error" in fields:
             fields["error"] = _clean(fields["error"])
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
@@ -260,7 +261,14 @@ class Journal:
 
 def _clean(error: str | None) -> str | None:
     """Error text goes to disk: redacted and bounded."""
-    return None if error is None else redact(error)[:2000]
+    return None if error is None else _storable(redact(error)[:2000])
+
+
+def _storable(value: Any) -> Any:
+    """Server-supplied text as SQLite can store it (a lone surrogate becomes "?")."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _try_lock(fd: int) -> bool:
