@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash bench downstream clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile bench downstream clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ crash: setup ## Kill `vidgate batch` 20 times at random and resume; prints the f
 
 downstream: setup ## The wheel as a downstream team gets it: fresh venv, mypy --strict, fixtures
 	@$(RUN) python scripts/downstream.py
+
+hostile: setup ## Hostile servers, bad bytes, fuzzed input, racing runs, a filling disk; prints the table
+	@$(RUN) python scripts/hostile.py
 
 bench: setup ## Benchmarks against same-run baselines (prints a table, writes bench/results/latest.json)
 	@$(RUN) python bench/run.py

@@ -79,7 +79,9 @@ def test_running_again_resumes_and_never_resubmits(tmp_path: Path) -> None:
         journal = Journal(out)
         job = next(journal.jobs())
         assert (out / str(job.file)).read_bytes() == media.video()
-        journal.set(job.line, "submitting")  # a crash right after the submit was written
+        journal.set(
+            job.line, "submitting", expect="downloaded"
+        )  # a crash right after the submit was written
         journal.close()
         assert _run(mock, jobs, out) == {"downloaded": 4, "unknown": 1}
         assert len(mock.ledger) == 5  # not resubmitted blindly
@@ -96,7 +98,7 @@ def test_a_known_task_is_polled_not_resubmitted(tmp_path: Path) -> None:
         journal = Journal(out)
         journal.set_meta("gateway", "apimart")
         journal.add(1, {**APIMART, "prompt": "one"})
-        journal.set(1, "submitted", task_id=task_id)
+        journal.set(1, "submitted", expect="pending", task_id=task_id)
         journal.close()
         assert _run(mock, jobs, out) == {"downloaded": 1}
         assert len(mock.ledger) == 1

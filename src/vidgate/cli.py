@@ -1,26 +1,28 @@
-"""The ``vidgate`` command: validate, generate, status, wait, download.
+"""The ``vidgate`` command: validate, generate, status, wait, download, batch.
 
-Exit codes: 0 success; 1 the request or the task failed (invalid body, gateway error, failed
-task); 2 unreadable input or bad usage; 130 interrupted (the task goes on).
+Exit codes: the table in vidgate.exits (and the README): 0 success, 1 the request or the task
+failed, 2 unusable input or usage, 3 gateway unreachable or its reply unusable, 4 nothing to
+download or the download failed, 5 local disk or journal, 6 wait timed out, 70 a bug, 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidgate import errors
+from vidgate import errors, exits, jsonin
 from vidgate.types import Task
 from vidgate.validation import validator
 
@@ -53,7 +55,7 @@ class _Command(typer.core.TyperCommand):
 
 TaskIdArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the id generate printed")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON (for scripts)")]
-USAGE, FAILED, INTERRUPTED = 2, 1, 130
+USAGE, FAILED, INTERRUPTED = exits.USAGE, exits.FAILED, exits.INTERRUPTED
 
 
 def _version(value: bool) -> None:
@@ -106,7 +108,7 @@ def _need_mock(command: str) -> None:
         raise typer.Exit(USAGE) from None
 
 
-@contextmanager
+@contextlib.contextmanager
 def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
     """A 404 for a task id may just mean the id belongs to the other gateway: say so."""
     try:
@@ -130,19 +132,20 @@ def _gateway(name: str) -> Any:
     return str(name)
 
 
-def _read_body(source: str) -> Any:
+def _read_body(source: str, *, obj: bool = False) -> Any:
+    """The JSON value in a file or stdin; with ``obj``, it must be a JSON object."""
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        err.print(f"[red]cannot read {source}[/]: {exc.strerror or exc}")
-        raise typer.Exit(USAGE) from None
+        raise errors.InputError(f"cannot read {source}: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        err.print(
-            f"[red]{source} is not JSON[/]: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        )
-        raise typer.Exit(USAGE) from None
+        body = jsonin.parse(data)
+    except jsonin.BadJSON as exc:
+        raise errors.InputError(f"{source} is not JSON: {exc}") from None
+    if obj and not isinstance(body, dict):
+        kind = "null" if body is None else type(body).__name__
+        raise errors.InputError(f"{source}: the request body must be a JSON object, not {kind}")
+    return body
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
@@ -160,8 +163,8 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
             err.print(f"[red]--set {pair!r}[/]: expected KEY=VALUE (VALUE is JSON or text)")
             raise typer.Exit(USAGE)
         try:
-            body[key] = json.loads(value)
-        except json.JSONDecodeError:
+            body[key] = jsonin.parse(value)
+        except jsonin.BadJSON:
             body[key] = value
     return body
 
@@ -229,15 +232,19 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and submit a task; with --wait show its progress, with --download save it."""
-    body = _read_body(source) if source else {}
+    body = _read_body(source, obj=True) if source else {}
     body.update({k: v for k, v in (("model", model), ("prompt", prompt)) if v is not None})
     body.update(_fields(set_))
+    found = jsonin.problems(body)
+    if found:  # e.g. a lone surrogate from undecodable command-line bytes
+        path, problem = found[0]
+        raise errors.InputError(f"the request body is not JSON: {problem} at {path or 'the top'}")
     extra = _extra_body(extra_body)
     with _client(_gateway(gateway), base_url) as client:
         submitted = client.generate(body, extra_body=extra)
         result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
         if not as_json:
-            out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
+            out.print(f"submitted task [bold]{_safe(submitted.id)}[/] (mode {submitted.mode})")
         if wait or download:
             task = _watch(client, submitted.id, timeout, as_json)
             result["task"] = _task_json(task)
@@ -387,7 +394,13 @@ def batch(
     from vidgate.journal import Journal
 
     if status_dir is not None:
-        _print_journal(Journal(status_dir), as_json)
+        if not (status_dir / Journal.NAME).is_file():
+            raise errors.InputError(f"no batch in {status_dir} (no {Journal.NAME} there)")
+        journal = Journal(status_dir, create=False)
+        try:
+            _print_journal(journal, as_json)
+        finally:
+            journal.close()
         return
     if jobs is None:
         err.print("[red]give a jobs file[/] (or --status DIR)")
@@ -443,7 +456,11 @@ def batch(
             finally:
                 await client.aclose()
 
-        counts = asyncio.run(go())
+        with _on_ctrl_c(
+            "the batch stopped; run the same command again to resume (finished jobs are "
+            "skipped, known tasks polled, nothing is resubmitted)"
+        ):
+            counts = asyncio.run(go())
     if as_json:
         _emit({"counts": counts, "journal": str(out_dir)})
     else:
@@ -577,14 +594,30 @@ def spec_diff_cmd(
     raise typer.Exit(FAILED if failed else 0)
 
 
+def _safe(text: Any) -> str:
+    """A server-supplied string as console text: redacted, control characters shown escaped,
+    no rich markup."""
+    from rich.markup import escape
+
+    from vidgate.redact import redact
+
+    clean = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
+        for ch in redact(str(text))
+    )
+    return escape(clean)
+
+
 def _show(task: Task) -> None:
     progress = f", {task.progress}%" if task.progress is not None else ""
-    out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")
+    out.print(
+        f"task {_safe(task.id)}: [bold]{task.status.value}[/] ({_safe(task.raw_status)}{progress})"
+    )
     for i, video in enumerate(task.videos):
         expires = f" (expires {video.expires_at:%Y-%m-%d %H:%M} UTC)" if video.expires_at else ""
-        out.print(f"  video #{i}: {video.url}{expires}")
+        out.print(f"  video #{i}: {_safe(video.url)}{expires}")
     if task.error:
-        out.print(f"  error: {json.dumps(task.error, ensure_ascii=False)}")
+        out.print(f"  error: {_safe(json.dumps(task.error, ensure_ascii=True))}")
 
 
 def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False) -> Task:
@@ -601,7 +634,8 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
             done = 100 if task.succeeded else task.progress
             bar.update(row, completed=done or 0, state=task.raw_status)
 
-        task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
+        with _on_ctrl_c(f"stopped waiting; the task goes on: vidgate wait {task_id}"):
+            task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
     if not quiet:
         _show(task)
     return task
@@ -611,6 +645,17 @@ def _save(
     client: Any, task: Task, folder: Path, overwrite: bool = False, quiet: bool = False
 ) -> list[str]:
     """Download every file of the task; returns their paths."""
+    if folder.exists() and not folder.is_dir():
+        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    if not task.succeeded:
+        raise errors.DownloadError(f"task {task.id} is {task.raw_status}; nothing to download yet")
+    if not task.videos:
+        raise errors.DownloadError(f"task {task.id} {task.raw_status} without any result file")
+    with _on_ctrl_c(f"download stopped; run it again: vidgate download {task.id}"):
+        return _save_all(client, task, folder, overwrite, quiet)
+
+
+def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: bool) -> list[str]:
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
     saved: list[str] = []
     for index, video in enumerate(task.videos):
@@ -641,30 +686,76 @@ def _save(
                     raise
             saved.append(str(path))
             if not quiet:
-                out.print(f"saved {what} → {path}", markup=False)
+                out.print(f"saved {what} → {_safe(path)}")
     return saved
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which would turn it into a bare exit 130)."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+        super().__init__(hint)
+
+
+@contextlib.contextmanager
+def _on_ctrl_c(hint: str) -> Iterator[None]:
+    """Ctrl-C in this block ends the command with ``hint`` (how to resume) and exit 130."""
+    try:
+        yield
+    except errors.WaitInterrupted as exc:
+        raise _Interrupted(f"{exc}; resume with: vidgate wait {exc.task_id}") from exc
+    except KeyboardInterrupt as exc:
+        raise _Interrupted(hint) from exc
+
+
+def _fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
+    """One line (or a short block) on stderr, redacted; the traceback only with VIDGATE_DEBUG."""
+    from rich.text import Text
+
+    from vidgate.redact import redact
+
+    if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
+        import traceback
+
+        err.print(Text(redact("".join(traceback.format_exception(exc))), style="dim"))
+    style = "yellow" if code == exits.INTERRUPTED else "red"
+    err.print(Text(redact(message), style=style), soft_wrap=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning vidgate's errors into messages and exit codes."""
+    """Entry point: every outcome is an exit code of the table in vidgate.exits (README: "Exit
+    codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
+    from vidgate.batch import BatchInvalidError
+
     try:
         code = app(args=argv, standalone_mode=False)
-    except typer.Abort as exc:  # Ctrl-C: the command-line layer wraps the KeyboardInterrupt
-        cause = exc.__cause__
-        if isinstance(cause, errors.WaitInterrupted):
-            err.print(f"[yellow]{cause}[/]; resume with: vidgate wait {cause.task_id}")
-        sys.exit(INTERRUPTED)
+    except _Interrupted as exc:
+        _fail(f"interrupted: {exc.hint}", exits.INTERRUPTED)
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        _fail("interrupted", exits.INTERRUPTED)
     except typer.TyperException as exc:  # usage errors (missing argument, bad option, ...)
         show = getattr(exc, "show", None)
         if show:
             show()
-        sys.exit(USAGE)
-    except errors.ConfigurationError as exc:
-        err.print(f"[red]{exc}[/]")
-        sys.exit(USAGE)
+        sys.exit(exits.USAGE)
+    except BatchInvalidError as exc:
+        _fail(str(exc), exits.USAGE if exc.unreadable else exits.FAILED, exc)
     except errors.VidgateError as exc:
-        err.print(f"[red]{exc}[/]")
-        sys.exit(FAILED)
+        _fail(str(exc), exits.code_for(exc), exc)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot use{where}: {exc.strerror or exc}", exits.LOCAL, exc)
+    except RecursionError as exc:
+        _fail("input nested too deeply", exits.USAGE, exc)
+    except Exception as exc:
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}); set VIDGATE_DEBUG=1 for the "
+            "traceback and report it",
+            exits.INTERNAL,
+            exc,
+        )
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -4,7 +4,9 @@ Client-side validation: RequestValidationError. Gateway replies: APIError and a 
 status (status, gateway code, message, request id). Transport: APIConnectionError and
 APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
 WaitTimeoutError and WaitInterrupted (and vidgate.aio.WaitCancelled; all carry the task id). Files:
-DownloadError, URLExpiredError, OutputExistsError. No message ever contains an API key.
+DownloadError, URLExpiredError, OutputExistsError. Local: InputError (unusable input), DiskError,
+JournalError and JournalBusyError. Every text passes vidgate.redact: no message contains an API
+key. The CLI maps each to an exit code (vidgate.exits).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DiskError",
     "DownloadError",
+    "InputError",
     "InternalServerError",
+    "JournalBusyError",
+    "JournalError",
     "MalformedResponseError",
     "NotFoundError",
     "OutputExistsError",
@@ -40,11 +46,27 @@ __all__ = [
 
 
 class VidgateError(Exception):
-    """Base of every vidgate exception (but the two wait interruptions, see below)."""
+    """Base of every vidgate exception (but the two wait interruptions, see below).
+
+    Its text passes vidgate.redact: no registered API key or bearer token survives in it."""
+
+    def __init__(self, *args: Any) -> None:
+        from vidgate.redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigurationError(VidgateError):
-    """The client cannot be built as asked (no API key, unknown gateway)."""
+    """The client cannot be built as asked (no API key, unknown gateway, a base URL that is not
+    http(s), a key with whitespace or control characters)."""
+
+
+class InputError(VidgateError, ValueError):
+    """The user's input cannot be used: unreadable, not UTF-8, not JSON, not a JSON object."""
+
+
+class DiskError(VidgateError):
+    """A local file or folder cannot be read or written (full disk, read-only, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +124,11 @@ class APIError(VidgateError):
         body: Any = None,
         may_have_been_submitted: bool = False,
     ) -> None:
-        self.status, self.code, self.request_id, self.body = status, code, request_id, body
-        self.message = message
+        from vidgate.redact import redact, redact_data
+
+        self.status, self.code, self.request_id = status, code, request_id
+        self.body = redact_data(body)
+        self.message = redact(message)
         self.may_have_been_submitted = may_have_been_submitted
         parts = [f"HTTP {status}"]
         if code is not None:
@@ -170,8 +195,11 @@ class MalformedResponseError(VidgateError):
     """A reply that does not match the spec where vidgate needs it to (no task id, not JSON)."""
 
     def __init__(self, message: str, *, status: int, excerpt: str = "") -> None:
-        self.status, self.excerpt = status, excerpt
-        super().__init__(f"{message} (HTTP {status}): {excerpt[:200]!r}")
+        from vidgate.redact import redact
+
+        self.status, self.excerpt = status, redact(excerpt)
+        text = f"{message} (HTTP {status})" if status else message
+        super().__init__(f"{text}: {self.excerpt[:200]!r}" if excerpt else text)
 
 
 class APIConnectionError(VidgateError):
@@ -195,8 +223,11 @@ class TaskFailedError(VidgateError):
         self.task = task
         self.task_id: str = task.id
         err = task.error or {}
+        from vidgate.redact import redact
+
         self.code = err.get("code")
-        self.error_message = err.get("message")
+        message = err.get("message")
+        self.error_message = redact(message) if isinstance(message, str) else message
         reason = (
             ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
         )
@@ -230,6 +261,22 @@ class URLExpiredError(DownloadError):
 
 class OutputExistsError(DownloadError, FileExistsError):
     """The target file exists and overwriting was not asked for."""
+
+
+class JournalError(VidgateError):
+    """A batch journal cannot be opened, read or written (corrupt file, full disk, no access)."""
+
+
+class JournalBusyError(JournalError):
+    """Another process runs a batch on this journal; ``holder`` says who (pid, host, since)."""
+
+    def __init__(self, folder: Any, holder: dict[str, Any]) -> None:
+        self.folder, self.holder = folder, holder
+        who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "host", "since") if k in holder)
+        super().__init__(
+            f"another vidgate batch is running on {folder} ({who or 'holder unknown'}); "
+            "wait for it to finish, or stop it first"
+        )
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

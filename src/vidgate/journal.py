@@ -11,22 +11,45 @@ moment a job is in one of these states, and resuming knows what to do with it:
     downloaded  file on disk with its checksum   -> nothing
     failed      refused, or the task failed      -> resubmit only with --retry-failed
     invalid     the line breaks a documented rule      -> nothing
+
+Two guards keep one job from being submitted twice. ``lock()`` gives one process the journal (an
+OS file lock, released when the process dies, so a killed run never blocks the next); a second
+run refuses at once, naming the holder. And independently of the lock, every transition is a
+compare-and-set in one statement: a job goes to ``submitting`` only from ``pending``, so two
+processes that bypass the lock still cannot both submit it. SQLite and OS errors (a corrupt file,
+a full disk, a read-only folder) become ``vidgate.errors.JournalError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FINISHED", "Job", "Journal"]
+from vidgate.errors import InputError, JournalBusyError, JournalError
+from vidgate.redact import redact
+
+__all__ = ["FINISHED", "TRANSITIONS", "Job", "Journal"]
 
 FINISHED = ("downloaded", "failed", "invalid")
+# state -> the states a job may come from (the compare in compare-and-set)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitting": ("pending",),
+    "submitted": ("submitting", "unknown", "submitted"),
+    "downloaded": ("submitted",),
+    "failed": ("submitting", "submitted", "unknown"),
+    "unknown": ("submitting",),
+    "pending": ("submitting", "failed", "unknown"),  # submitting -> pending: provably never sent
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     line INTEGER PRIMARY KEY,
@@ -43,6 +66,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+BUSY_TIMEOUT_S = 30.0  # other processes' writes are waited for, not failed on
 
 
 @dataclass(frozen=True)
@@ -59,29 +83,89 @@ class Job:
     attempts: int
 
 
+@contextlib.contextmanager
+def _faults(what: str, where: Path) -> Iterator[None]:
+    """sqlite3 and OS errors as JournalError, with the reason a user can act on."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        hint = ""
+        low = reason.lower()
+        if "not a database" in low or "malformed" in low:
+            hint = "; the journal is damaged: move it away and use a new output folder"
+        elif "full" in low or "no space" in low:
+            hint = "; free some disk space and run the same command again"
+        elif "readonly" in low or "read-only" in low or "permission" in low:
+            hint = "; the folder must be writable"
+        raise JournalError(f"batch journal {where}: cannot {what}: {reason}{hint}") from exc
+
+
 class Journal:
     """The jobs of one batch; safe to reopen after a crash."""
 
     NAME = ".vidgate-batch.sqlite"
+    LOCK = ".vidgate-batch.lock"
 
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, folder: Path, *, create: bool = True) -> None:
         self.path = folder / self.NAME
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
-        self.db.executescript(SCHEMA)
+        self._lock_fd: int | None = None
+        if not create and not self.path.is_file():
+            raise JournalError(f"no batch journal in {folder} ({self.NAME} not found)")
+        with _faults("open it", self.path):
+            if create:
+                folder.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+            )
+        try:
+            with _faults("open it", self.path):
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
+                self.db.executescript(SCHEMA)
+        except JournalError:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
+
+    # ------------------------------------------------------------------------ one batch at a time
+    def lock(self) -> None:
+        """Take the journal for this process, or raise JournalBusyError naming the holder."""
+        path = self.path.parent / self.LOCK
+        with _faults("lock it", path):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _try_lock(fd):
+                raise JournalBusyError(self.path.parent, _holder(fd))
+            holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            }
+            with _faults("lock it", path):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(holder).encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd = fd
 
     # ------------------------------------------------------------------------ setup
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with _faults("read it", self.path):
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        with _faults("write to it", self.path):
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def add(
         self, line: int, body: dict[str, Any], state: str = "pending", error: str | None = None
@@ -89,48 +173,69 @@ class Journal:
         """Record a job once; a job already in the journal keeps its state."""
         text = json.dumps(body, sort_keys=True, ensure_ascii=False)
         key = hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
-        self.db.execute(
-            "INSERT OR IGNORE INTO jobs (line, body, idempotency_key, state, error, updated) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (line, text, f"vidgate-{key}", state, error, time.time()),
-        )
-        stored = self.db.execute("SELECT body FROM jobs WHERE line = ?", (line,)).fetchone()[0]
-        if stored != text:
-            raise ValueError(
+        with _faults("write to it", self.path):
+            self.db.execute(
+                "INSERT OR IGNORE INTO jobs (line, body, idempotency_key, state, error, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (line, text, f"vidgate-{key}", state, _clean(error), time.time()),
+            )
+            stored = self.db.execute("SELECT body FROM jobs WHERE line = ?", (line,)).fetchone()
+        if stored[0] != text:
+            raise InputError(
                 f"line {line} differs from the journal in {self.path.parent}: the jobs file "
                 "changed since the batch started; use a new output folder"
             )
 
     # ------------------------------------------------------------------------ transitions
-    def set(self, line: int, state: str, **fields: Any) -> None:
-        """Commit a state change (and any of task_id, status, error, file, sha256)."""
+    def set(
+        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+    ) -> bool:
+        """Compare-and-set: move the job to ``state`` (with any of task_id, status, error, file,
+        sha256) only if it is in one of ``expect`` (default: the states TRANSITIONS allows).
+        Returns whether it moved."""
+        allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
+        fields = {k: _storable(v) for k, v in fields.items()}
+        if "error" in fields:
+            fields["error"] = _clean(fields["error"])
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
-        values = [state, time.time(), *fields.values(), line]
-        self.db.execute(f"UPDATE jobs SET {', '.join(columns)} WHERE line = ?", values)
+        values = [state, time.time(), *fields.values(), line, *allowed]
+        marks = ", ".join("?" * len(allowed))
+        with _faults("write to it", self.path):
+            cursor = self.db.execute(
+                f"UPDATE jobs SET {', '.join(columns)} WHERE line = ? AND state IN ({marks})",
+                values,
+            )
+        return cursor.rowcount == 1
 
-    def start_submit(self, line: int) -> None:
-        self.db.execute(
-            "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ? "
-            "WHERE line = ?",
-            (time.time(), line),
-        )
+    def start_submit(self, line: int) -> bool:
+        """Claim a pending job for submission; False if it is not pending (any more)."""
+        with _faults("write to it", self.path):
+            cursor = self.db.execute(
+                "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ? "
+                "WHERE line = ? AND state = 'pending'",
+                (time.time(), line),
+            )
+        return cursor.rowcount == 1
 
-    def retry(self, line: int) -> None:
+    def retry(self, line: int) -> bool:
         """A failed job goes back to pending with a new idempotency key: the old key would only
         bring back the failed task, while an unknown job keeps its key on purpose."""
-        self.db.execute(
-            "UPDATE jobs SET state = 'pending', task_id = NULL, error = NULL, status = NULL, "
-            "idempotency_key = substr(idempotency_key, 1, 48) || '-retry' || attempts, "
-            "updated = ? WHERE line = ?",
-            (time.time(), line),
-        )
+        with _faults("write to it", self.path):
+            cursor = self.db.execute(
+                "UPDATE jobs SET state = 'pending', task_id = NULL, error = NULL, status = NULL, "
+                "idempotency_key = substr(idempotency_key, 1, 48) || '-retry' || attempts, "
+                "updated = ? WHERE line = ? AND state = 'failed'",
+                (time.time(), line),
+            )
+        return cursor.rowcount == 1
 
     def recover(self) -> int:
         """After a crash: a submit without a recorded reply may have reached the gateway."""
-        cursor = self.db.execute(
-            "UPDATE jobs SET state = 'unknown', error = ? WHERE state = 'submitting'",
-            ("the process stopped after sending the submit and before recording its reply",),
-        )
+        with _faults("write to it", self.path):
+            cursor = self.db.execute(
+                "UPDATE jobs SET state = 'unknown', error = ? WHERE state = 'submitting'",
+                ("the process stopped after sending the submit and before recording its reply",),
+            )
         return cursor.rowcount
 
     # ------------------------------------------------------------------------ reading
@@ -143,9 +248,55 @@ class Journal:
         if states:
             query += f" WHERE state IN ({', '.join('?' * len(states))})"
             args = states
-        for row in self.db.execute(query + " ORDER BY line", args).fetchall():
-            yield Job(row[0], json.loads(row[1]), *row[2:])
+        with _faults("read it", self.path):
+            rows = self.db.execute(query + " ORDER BY line", args).fetchall()
+            found = [Job(row[0], json.loads(row[1]), *row[2:]) for row in rows]
+        return iter(found)
 
     def counts(self) -> dict[str, int]:
-        rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        with _faults("read it", self.path):
+            rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         return {str(state): int(n) for state, n in rows}
+
+
+def _clean(error: str | None) -> str | None:
+    """Error text goes to disk: redacted and bounded."""
+    return None if error is None else _storable(redact(error)[:2000])
+
+
+def _storable(value: Any) -> Any:
+    """Server-supplied text as SQLite can store it (a lone surrogate becomes "?")."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(fd: int) -> dict[str, Any]:
+    """Who holds the lock (its file may be empty for an instant while the holder writes it)."""
+    for _ in range(20):
+        try:
+            data = json.loads(os.pread(fd, 4096, 0) or b"null")
+        except (OSError, ValueError):
+            data = None
+        if isinstance(data, dict):
+            return data
+        time.sleep(0.01)
+    return {}
