@@ -15,7 +15,7 @@ import respx
 from conftest import API_KEY, BASE_URLS
 
 import vidgate
-from vidgate import _extras
+from vidgate import _extras, exits
 from vidgate.cli import main
 from vidgate.journal import Journal
 
@@ -89,7 +89,7 @@ def test_generate_json_and_the_overwrite_flag(
         assert (code, result["id"], result["task"]["status"]) == (0, "task_9", "succeeded")
         assert result["files"] == [str(tmp_path / "task_9.mp4")]
         code, out, err = run(["download", "task_9", "--out", str(tmp_path)], capsys)
-        assert code == 1
+        assert code == exits.DOWNLOAD
         assert "pass --overwrite to replace it" in " ".join(err.split())
         assert "overwrite=True" not in err
         code, out, _ = run(["download", "task_9", "--out", str(tmp_path), "--overwrite"], capsys)
@@ -149,7 +149,8 @@ def test_batch_status_keeps_whole_names_and_has_json(
     name = "a-rather-long-file-name-that-a-narrow-table-would-cut-short-000001.mp4"
     journal = Journal(tmp_path)
     journal.add(1, {"model": "kling/kling-v3", "prompt": "p"})
-    journal.set(1, "downloaded", task_id="task_2044275355061448704", file=name)
+    assert journal.set(1, "submitted", expect="pending", task_id="task_2044275355061448704")
+    assert journal.set(1, "downloaded", file=name)
     journal.close()
     code, out, _ = run(["batch", "--status", str(tmp_path)], capsys)
     assert code == 0
@@ -170,6 +171,6 @@ def test_transport_error_in_json_mode_is_still_a_message(
     with respx.mock(base_url=BASE_URLS["imini"]) as api:
         api.get("/v1/videos/tasks/task_1").mock(side_effect=httpx.ConnectError("refused"))
         code, out, err = run(["status", "task_1", "--json"], capsys)
-    assert code == 1
+    assert code == exits.GATEWAY
     assert out == ""
     assert "Traceback" not in err
