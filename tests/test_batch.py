@@ -12,6 +12,7 @@ import pytest
 
 from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
 from vidgate.cli import main
+from vidgate.errors import JournalError
 from vidgate.journal import Journal
 from vidgate.mock import MockGateway, media
 
@@ -77,7 +78,9 @@ def test_running_again_resumes_and_never_resubmits(tmp_path: Path) -> None:
         journal = Journal(out)
         job = next(journal.jobs())
         assert (out / str(job.file)).read_bytes() == media.video()
-        journal.set(job.line, "submitting")  # a crash right after the submit was written
+        journal.set(
+            job.line, "submitting", expect="downloaded"
+        )  # a crash right after the submit was written
         journal.close()
         assert _run(mock, jobs, out) == {"downloaded": 4, "unknown": 1}
         assert len(mock.ledger) == 5  # not resubmitted blindly
@@ -94,7 +97,7 @@ def test_a_known_task_is_polled_not_resubmitted(tmp_path: Path) -> None:
         journal = Journal(out)
         journal.set_meta("gateway", "apimart")
         journal.add(1, {**APIMART, "prompt": "one"})
-        journal.set(1, "submitted", task_id=task_id)
+        journal.set(1, "submitted", expect="pending", task_id=task_id)
         journal.close()
         assert _run(mock, jobs, out) == {"downloaded": 1}
         assert len(mock.ledger) == 1
@@ -115,7 +118,7 @@ def test_a_changed_jobs_file_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with MockGateway() as mock:
         _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
-        with pytest.raises(ValueError, match="changed since the batch started"):
+        with pytest.raises(JournalError, match="changed since the batch"):
             _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "b"}]), out)
 
 

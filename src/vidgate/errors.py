@@ -21,6 +21,7 @@ __all__ = [
     "ConfigurationError",
     "DownloadError",
     "InternalServerError",
+    "JournalError",
     "MalformedResponseError",
     "NotFoundError",
     "OutputExistsError",
@@ -230,6 +231,10 @@ class URLExpiredError(DownloadError):
 
 class OutputExistsError(DownloadError, FileExistsError):
     """The target file exists and overwriting was not asked for."""
+
+
+class JournalError(VidgateError):
+    """A batch journal cannot be opened, read or written (corrupt file, full disk, no access)."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

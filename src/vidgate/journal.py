@@ -11,22 +11,61 @@ moment a job is in one of these states, and resuming knows what to do with it:
     downloaded  file on disk with its checksum   -> nothing
     failed      refused, or the task failed      -> resubmit only with --retry-failed
     invalid     the line breaks a documented rule      -> nothing
+
+Two backends share this interface (``JournalBackend``): ``Journal``, one SQLite file next to the
+output (one machine, one process at a time), and ``vidgate.journal_pg.PgJournal``, a PostgreSQL
+database that workers on several machines share. ``open_journal`` picks one from a URL.
+Both record who holds a job (``owner``, ``lease_until``), whether it holds an in-flight slot, and
+for a downloaded job its file's path, size, checksum and the worker that wrote it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["FINISHED", "Job", "Journal"]
+from vidgate.errors import ConfigurationError, JournalError
+
+__all__ = [
+    "FINISHED",
+    "TRANSITIONS",
+    "URL_ENV",
+    "Job",
+    "Journal",
+    "JournalBackend",
+    "open_journal",
+    "safe_url",
+]
+
+URL_ENV = "VIDGATE_JOURNAL_URL"
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"  # epoch seconds, in SQLite's own clock
+RELEASE = "owner = NULL, lease_until = NULL, slot = 0"
+EXTRA_COLUMNS = {  # added to journals written by an older vidgate
+    "size": "INTEGER",
+    "worker": "TEXT",
+    "owner": "TEXT",
+    "lease_until": "REAL",
+    "slot": "INTEGER NOT NULL DEFAULT 0",
+}
 
 FINISHED = ("downloaded", "failed", "invalid")
+# state -> the states a job may come from (the compare in compare-and-set)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitting": ("pending",),
+    "submitted": ("submitting", "unknown", "submitted"),
+    "downloaded": ("submitted",),
+    "failed": ("submitting", "submitted", "unknown"),
+    "unknown": ("submitting",),
+    "pending": ("submitting", "failed", "unknown"),  # submitting -> pending: provably never sent
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     line INTEGER PRIMARY KEY,
@@ -57,10 +96,85 @@ class Job:
     file: str | None
     sha256: str | None
     attempts: int
+    size: int | None = None
+    worker: str | None = None
+
+
+COLUMNS = (
+    "line, body, idempotency_key, state, task_id, status, error, file, sha256, attempts, "
+    "size, worker"
+)
+
+
+def job_key(line: int, text: str) -> str:
+    """A job's idempotency key: derived from its line and body, so a reload gives the same."""
+    return "vidgate-" + hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
+
+
+class JournalBackend(Protocol):
+    """What a batch needs from its journal (SQLite ``Journal`` or PostgreSQL ``PgJournal``)."""
+
+    shared: bool  # several processes may work on it at once
+
+    def close(self) -> None: ...
+    def lock(self) -> None: ...
+    def loading(self) -> contextlib.AbstractContextManager[None]: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def add_many(self, rows: Iterable[tuple[int, dict[str, Any], str, str | None]]) -> None: ...
+    def set(
+        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+    ) -> bool: ...
+    def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool: ...
+    def retry(self, line: int) -> bool: ...
+    def recover(self) -> int: ...
+    def recover_expired(self) -> list[int]: ...
+    def claim(
+        self, owner: str, limit: int, lease_s: float, skip: Sequence[int] = ()
+    ) -> list[Job]: ...
+    def heartbeat(self, owner: str, lease_s: float) -> int: ...
+    def release(self, line: int, owner: str) -> None: ...
+    def open_jobs(self, skip: Sequence[int] = ()) -> tuple[int, float | None]: ...
+    def take_slot(self, line: int, cap: int) -> bool: ...
+    def free_slot(self, line: int) -> None: ...
+    def reserve_request(self, per_second: float) -> float: ...
+    def job(self, line: int) -> Job | None: ...
+    def jobs(self, *states: str) -> Iterator[Job]: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+def safe_url(url: str) -> str:
+    """A journal URL for messages: no password, no query."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def open_journal(url: str | None, folder: Path) -> JournalBackend:
+    """``postgresql://…`` (or ``postgres://…``): the shared PostgreSQL journal; None or empty:
+    the SQLite journal in ``folder``. The URL may come from VIDGATE_JOURNAL_URL."""
+    url = url or os.environ.get(URL_ENV) or None
+    if url is None:
+        return Journal(folder)
+    if url.startswith(("postgresql://", "postgres://")):
+        from vidgate.journal_pg import PgJournal
+
+        return PgJournal(url)
+    raise ConfigurationError(
+        f"journal {url.split(':', 1)[0]}://…: use a postgresql:// URL, or none for the SQLite "
+        "journal in the output folder"
+    )
 
 
 class Journal:
-    """The jobs of one batch; safe to reopen after a crash."""
+    """The jobs of one batch in a SQLite file; safe to reopen after a crash."""
+
+    shared = False
 
     NAME = ".vidgate-batch.sqlite"
 
@@ -71,9 +185,21 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
         self.db.executescript(SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in EXTRA_COLUMNS.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        self._next_request = 0.0
 
     def close(self) -> None:
         self.db.close()
+
+    def lock(self) -> None:
+        """One process at a time on a SQLite journal."""
+
+    def loading(self) -> contextlib.AbstractContextManager[None]:
+        """The journal is this process's alone (``lock``): loading needs nothing more."""
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------------ setup
     def meta(self, key: str) -> str | None:
@@ -86,66 +212,157 @@ class Journal:
     def add(
         self, line: int, body: dict[str, Any], state: str = "pending", error: str | None = None
     ) -> None:
-        """Record a job once; a job already in the journal keeps its state."""
-        text = json.dumps(body, sort_keys=True, ensure_ascii=False)
-        key = hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
-        self.db.execute(
-            "INSERT OR IGNORE INTO jobs (line, body, idempotency_key, state, error, updated) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (line, text, f"vidgate-{key}", state, error, time.time()),
-        )
-        stored = self.db.execute("SELECT body FROM jobs WHERE line = ?", (line,)).fetchone()[0]
-        if stored != text:
-            raise ValueError(
-                f"line {line} differs from the journal in {self.path.parent}: the jobs file "
-                "changed since the batch started; use a new output folder"
+        self.add_many([(line, body, state, error)])
+
+    def add_many(self, rows: Iterable[tuple[int, dict[str, Any], str, str | None]]) -> None:
+        """Record jobs once; a job already in the journal keeps its state."""
+        for line, body, state, error in rows:
+            text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+            self.db.execute(
+                "INSERT OR IGNORE INTO jobs (line, body, idempotency_key, state, error, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (line, text, job_key(line, text), state, error, time.time()),
             )
+            stored = self.db.execute("SELECT body FROM jobs WHERE line = ?", (line,)).fetchone()
+            if stored[0] != text:
+                raise JournalError(
+                    f"line {line} differs from the journal in {self.path.parent}: the jobs file "
+                    "changed since the batch started; use a new output folder"
+                )
 
     # ------------------------------------------------------------------------ transitions
-    def set(self, line: int, state: str, **fields: Any) -> None:
-        """Commit a state change (and any of task_id, status, error, file, sha256)."""
+    def set(
+        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+    ) -> bool:
+        """Commit a state change (and any of task_id, status, error, file, sha256, size,
+        worker). Leaving the in-flight states also drops the job's lease and slot."""
+        allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
+        if "error" in fields:
+            fields["error"] = clean_error(fields["error"])
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
-        values = [state, time.time(), *fields.values(), line]
-        self.db.execute(f"UPDATE jobs SET {', '.join(columns)} WHERE line = ?", values)
-
-    def start_submit(self, line: int) -> None:
-        self.db.execute(
-            "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ? "
-            "WHERE line = ?",
-            (time.time(), line),
+        if state not in ("submitting", "submitted"):
+            columns.append(RELEASE)
+        values = [state, time.time(), *fields.values(), line, *allowed]
+        marks = ", ".join("?" * len(allowed))
+        cursor = self.db.execute(
+            f"UPDATE jobs SET {', '.join(columns)} WHERE line = ? AND state IN ({marks})", values
         )
+        return cursor.rowcount == 1
 
-    def retry(self, line: int) -> None:
+    def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool:
+        cursor = self.db.execute(
+            "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ?, "
+            f"owner = COALESCE(?, owner), lease_until = {NOW} + ? "
+            "WHERE line = ? AND state = 'pending'",
+            (time.time(), owner, lease_s, line),
+        )
+        return cursor.rowcount == 1
+
+    def retry(self, line: int) -> bool:
         """A failed job goes back to pending with a new idempotency key: the old key would only
         bring back the failed task, while an unknown job keeps its key on purpose."""
-        self.db.execute(
+        cursor = self.db.execute(
             "UPDATE jobs SET state = 'pending', task_id = NULL, error = NULL, status = NULL, "
             "idempotency_key = substr(idempotency_key, 1, 48) || '-retry' || attempts, "
-            "updated = ? WHERE line = ?",
+            "updated = ? WHERE line = ? AND state = 'failed'",
             (time.time(), line),
         )
+        return cursor.rowcount == 1
 
     def recover(self) -> int:
-        """After a crash: a submit without a recorded reply may have reached the gateway."""
+        """After a crash: a submit without a recorded reply may have reached the gateway. The
+        journal is this process's alone, so every lease left behind is stale."""
         cursor = self.db.execute(
-            "UPDATE jobs SET state = 'unknown', error = ? WHERE state = 'submitting'",
+            f"UPDATE jobs SET state = 'unknown', error = ?, {RELEASE} WHERE state = 'submitting'",
             ("the process stopped after sending the submit and before recording its reply",),
+        )
+        self.db.execute("UPDATE jobs SET owner = NULL, lease_until = NULL")
+        return cursor.rowcount
+
+    def recover_expired(self) -> list[int]:
+        """While running: no other process works on this journal, so no lease runs out."""
+        return []
+
+    # ------------------------------------------------------------------------ workers
+    def claim(self, owner: str, limit: int, lease_s: float, skip: Sequence[int] = ()) -> list[Job]:
+        """Up to ``limit`` pending or submitted jobs that nobody holds."""
+        skipped = ", ".join(str(int(n)) for n in skip)
+        rows = self.db.execute(
+            f"UPDATE jobs SET owner = ?, lease_until = {NOW} + ? WHERE line IN ("
+            "SELECT line FROM jobs WHERE state IN ('pending', 'submitted') "
+            f"AND (lease_until IS NULL OR lease_until < {NOW}) AND line NOT IN ({skipped}) "
+            f"ORDER BY line LIMIT ?) RETURNING {COLUMNS}",
+            (owner, lease_s, limit),
+        ).fetchall()
+        return sorted((Job(row[0], json.loads(row[1]), *row[2:]) for row in rows), key=_line)
+
+    def heartbeat(self, owner: str, lease_s: float) -> int:
+        cursor = self.db.execute(
+            f"UPDATE jobs SET lease_until = {NOW} + ? WHERE owner = ?", (lease_s, owner)
         )
         return cursor.rowcount
 
-    # ------------------------------------------------------------------------ reading
-    def jobs(self, *states: str) -> Iterator[Job]:
-        query = (
-            "SELECT line, body, idempotency_key, state, task_id, status, error, file, "
-            "sha256, attempts FROM jobs"
+    def release(self, line: int, owner: str) -> None:
+        self.db.execute(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE line = ? AND owner = ?",
+            (line, owner),
         )
+
+    def open_jobs(self, skip: Sequence[int] = ()) -> tuple[int, float | None]:
+        skipped = ", ".join(str(int(n)) for n in skip)
+        row = self.db.execute(
+            f"SELECT count(*), min(lease_until) - {NOW} FROM jobs "
+            f"WHERE state IN ('pending', 'submitting', 'submitted') AND line NOT IN ({skipped})"
+        ).fetchone()
+        return int(row[0]), None if row[1] is None else max(0.0, float(row[1]))
+
+    # ------------------------------------------------------------------------ budget
+    def take_slot(self, line: int, cap: int) -> bool:
+        """Mark the job as holding one of ``cap`` in-flight slots, if one is free."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            held = self.db.execute("SELECT slot FROM jobs WHERE line = ?", (line,)).fetchone()
+            used = self.db.execute("SELECT count(*) FROM jobs WHERE slot").fetchone()[0]
+            ok = bool(held and held[0]) or used < cap
+            if ok:
+                self.db.execute("UPDATE jobs SET slot = 1 WHERE line = ?", (line,))
+        finally:
+            self.db.execute("COMMIT")
+        return ok
+
+    def free_slot(self, line: int) -> None:
+        self.db.execute("UPDATE jobs SET slot = 0 WHERE line = ?", (line,))
+
+    def reserve_request(self, per_second: float) -> float:
+        """The next request moment at ``per_second`` (one process: kept in memory)."""
+        now = time.monotonic()
+        at = max(self._next_request, now)
+        self._next_request = at + 1 / per_second
+        return at - now
+
+    # ------------------------------------------------------------------------ reading
+    def job(self, line: int) -> Job | None:
+        row = self.db.execute(f"SELECT {COLUMNS} FROM jobs WHERE line = ?", (line,)).fetchone()
+        return None if row is None else Job(row[0], json.loads(row[1]), *row[2:])
+
+    def jobs(self, *states: str) -> Iterator[Job]:
+        query = f"SELECT {COLUMNS} FROM jobs"
         args: tuple[str, ...] = ()
         if states:
             query += f" WHERE state IN ({', '.join('?' * len(states))})"
             args = states
-        for row in self.db.execute(query + " ORDER BY line", args).fetchall():
-            yield Job(row[0], json.loads(row[1]), *row[2:])
+        rows = self.db.execute(query + " ORDER BY line", args).fetchall()
+        return iter([Job(row[0], json.loads(row[1]), *row[2:]) for row in rows])
 
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         return {str(state): int(n) for state, n in rows}
+
+
+def clean_error(error: str | None) -> str | None:
+    """Error text goes to disk: bounded."""
+    return None if error is None else error[:2000]
+
+
+def _line(job: Job) -> int:
+    return job.line
