@@ -12,7 +12,7 @@ import pytest
 
 from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
 from vidgate.cli import main
-from vidgate.errors import JournalError
+from vidgate.errors import InputError
 from vidgate.journal import Journal
 from vidgate.mock import MockGateway, media
 
@@ -118,7 +118,7 @@ def test_a_changed_jobs_file_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with MockGateway() as mock:
         _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
-        with pytest.raises(JournalError, match="changed since the batch"):
+        with pytest.raises(InputError, match="changed since the batch"):
             _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "b"}]), out)
 
 

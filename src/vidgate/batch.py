@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidgate import errors, workers
+from vidgate import errors, jsonin, workers
 from vidgate.gateways import gateway
 from vidgate.journal import Job, JournalBackend, open_journal
 from vidgate.validation import validator
@@ -36,10 +35,11 @@ Event = Callable[[Job | None, dict[str, int]], None]
 
 
 class BatchInvalidError(errors.VidgateError):
-    """Some lines of the jobs file are not valid requests; nothing was sent."""
+    """Some lines of the jobs file are not valid requests; nothing was sent. ``unreadable`` is
+    true when some line is not even a JSON object (bad bytes, not JSON), not just invalid."""
 
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
-        self.problems = problems
+    def __init__(self, problems: list[tuple[int, str]], unreadable: bool = False) -> None:
+        self.problems, self.unreadable = problems, unreadable
         lines = [f"  line {n}: {message}" for n, message in problems]
         super().__init__(
             f"{len(problems)} invalid line(s); nothing was sent "
@@ -71,16 +71,37 @@ class BatchOptions:
 
 
 def load_jobs(path: Path) -> list[tuple[int, Any, str | None]]:
-    """(line number, body, problem) for every non-empty line."""
+    """(line number, body, problem) for every non-empty line.
+
+    Lines are split on LF (a CR before it is dropped); a byte-order mark is allowed; a line that
+    is not UTF-8, not JSON, or not a JSON object is a problem of its own line, not of the file.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     jobs: list[tuple[int, Any, str | None]] = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not text.strip():
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        raw = raw.removesuffix(b"\r")
+        if not raw.strip():
             continue
         try:
-            jobs.append((number, json.loads(text), None))
-        except json.JSONDecodeError as exc:
-            jobs.append((number, None, f"not JSON ({exc.msg}, column {exc.colno})"))
+            body = jsonin.parse(raw)
+        except jsonin.BadJSON as exc:
+            jobs.append((number, None, f"not usable JSON: {exc}"))
+            continue
+        if not isinstance(body, dict):
+            jobs.append((number, None, f"a job must be a JSON object, not {_kind(body)}"))
+            continue
+        jobs.append((number, body, None))
     return jobs
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+    return names.get(type(value), "a number")
 
 
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
@@ -113,7 +134,9 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
     check = validator(options.gateway)
     problems: list[tuple[int, str]] = []
     valid: list[tuple[int, Any]] = []
+    unreadable = False
     for number, body, problem in load_jobs(path):
+        unreadable = unreadable or body is None
         if problem is None:
             result = check.check(body)
             problem = "; ".join(v.message for v in result.violations) or None
@@ -122,7 +145,7 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
         else:
             valid.append((number, body))
     if problems and not options.skip_invalid:
-        raise BatchInvalidError(problems)
+        raise BatchInvalidError(problems, unreadable)
     with journal.loading():  # a second loader waits, then finds every line there
         journal.set_meta("gateway", options.gateway)
         journal.add_many([(n, {"invalid": True}, "invalid", problem) for n, problem in problems])
@@ -161,20 +184,29 @@ async def _run_job(
     limit: _RateLimit,
     notify: Callable[[Job], None],
     me: _Worker,
+    stop: asyncio.Event,
 ) -> None:
     line, task_id, fresh = job.line, job.task_id, False
     if job.state == "pending":
         if me.cap:
             await workers.take_slot(journal, line, me.cap, asyncio.sleep, me.slots)
         await limit.wait()
-        if not journal.start_submit(line, me.owner, options.lease):  # committed before sending
-            return None  # another worker submitted it
+        if stop.is_set() or not journal.start_submit(line, me.owner, options.lease):
+            if stop.is_set():
+                journal.free_slot(line)
+            return None  # stopping, or another worker or process claimed this job
         key = job.idempotency_key if gateway(options.gateway).idempotency_header else None
         try:
             submitted = await client.generate(job.body, idempotency_key=key)
         except (errors.APIError, errors.APIConnectionError) as exc:
             unknown = bool(getattr(exc, "may_have_been_submitted", False))
-            journal.set(line, "unknown" if unknown else "failed", error=str(exc))
+            journal.set(line, "unknown" if unknown else "failed", error=_reason(exc))
+            return notify(job)
+        except errors.MalformedResponseError as exc:  # answered, so the task may well exist
+            journal.set(line, "unknown", error=_reason(exc))
+            return notify(job)
+        except errors.RequestValidationError as exc:  # refused before anything was sent
+            journal.set(line, "failed", error=_reason(exc))
             return notify(job)
         task_id, fresh = submitted.id, True
         journal.set(line, "submitted", task_id=task_id, error=None)
@@ -190,7 +222,7 @@ async def _run_job(
         finally:
             journal.free_slot(line)  # the task ended, or this worker stopped waiting for it
     except errors.TaskFailedError as exc:
-        journal.set(line, "failed", status=exc.task.raw_status, error=str(exc))
+        journal.set(line, "failed", status=exc.task.raw_status, error=_reason(exc))
         return notify(job)
     except (
         errors.WaitTimeoutError,
@@ -198,20 +230,21 @@ async def _run_job(
         errors.APIConnectionError,
         errors.MalformedResponseError,
     ) as exc:
-        journal.set(line, "submitted", error=f"still waiting: {exc}")  # polled again on resume
+        journal.set(line, "submitted", error=f"still waiting: {_reason(exc)}")  # polled on resume
         return notify(job)
     try:
         path = await client.download(task, options.out / f"{line:06d}.mp4", overwrite=True)
-    except (errors.DownloadError, errors.APIConnectionError) as exc:
-        journal.set(line, "submitted", status=task.raw_status, error=f"download: {exc}")
+        digest = await asyncio.to_thread(_sha256, path)
+        size = path.stat().st_size
+    except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
+        journal.set(line, "submitted", status=task.raw_status, error=f"download: {_reason(exc)}")
         return notify(job)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     journal.set(
         line,
         "downloaded",
         status=task.raw_status,
         file=str(path.resolve()),
-        size=path.stat().st_size,
+        size=size,
         sha256=digest,
         worker=me.owner,
         error=None,
@@ -219,17 +252,41 @@ async def _run_job(
     notify(job)
 
 
+def _reason(exc: BaseException) -> str:
+    """The typed reason stored in the journal: the error's class and its message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise errors.DiskError(f"cannot read back {path}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
+
 async def run_batch(
     path: Path | None, options: BatchOptions, on_event: Event | None = None
 ) -> dict[str, int]:
     """Run (or resume) the batch; returns the journal's job counts per state. ``path=None``
-    joins a batch already loaded into the journal (a worker)."""
+    joins a batch already loaded into the journal (a worker).
+
+    Raises JournalBusyError at once if another process runs a batch on the same SQLite journal,
+    and JournalError if the journal cannot be written (jobs not yet sent stay pending).
+    """
+    if options.out.exists() and not options.out.is_dir():
+        raise errors.InputError(f"--out {options.out} is a file; give a folder")
     journal = open_journal(options.journal, options.out)
     try:
         journal.lock()
         _prepare(journal, path, options)
         if options.load_only:
             return journal.counts()
+        if not journal.shared:
+            _remove_partial_files(options.out)
         rps = float(journal.meta("gateway_rps") or 0)
         me = _Worker(
             workers.worker_id(), int(journal.meta("gateway_in_flight") or 0), asyncio.Lock()
@@ -245,13 +302,21 @@ async def run_batch(
         limit = _RateLimit(options.rate, options.sleep or asyncio.sleep)
         stop = asyncio.Event()
         idempotent = gateway(options.gateway).idempotency_header is not None
+        fatal: list[BaseException] = []
 
         def notify(job: Job | None) -> None:
             if on_event:
                 on_event(job, journal.counts())
 
         async def run(job: Job) -> None:
-            await _run_job(job, client, journal, options, limit, notify, me)
+            try:
+                await _run_job(job, client, journal, options, limit, notify, me, stop)
+            except Exception as exc:
+                # send nothing more; the jobs in flight finish and record what they can
+                # (a job that claimed its submit but cannot record the reply stays
+                # `submitting` and becomes `unknown` on resume: it may exist)
+                stop.set()
+                fatal.append(exc)
 
         def taken_over(lines: list[int]) -> None:  # submits of workers that stopped mid-way
             if options.resubmit_unknown and idempotent:  # the same key finds the same task
@@ -272,6 +337,8 @@ async def run_batch(
         finally:
             if options.client is None:
                 await client.aclose()
+        if fatal:
+            raise fatal[0]
         return journal.counts()
     finally:
         journal.close()
@@ -289,3 +356,9 @@ def _client(options: BatchOptions, journal: JournalBackend, rps: float) -> Any:
         transport = workers.Paced(inner, journal, rps, asyncio.sleep)
     cls = AsyncImini if options.gateway == "imini" else AsyncApimart
     return cls(base_url=options.base_url, transport=transport)
+
+
+def _remove_partial_files(folder: Path) -> None:
+    """Partial downloads of earlier (killed) runs; only the lock holder writes here."""
+    for part in folder.glob(".*.part"):
+        part.unlink(missing_ok=True)

@@ -1,21 +1,25 @@
-"""The ``vidgate`` command: validate, generate, status, wait, download.
+"""The ``vidgate`` command: validate, generate, status, wait, download, batch.
 
-Exit codes: 0 success; 1 the request or the task failed (invalid body, gateway error, failed
-task); 2 unreadable input or bad usage; 130 interrupted (the task goes on).
+Exit codes: the table in vidgate.exits (and the README): 0 success, 1 the request or the task
+failed, 2 unusable input or usage, 3 gateway unreachable or its reply unusable, 4 nothing to
+download or the download failed, 5 local disk or journal, 6 wait timed out, 70 a bug, 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidgate import errors
+from vidgate import errors, exits
 from vidgate.journal import URL_ENV, safe_url
 from vidgate.types import Task
 from vidgate.validation import validator
@@ -31,7 +35,7 @@ out = Console()
 err = Console(stderr=True)
 
 GatewayOpt = Annotated[str, typer.Option("--gateway", "-g", help="imini or apimart")]
-USAGE, FAILED, INTERRUPTED = 2, 1, 130
+USAGE, FAILED, INTERRUPTED = exits.USAGE, exits.FAILED, exits.INTERRUPTED
 
 
 def _gateway(name: str) -> Any:
@@ -41,19 +45,22 @@ def _gateway(name: str) -> Any:
     return name
 
 
-def _read_body(source: str) -> Any:
+def _read_body(source: str, *, obj: bool = False) -> Any:
+    """The JSON value in a file or stdin; with ``obj``, it must be a JSON object."""
+    from vidgate import jsonin
+
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        err.print(f"[red]cannot read {source}[/]: {exc.strerror or exc}")
-        raise typer.Exit(USAGE) from None
+        raise errors.InputError(f"cannot read {source}: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        err.print(
-            f"[red]{source} is not JSON[/]: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        )
-        raise typer.Exit(USAGE) from None
+        body = jsonin.parse(data)
+    except jsonin.BadJSON as exc:
+        raise errors.InputError(f"{source} is not JSON: {exc}") from None
+    if obj and not isinstance(body, dict):
+        kind = "null" if body is None else type(body).__name__
+        raise errors.InputError(f"{source}: the request body must be a JSON object, not {kind}")
+    return body
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
@@ -116,7 +123,7 @@ def generate(
     timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
 ) -> None:
     """Validate and submit a task; with --wait show its progress, with --download save it."""
-    body = _read_body(source) if source else {}
+    body = _read_body(source, obj=True) if source else {}
     body.update({k: v for k, v in (("model", model), ("prompt", prompt)) if v is not None})
     body.update(_fields(set_))
     with _client(_gateway(gateway), base_url) as client:
@@ -252,11 +259,18 @@ def batch(
     """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
     import asyncio
 
-    from vidgate.journal import open_journal
+    from vidgate.journal import Journal, open_journal
 
     if status_dir is not None:
         shared = status_dir.startswith(("postgresql://", "postgres://"))
-        _print_journal(open_journal(status_dir if shared else None, Path(status_dir)))
+        if not shared and not (Path(status_dir) / Journal.NAME).is_file():
+            raise errors.InputError(f"no batch in {status_dir} (no {Journal.NAME} there)")
+        folder = Path(status_dir)
+        book = open_journal(status_dir, folder) if shared else Journal(folder, create=False)
+        try:
+            _print_journal(book)
+        finally:
+            book.close()
         return
     if worker and jobs is None and journal is not None:
         pass  # a worker joins the batch already loaded into the journal
@@ -308,7 +322,11 @@ def batch(
             gateway_in_flight=gateway_in_flight,
             base_url=base_url,
         )
-        counts = asyncio.run(run_batch(jobs, options, on_event))
+        with _on_ctrl_c(
+            "the batch stopped; run the same command again to resume (finished jobs are "
+            "skipped, known tasks polled, nothing is resubmitted)"
+        ):
+            counts = asyncio.run(run_batch(jobs, options, on_event))
     where = safe_url(journal) if journal else out_dir
     out.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {where})")
     if load:
@@ -428,26 +446,72 @@ def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> Non
             out.print(f"saved {what} → {path}")
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which would turn it into a bare exit 130)."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+        super().__init__(hint)
+
+
+@contextlib.contextmanager
+def _on_ctrl_c(hint: str) -> Iterator[None]:
+    """Ctrl-C in this block ends the command with ``hint`` (how to resume) and exit 130."""
+    try:
+        yield
+    except errors.WaitInterrupted as exc:
+        raise _Interrupted(f"{exc}; resume with: vidgate wait {exc.task_id}") from exc
+    except KeyboardInterrupt as exc:
+        raise _Interrupted(hint) from exc
+
+
+def _fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
+    """One line (or a short block) on stderr, redacted; the traceback only with VIDGATE_DEBUG."""
+    from rich.text import Text
+
+    from vidgate.redact import redact
+
+    if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
+        import traceback
+
+        err.print(Text(redact("".join(traceback.format_exception(exc))), style="dim"))
+    style = "yellow" if code == exits.INTERRUPTED else "red"
+    err.print(Text(redact(message), style=style), soft_wrap=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning vidgate's errors into messages and exit codes."""
+    """Entry point: every outcome is an exit code of the table in vidgate.exits (README: "Exit
+    codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
+    from vidgate.batch import BatchInvalidError
+
     try:
         code = app(args=argv, standalone_mode=False)
-    except typer.Abort as exc:  # Ctrl-C: the command-line layer wraps the KeyboardInterrupt
-        cause = exc.__cause__
-        if isinstance(cause, errors.WaitInterrupted):
-            err.print(f"[yellow]{cause}[/]; resume with: vidgate wait {cause.task_id}")
-        sys.exit(INTERRUPTED)
+    except _Interrupted as exc:
+        _fail(f"interrupted: {exc.hint}", exits.INTERRUPTED)
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        _fail("interrupted", exits.INTERRUPTED)
     except typer.TyperException as exc:  # usage errors (missing argument, bad option, ...)
         show = getattr(exc, "show", None)
         if show:
             show()
-        sys.exit(USAGE)
-    except errors.ConfigurationError as exc:
-        err.print(f"[red]{exc}[/]")
-        sys.exit(USAGE)
+        sys.exit(exits.USAGE)
+    except BatchInvalidError as exc:
+        _fail(str(exc), exits.USAGE if exc.unreadable else exits.FAILED, exc)
     except errors.VidgateError as exc:
-        err.print(f"[red]{exc}[/]")
-        sys.exit(FAILED)
+        _fail(str(exc), exits.code_for(exc), exc)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot use{where}: {exc.strerror or exc}", exits.LOCAL, exc)
+    except RecursionError as exc:
+        _fail("input nested too deeply", exits.USAGE, exc)
+    except Exception as exc:
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}); set VIDGATE_DEBUG=1 for the "
+            "traceback and report it",
+            exits.INTERNAL,
+            exc,
+        )
     sys.exit(code if isinstance(code, int) else 0)
 
 

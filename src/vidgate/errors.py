@@ -19,8 +19,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "DiskError",
     "DownloadError",
+    "InputError",
     "InternalServerError",
+    "JournalBusyError",
     "JournalError",
     "MalformedResponseError",
     "NotFoundError",
@@ -45,7 +48,16 @@ class VidgateError(Exception):
 
 
 class ConfigurationError(VidgateError):
-    """The client cannot be built as asked (no API key, unknown gateway)."""
+    """The client cannot be built as asked (no API key, unknown gateway, a base URL that is not
+    http(s), a key with whitespace or control characters)."""
+
+
+class InputError(VidgateError, ValueError):
+    """The user's input cannot be used: unreadable, not UTF-8, not JSON, not a JSON object."""
+
+
+class DiskError(VidgateError):
+    """A local file or folder cannot be read or written (full disk, read-only, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +247,18 @@ class OutputExistsError(DownloadError, FileExistsError):
 
 class JournalError(VidgateError):
     """A batch journal cannot be opened, read or written (corrupt file, full disk, no access)."""
+
+
+class JournalBusyError(JournalError):
+    """Another process runs a batch on this journal; ``holder`` says who (pid, host, since)."""
+
+    def __init__(self, folder: Any, holder: dict[str, Any]) -> None:
+        self.folder, self.holder = folder, holder
+        who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "host", "since") if k in holder)
+        super().__init__(
+            f"another vidgate batch is running on {folder} ({who or 'holder unknown'}); "
+            "wait for it to finish, or stop it first"
+        )
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

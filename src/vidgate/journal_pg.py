@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from vidgate.errors import JournalError
+from vidgate.errors import InputError, JournalError
 from vidgate.journal import TRANSITIONS, Job, clean_error, job_key, safe_url
 
 __all__ = ["PgJournal"]
@@ -171,7 +171,7 @@ class PgJournal:
             ).fetchall()
         for line, body in stored:
             if body != texts[line]:
-                raise JournalError(
+                raise InputError(
                     f"line {line} differs from the journal in {self.where}: the jobs file "
                     "changed since the batch was loaded; use a new journal"
                 )

@@ -1,0 +1,102 @@
+"""JSON coming in from users (files, stdin, JSONL lines) and bodies handed to the clients.
+
+``parse`` turns bytes or text into a value or raises ``BadJSON`` with a message a user can act on:
+undecodable bytes (with the byte offset), a byte-order mark (accepted and dropped), NaN and
+Infinity, integers too long to convert, nesting deeper than ``MAX_DEPTH``, lone surrogates. The
+same checks, on a Python value, are ``problems``: the clients call it before validating, so a body
+holding bytes, sets, non-string keys or the like is a RequestValidationError, never a raw
+ValueError at send time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "BadJSON", "parse", "problems"]
+
+MAX_DEPTH = 64  # ours: no request body of either gateway comes near it (kling nests 4 deep)
+
+
+class BadJSON(ValueError):
+    """Input that is not usable JSON; the message says why and where."""
+
+
+def _constant(name: str) -> Any:
+    raise BadJSON(f"{name} is not JSON (numbers must be finite)")
+
+
+def parse(data: bytes | str) -> Any:
+    """One JSON value from bytes (UTF-8, BOM allowed) or text."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BadJSON(
+                f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+            ) from None
+    data = data.removeprefix("\ufeff")
+    try:
+        value = json.loads(data, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise BadJSON(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise BadJSON(f"nested deeper than {MAX_DEPTH} levels") from None
+    except BadJSON:
+        raise
+    except ValueError as exc:  # an integer longer than Python converts
+        raise BadJSON(f"a number is too long ({str(exc).split(';')[0].lower()})") from None
+    found = problems(value)
+    if found:
+        path, message = found[0]
+        raise BadJSON(f"{message} at {path or 'the top'}")
+    return value
+
+
+def problems(value: Any, limit: int = 10) -> list[tuple[str, str]]:
+    """(JSON pointer, what is wrong) for each part of ``value`` that is not plain JSON."""
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack and len(found) < limit:
+        path, item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            found.append((path, f"nested deeper than {MAX_DEPTH} levels"))
+            continue
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, str):
+            if not _encodable(item):
+                found.append((path, "a string holds a lone surrogate (not valid Unicode)"))
+        elif isinstance(item, int):
+            if item.bit_length() > 1024:
+                found.append((path, "an integer too large to be a JSON number anyone reads"))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                found.append((path, f"{item} is not JSON (numbers must be finite)"))
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    found.append((path, f"key {key!r} is not a string"))
+                    continue
+                if not _encodable(key):
+                    found.append((path, "a key holds a lone surrogate (not valid Unicode)"))
+                    continue
+                stack.append((f"{path}/{_escape(key)}", sub, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}/{i}", sub, depth + 1) for i, sub in enumerate(item))
+        else:
+            found.append((path, f"a {type(item).__name__} is not a JSON value"))
+    return found
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")

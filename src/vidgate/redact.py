@@ -1,0 +1,58 @@
+"""One redaction step for every text that leaves the process.
+
+Error messages, reprs, log lines, the batch journal and the CLI's output all pass through
+``redact``: every API key a client was built with is replaced by ``***`` in each form it can take
+in a server's echo (raw, JSON- or repr-escaped, URL-encoded), and so is any bearer-shaped token
+(``Bearer <token>``), whoever's it is. ``check_key`` refuses keys that could not be sent as a
+header value anyway (whitespace, control characters), without quoting them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "check_key", "redact", "register_secret"]
+
+MASK = "***"
+_BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"'<>,;&]+")
+_lock = threading.Lock()
+_forms: list[str] = []  # every form of every registered key, longest first
+
+
+def register_secret(secret: str) -> None:
+    """Remember a key so that ``redact`` hides it from now on (in this process)."""
+    if not secret:
+        return
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    with _lock:
+        new = sorted(set(_forms) | {f for f in forms if f}, key=len, reverse=True)
+        _forms[:] = new
+
+
+def redact(text: str) -> str:
+    """``text`` without any registered key (in any form) or bearer-shaped token."""
+    if not isinstance(text, str):
+        text = str(text)
+    for form in _forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def check_key(secret: str) -> str | None:
+    """Why a key cannot be used (never quoting it), or None."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in secret):
+        return "the API key contains whitespace or control characters (a stray newline?)"
+    if not secret.isascii() or not secret.isprintable():
+        return "the API key contains characters that cannot be sent in an HTTP header"
+    return None
