@@ -43,7 +43,7 @@ from vidgate.mock import DEFAULT_KEY, Fault, State, Timing, media
 
 GATEWAY = "apimart"
 BODY = {"model": "happyhorse-1.0", "duration": 3}
-TIMING = Timing(queue_s=0.5, run_s=1.3)  # done before the first poll, 2 s after the submit
+TIMING = Timing(queue_s=0.3, run_s=1.0)  # done before the first poll (2 s ± 20 % jitter)
 
 
 @contextmanager

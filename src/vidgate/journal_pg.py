@@ -201,10 +201,9 @@ class PgJournal:
         cursor = self._run(
             "write to it",
             "UPDATE vidgate_jobs SET state = 'submitting', attempts = attempts + 1, "
-            f"updated = {NOW}, owner = COALESCE(%s, owner), "
-            f"lease_until = CASE WHEN %s IS NULL THEN lease_until ELSE {NOW} + %s END "
-            "WHERE line = %s AND state = 'pending'",
-            (owner, owner, lease_s, line),
+            f"updated = {NOW}, owner = COALESCE(%s::text, owner), "
+            f"lease_until = {NOW} + %s::float8 WHERE line = %s AND state = 'pending'",
+            (owner, lease_s, line),
         )
         return bool(cursor.rowcount == 1)
 
@@ -244,7 +243,7 @@ class PgJournal:
         """Up to ``limit`` pending or submitted jobs nobody holds (or whose lease ran out)."""
         cursor = self._run(
             "claim jobs",
-            f"UPDATE vidgate_jobs SET owner = %s, lease_until = {NOW} + %s "
+            f"UPDATE vidgate_jobs SET owner = %s, lease_until = {NOW} + %s::float8 "
             "WHERE line IN (SELECT line FROM vidgate_jobs "
             "  WHERE state IN ('pending', 'submitted') "
             f"  AND (lease_until IS NULL OR lease_until < {NOW}) AND NOT (line = ANY(%s)) "
@@ -257,7 +256,7 @@ class PgJournal:
     def heartbeat(self, owner: str, lease_s: float) -> int:
         cursor = self._run(
             "renew leases",
-            f"UPDATE vidgate_jobs SET lease_until = {NOW} + %s WHERE owner = %s",
+            f"UPDATE vidgate_jobs SET lease_until = {NOW} + %s::float8 WHERE owner = %s",
             (lease_s, owner),
         )
         return int(cursor.rowcount)

@@ -32,6 +32,7 @@ from vidgate.journal import Job
 __all__ = ["Paced", "take_slot", "work", "worker_id"]
 
 Sleep = Callable[[float], Awaitable[None]]
+IDLE_POLL_S = 1.0  # how often an idle worker looks for jobs other workers hold
 
 
 def worker_id() -> str:
@@ -118,8 +119,9 @@ async def work(
             remaining, next_expiry = journal.open_jobs(sorted(tried))
             if not remaining:
                 break
-            # other workers hold the rest: look again when the first lease may have run out
-            await sleep(min(lease_s / 3, (next_expiry or 0) + 0.05) or 0.05)
+            # other workers hold the rest: look again soon (they may finish, or stop and let
+            # their leases run out)
+            await sleep(min(IDLE_POLL_S, lease_s / 3, (next_expiry or 0) + 0.05))
     finally:
         beating.cancel()
         if held:
