@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -48,11 +49,16 @@ TIMING = Timing(queue_s=0.3, run_s=1.0)  # done before the first poll (2 s ± 20
 
 @contextmanager
 def _mock(state: State) -> Iterator[str]:
+    """The mock as a loopback server; its dropped-connection faults are not logged."""
     server, port = crash._server(state)
+    log = logging.getLogger("uvicorn.error")  # configured by the server as it starts
+    was = log.disabled
+    log.disabled = True
     try:
         yield f"http://127.0.0.1:{port}/{GATEWAY}"
     finally:
         server.should_exit = True
+        log.disabled = was
 
 
 def _jobs(folder: Path, n: int, tag: str) -> Path:
@@ -178,6 +184,7 @@ def kill_test(server: str, folder: Path, jobs: int, workers: int = 4, kills: int
                 for process in processes[:kills]:
                     if process.poll() is None:
                         process.send_signal(signal.SIGKILL)
+                        process.wait()
                         killed += 1
                 break
         codes = _wait_all(processes[kills:], 900)
