@@ -19,6 +19,7 @@ their Retry-After.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -27,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from vidgate.errors import JournalError
 from vidgate.journal import Job
 
 __all__ = ["Paced", "take_slot", "work", "worker_id"]
@@ -96,16 +98,18 @@ async def work(
     async def heartbeat() -> None:
         while True:
             await asyncio.sleep(lease_s / 3)
-            journal.heartbeat(owner, lease_s)
+            with contextlib.suppress(JournalError):  # the database may be back at the next beat
+                journal.heartbeat(owner, lease_s)  # (meanwhile others may take jobs over: the
+                # compare-and-set transitions still keep each submit to one worker)
 
     beating = asyncio.create_task(heartbeat())
     try:
-        while not stop.is_set():
-            recovered = journal.recover_expired()
-            if recovered and after_recover:
-                after_recover(recovered)
+        while True:
             free = max(0, concurrency - len(held))
-            if free:
+            if free and not stop.is_set():  # stopping: the jobs in hand finish, no new ones
+                recovered = journal.recover_expired()
+                if recovered and after_recover:
+                    after_recover(recovered)
                 for job in journal.claim(owner, free, lease_s, sorted(tried)):
                     held[asyncio.create_task(one(job))] = job.line
             if held:
@@ -116,6 +120,8 @@ async def work(
                     del held[task]
                     task.result()  # a journal failure stops the worker
                 continue
+            if stop.is_set():
+                break
             remaining, next_expiry = journal.open_jobs(sorted(tried))
             if not remaining:
                 break
