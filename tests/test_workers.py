@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from vidgate.aio import AsyncApimart
@@ -341,3 +342,22 @@ def test_journal_urls_in_messages_hide_the_password() -> None:
     )
     with pytest.raises(ConfigurationError, match="use a postgresql:// URL"):
         open_journal("mysql://db/videos", Path())
+
+
+def test_a_request_woken_too_late_books_again() -> None:
+    """A stalled process must not send the requests that waited together all at once."""
+    from vidgate.workers import Paced
+
+    bookings: list[float] = []
+
+    class Schedule:
+        def reserve_request(self, per_second: float) -> float:
+            bookings.append(per_second)
+            return 0.01 if len(bookings) == 1 else 0.0
+
+    async def stalled(seconds: float) -> None:
+        await asyncio.sleep(seconds + 0.2)  # woke up 0.2 s late: four intervals at 20/s
+
+    paced = Paced(httpx.AsyncBaseTransport(), Schedule(), 20.0, stalled)
+    asyncio.run(paced.wait_turn())
+    assert bookings == [20.0, 20.0]

@@ -23,6 +23,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = ["Paced", "take_slot", "work", "worker_id"]
 
 Sleep = Callable[[float], Awaitable[None]]
 IDLE_POLL_S = 1.0  # how often an idle worker looks for jobs other workers hold
+MAX_REBOOKINGS = 10  # a request booked late this many times in a row goes out anyway
 
 
 def worker_id() -> str:
@@ -52,10 +54,21 @@ class Paced(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if "authorization" in request.headers:  # API calls; result files are fetched without
+            await self.wait_turn()
+        return await self.inner.handle_async_request(request)
+
+    async def wait_turn(self) -> None:
+        """Sleep until a booked moment. A process that wakes up later than one interval after
+        its moment (stalled, or starved of CPU) books again rather than send late: requests
+        that waited together would otherwise go out together, above the rate."""
+        interval = 1 / self.per_second
+        for _ in range(MAX_REBOOKINGS):
             delay = self.journal.reserve_request(self.per_second)
+            due = time.monotonic() + delay
             if delay > 0:
                 await self.sleep(delay)
-        return await self.inner.handle_async_request(request)
+            if time.monotonic() - due <= interval:
+                return
 
     async def aclose(self) -> None:
         await self.inner.aclose()
