@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate mutate-quick soak crash scale bench clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live mutate mutate-quick soak crash hostile scale bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ soak: setup ## 1,000 jobs per gateway through the mock with ~20 % faults; prints
 
 crash: setup ## Kill `vidgate batch` 20 times at random and resume; prints the figures
 	@$(RUN) python scripts/crash.py --jobs 200 --kills 20
+
+hostile: setup ## Hostile servers, bad bytes, fuzzed input, racing runs, a filling disk; prints the table
+	@$(RUN) python scripts/hostile.py
 
 scale: setup ## Workers on one PostgreSQL journal: 1,000 jobs, 2 of 4 workers killed, throughput, rate
 	@$(RUN) python scripts/scale.py --jobs 1000

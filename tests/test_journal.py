@@ -10,7 +10,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from vidgate import errors, exits
 from vidgate.batch import BatchOptions, run_batch
 from vidgate.cli import main
 from vidgate.journal import TRANSITIONS, Journal
-from vidgate.mock import DEFAULT_KEY, MockGateway, State, Timing
+from vidgate.mock import DEFAULT_KEY, MockGateway
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import crash
+import hostile
 
 IMINI = {"model": "kling/kling-v3", "duration": 3}
 APIMART = {"model": "happyhorse-1.0", "duration": 3}
@@ -118,68 +117,9 @@ def test_transitions_are_compare_and_set(tmp_path: Path) -> None:
     journal.close()
 
 
-RACER = textwrap.dedent(
-    """
-    import asyncio, sys, time
-    from pathlib import Path
-    from vidgate import journal
-    journal.Journal.lock = lambda self: None  # bypass the lock: only compare-and-set is left
-    from vidgate.aio import AsyncImini
-    from vidgate.batch import BatchOptions, run_batch
-
-    jobs, base, go, out = sys.argv[1:5]
-    while not Path(go).exists():
-        time.sleep(0.002)
-
-    async def main():
-        client = AsyncImini(api_key="sk-mock", base_url=base, max_retries=8)
-        try:
-            options = BatchOptions("imini", Path(out), concurrency=16, rate=0, client=client)
-            return await run_batch(Path(jobs), options)
-        finally:
-            await client.aclose()
-
-    print(asyncio.run(main()))
-    """
-)
-
-
-def race(folder: Path, jobs: int, processes: int) -> dict[str, Any]:
-    """``processes`` batch runs on one journal at once, the lock bypassed; the mock's ledger."""
-    state = State(Timing())
-    server, port = crash._server(state)
-    try:
-        jobs_file = _jobs(folder, [{**IMINI, "prompt": f"race {i}"} for i in range(jobs)])
-        go, out, base = folder / "go", folder / "out", f"http://127.0.0.1:{port}/imini"
-        racers = [
-            subprocess.Popen(
-                [sys.executable, "-c", RACER, str(jobs_file), base, str(go), str(out)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(processes)
-        ]
-        go.touch()
-        outputs = [r.communicate(timeout=120) for r in racers]
-    finally:
-        server.should_exit = True
-    journal = Journal(folder / "out")
-    states = journal.counts()
-    journal.close()
-    return {
-        "submitted": len(state.ledger),
-        "duplicates": len(state.ledger.duplicates(lambda e: e.body["prompt"])),
-        "tracebacks": sum("Traceback" in err for _, err in outputs),
-        "exit_codes": [r.returncode for r in racers],
-        "states": states,
-        "stderr": [err for _, err in outputs if err],
-    }
-
-
 @pytest.mark.contract
 def test_racing_processes_never_submit_a_job_twice(tmp_path: Path) -> None:
-    figures = race(tmp_path, jobs=30, processes=4)
+    figures = hostile.race(tmp_path, jobs=30, processes=4)
     assert figures["duplicates"] == 0, figures
     assert figures["submitted"] == 30, figures
     assert figures["tracebacks"] == 0, figures["stderr"]

@@ -7,10 +7,13 @@ clients only carry those plans out, with their own I/O.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import random
+import re
+import secrets
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -21,8 +24,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from vidgate import errors
+from vidgate import errors, jsonin
 from vidgate.gateways import Gateway, gateway
+from vidgate.redact import check_key, mentions_secret, redact, redact_data, register_secret
 from vidgate.types import Task
 from vidgate.validation import validator
 
@@ -37,8 +41,29 @@ NEVER_SENT = (
     httpx.UnsupportedProtocol,
 )
 RetryPlan = Generator[object, "httpx.Response | Exception | None", httpx.Response]
+# Bounds (ours, not the gateways'): a JSON reply of either gateway is a few KB; a result video of
+# the documented lengths and resolutions is tens of MB. All three are client arguments.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a JSON reply, counted after decompression
+MAX_DOWNLOAD_BYTES = 2 * 1024**3  # a result file, counted after decompression
+DOWNLOAD_TIMEOUT_S = 1800.0  # one result file, start to end
+BOUND_ENV = {
+    "max_response_bytes": "VIDGATE_MAX_RESPONSE_BYTES",
+    "max_download_bytes": "VIDGATE_MAX_DOWNLOAD_BYTES",
+    "download_timeout": "VIDGATE_DOWNLOAD_TIMEOUT",
+}
 WaitPlan = Generator[float, Task, Task]
 ProgressCallback = Callable[[Task], None]
+
+
+class _Redacting(logging.Filter):
+    """Every vidgate log record passes the redaction step, whichever handler shows it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+logger.addFilter(_Redacting())
 
 
 def configure_logging() -> None:
@@ -49,6 +74,19 @@ def configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s vidgate %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(getattr(logging, level, logging.INFO))
+
+
+def check_base_url(url: str, what: str) -> str:
+    """An http(s) URL with a host, or ConfigurationError at once (never retried)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise errors.ConfigurationError(f"{what} {url!r} is not a URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise errors.ConfigurationError(
+            f"{what} {url!r}: use an http:// or https:// URL with a host"
+        )
+    return url
 
 
 @cache
@@ -73,6 +111,9 @@ class Config:
     language: str | None
     clock: Callable[[], float]
     rng: random.Random
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES
+    download_timeout: float = DOWNLOAD_TIMEOUT_S
 
     @classmethod
     def build(
@@ -85,14 +126,34 @@ class Config:
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
+        **bounds: Any,
     ) -> Config:
+        """``bounds``: max_response_bytes, max_download_bytes, download_timeout (None: default)."""
         gw = gateway(name)
         key = api_key if api_key is not None else os.environ.get(gw.env_key)
         if not key:
             raise errors.ConfigurationError(
                 f"no API key for {gw.name}: pass api_key= or set {gw.env_key}"
             )
+        if not isinstance(key, str) or (problem := check_key(key)):
+            source = "api_key" if api_key is not None else gw.env_key
+            raise errors.ConfigurationError(f"{source}: {problem or 'the API key must be text'}")
+        register_secret(key)
         url = base_url or os.environ.get(gw.env_url) or gw.default_base_url
+        check_base_url(url, "base URL" if base_url else gw.env_url)
+        for bound, value in list(bounds.items()):
+            if bound not in BOUND_ENV:
+                raise TypeError(f"unexpected argument {bound!r}")
+            source = bound
+            if value is None and os.environ.get(BOUND_ENV[bound]):
+                source, value = BOUND_ENV[bound], os.environ[BOUND_ENV[bound]]
+                try:
+                    value = float(value) if bound == "download_timeout" else int(value)
+                except ValueError:
+                    value = 0
+            if value is not None and not value > 0:
+                raise errors.ConfigurationError(f"{source} must be a positive number")
+            bounds[bound] = value
         configure_logging()
         config = cls(
             gw,
@@ -103,6 +164,7 @@ class Config:
             language,
             clock or time.monotonic,
             random.Random(seed),
+            **{k: v for k, v in bounds.items() if v is not None},
         )
         if language is not None:
             config.check_parameters(gw.task_operation_id, query={"language": language})
@@ -132,7 +194,20 @@ class Config:
         }
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.api_key, "***") if self.api_key else text
+        return redact(text)
+
+    # ------------------------------------------------------------------------ exchanges
+    def deadline(self, end: float | None = None) -> float:
+        """When the next API exchange (connect, send, headers, body) must be over."""
+        limit = time.monotonic() + self.timeout
+        return limit if end is None else min(limit, end)
+
+    def exchange_timeout(self, deadline: float) -> httpx.Timeout:
+        """Socket timeouts for one exchange: none longer than what is left of its deadline."""
+        return httpx.Timeout(max(0.001, min(self.timeout, deadline - time.monotonic())))
+
+    def reply_reader(self, response: httpx.Response, deadline: float) -> Reader:
+        return Reader(response, self.max_response_bytes, deadline)
 
     # ------------------------------------------------------------------------ requests
     def submit_request(self, body: Any, idempotency_key: str | None) -> tuple[dict[str, Any], str]:
@@ -143,6 +218,16 @@ class Config:
             body = body.to_body(self.gateway.name)
         elif isinstance(body, BaseModel):
             body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        found = jsonin.problems(body)
+        if found:  # bytes, sets, non-string keys, NaN, lone surrogates: nothing could be sent
+            model = body.get("model") if isinstance(body, dict) else None
+            violations = tuple(
+                errors.Violation(path, "json", f"{path or 'body'}: {message}")
+                for path, message in found
+            )
+            raise errors.RequestValidationError(
+                self.gateway.name, model if isinstance(model, str) else None, None, violations
+            )
         mode = validator(self.gateway.name).validate(body)
         if idempotency_key is not None:
             self.check_parameters(
@@ -243,13 +328,13 @@ class Config:
     def api_error(self, response: httpx.Response, *, submit: bool = False) -> errors.APIError:
         data = _json(response)
         code, message, request_id = self.gateway.parse_error(data)
-        text = self.scrub(message or response.text[:200] or response.reason_phrase)
+        text = self.scrub(message or _text(response) or response.reason_phrase)
         cls = errors.error_for_status(response.status_code)
         kwargs: dict[str, Any] = {
             "status": response.status_code,
             "code": code,
             "request_id": request_id or response.headers.get("x-request-id"),
-            "body": data,
+            "body": redact_data(data),
             "may_have_been_submitted": submit,
         }
         if cls is errors.RateLimitError:
@@ -266,12 +351,15 @@ class Config:
         return cls(f"{self.gateway.name}: {text}", may_have_been_submitted=maybe_sent)
 
     def json_of(self, response: httpx.Response) -> Any:
-        data = _json(response)
-        if data is None:
+        try:
+            data = jsonin.parse(response.content)
+        except jsonin.BadJSON as exc:
             raise errors.MalformedResponseError(
-                "reply is not JSON", status=response.status_code, excerpt=response.text
-            )
-        return data
+                f"reply is not usable JSON ({exc})",
+                status=response.status_code,
+                excerpt=_text(response),
+            ) from None
+        return redact_data(data) if mentions_secret(response.content) else data
 
     def log_request(self, request: httpx.Request) -> None:
         if logger.isEnabledFor(logging.DEBUG):
@@ -301,6 +389,10 @@ def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:
         raise errors.DownloadError(
             f"task {task.id} has no {what.replace('_', ' ')} for video #{index}"
         )
+    try:
+        check_base_url(url, f"the {what} URL of task {task.id}")
+    except errors.ConfigurationError as exc:
+        raise errors.DownloadError(str(exc)) from None
     if video.expired():
         raise errors.URLExpiredError(
             f"the {what} URL of task {task.id} expired at {video.expires_at:%Y-%m-%d %H:%M} UTC; "
@@ -309,23 +401,194 @@ def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:
     return url, video.expires_at
 
 
+# File names made from ids a server sent: a fixed alphabet, no separators, no leading dot, capped.
+NAME_CAP = 96
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file name stem: itself if it is already safe, else a cleaned copy with a
+    short hash of the original (so two different ids never share a name)."""
+    import hashlib
+
+    clean = _UNSAFE.sub("_", text).lstrip("._-")[:NAME_CAP]
+    if clean == text and clean:
+        return clean
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{clean[: NAME_CAP - 11]}-{digest}" if clean else f"task-{digest}"
+
+
 def download_target(task: Task, url: str, dest: Any, what: str, index: int, overwrite: bool) -> Any:
     """The file to write: ``dest`` itself, or a file named after the task inside it.
 
-    ``dest`` is a folder if it is one, or if it does not exist and has no file suffix.
+    ``dest`` is a folder if it is one, or if it does not exist and has no file suffix. A name
+    made from the task id stays inside that folder (checked after resolving links), and an
+    existing file is refused unless ``overwrite``.
     """
     from pathlib import Path, PurePosixPath
 
     path = Path(dest)
     if path.is_dir() or (not path.exists() and not path.suffix):
-        suffix = PurePosixPath(httpx.URL(url).path).suffix or {"video": ".mp4"}.get(what, ".bin")
+        suffix = PurePosixPath(httpx.URL(url).path).suffix
+        if not _SUFFIX.fullmatch(suffix):
+            suffix = {"video": ".mp4"}.get(what, ".bin")
         tag = "" if what == "video" else f"-{what.replace('_', '-')}"
         number = f"-{index}" if index else ""
-        path = path / f"{task.id}{number}{tag}{suffix}"
+        path = path / f"{safe_name(task.id)}{number}{tag}{suffix}"
+        try:
+            inside = path.resolve().parent == Path(dest).resolve()
+        except (OSError, RuntimeError):
+            inside = False
+        if not inside:
+            raise errors.DownloadError(f"refusing to write {path}: it resolves outside {dest}")
     if path.exists() and not overwrite:
         raise errors.OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.DiskError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
     return path
+
+
+class FileSink:
+    """A result file being written: a private ``.part`` file, bounded in size and time, moved
+    into place only when complete (and never over an existing file unless asked)."""
+
+    def __init__(
+        self, cfg: Config, path: Any, task: Task, what: str, response: httpx.Response, end: float
+    ) -> None:
+        self.path, self.end = path, end
+        self.label = f"the {what} of task {task.id}"
+        self.limit = cfg.max_download_bytes
+        self.expected = content_length(response)
+        if self.expected is not None and self.expected > self.limit:
+            raise errors.DownloadError(
+                f"{self.label} is {self.expected} bytes, over the limit of {self.limit} "
+                "(max_download_bytes)"
+            )
+        self.part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        self.done = 0
+        try:
+            self.file = self.part.open("xb")
+        except OSError as exc:
+            raise errors.DiskError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
+
+    def write(self, chunk: bytes, raw_bytes: int) -> None:
+        self.done += len(chunk)
+        if self.done > self.limit:
+            raise errors.DownloadError(
+                f"{self.label} outgrew the limit of {self.limit} bytes (max_download_bytes)"
+            )
+        if self.expected is not None and raw_bytes > self.expected:
+            raise errors.DownloadError(
+                f"{self.label}: the server sent more than its Content-Length ({self.expected})"
+            )
+        if time.monotonic() > self.end:
+            raise errors.DownloadError(f"{self.label} took longer than download_timeout")
+        try:
+            self.file.write(chunk)
+        except OSError as exc:
+            raise errors.DiskError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
+
+    def finish(self, raw_bytes: int, overwrite: bool) -> None:
+        try:
+            self.file.close()
+        except OSError as exc:
+            raise errors.DiskError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
+        if self.expected is not None and raw_bytes < self.expected:
+            raise errors.DownloadError(
+                f"{self.label} ended after {raw_bytes} of {self.expected} bytes"
+            )
+        place(self.part, self.path, overwrite)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            self.part.unlink()
+
+
+def place(part: Any, path: Any, overwrite: bool) -> None:
+    """Move a complete file into place; without ``overwrite``, atomically refuse an existing one."""
+    try:
+        if overwrite:
+            part.replace(path)
+            return
+        try:
+            os.link(part, path)  # fails if path exists, even if it appeared a moment ago
+        except FileExistsError:
+            raise errors.OutputExistsError(
+                f"{path} exists; pass overwrite=True to replace it"
+            ) from None
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                raise errors.OutputExistsError(
+                    f"{path} exists; pass overwrite=True to replace it"
+                ) from None
+            part.replace(path)
+            return
+        part.unlink()
+    except OSError as exc:
+        raise errors.DiskError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+class Reader:
+    """An API reply's body, read chunk by chunk within a size cap (after decompression) and the
+    exchange's deadline; then the reply as an ordinary (read) httpx.Response."""
+
+    def __init__(self, response: httpx.Response, cap: int, deadline: float) -> None:
+        self.response, self.cap, self.deadline = response, cap, deadline
+        self.chunks: list[bytes] = []
+        self.size = 0
+        declared = content_length(response)
+        if declared is not None and declared > cap:
+            self._too_large(declared)
+
+    def _too_large(self, size: int) -> None:
+        raise errors.MalformedResponseError(
+            f"reply of {size}+ bytes is over the limit of {self.cap} (max_response_bytes)",
+            status=self.response.status_code,
+        )
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.cap:
+            self._too_large(self.size)
+        if time.monotonic() > self.deadline:
+            raise httpx.ReadTimeout("the reply was still arriving when its deadline passed")
+        self.chunks.append(chunk)
+
+    def result(self) -> httpx.Response:
+        skip = ("content-encoding", "content-length", "transfer-encoding")
+        headers = [(k, v) for k, v in self.response.headers.multi_items() if k.lower() not in skip]
+        return httpx.Response(
+            self.response.status_code,
+            headers=headers,
+            content=b"".join(self.chunks),
+            request=self.response.request,
+            extensions={"reason_phrase": self.response.extensions.get("reason_phrase", b"")},
+        )
+
+
+def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.VidgateError:
+    """An httpx error that is neither a reply nor a transport failure, typed."""
+    if isinstance(exc, httpx.DecodingError):
+        return errors.MalformedResponseError(
+            f"reply could not be decoded ({exc})", status=status or 0
+        )
+    if isinstance(exc, httpx.InvalidURL):
+        return errors.InputError(f"{gateway_name}: cannot build the request URL ({exc})")
+    if isinstance(exc, httpx.TooManyRedirects):
+        return errors.MalformedResponseError(f"redirect loop ({exc})", status=status or 0)
+    return errors.APIConnectionError(
+        f"{gateway_name}: {type(exc).__name__}: {exc}", may_have_been_submitted=True
+    )
+
+
+def past(end: float | None, seconds: float = 0.0) -> bool:
+    """Whether a real-time deadline has passed (or would, after sleeping ``seconds``)."""
+    return end is not None and time.monotonic() + seconds >= end
 
 
 def download_retry(
@@ -346,6 +609,10 @@ def download_retry(
     retryable = exc is not None or status == 429 or (status is not None and status >= 500)
     if not retryable or attempt > cfg.max_retries:
         if exc is not None:
+            if isinstance(exc, httpx.TimeoutException):
+                raise errors.DownloadError(
+                    f"downloading the {what} of task {task.id}: no data for {cfg.timeout:g} s"
+                ) from exc
             raise errors.DownloadError(
                 f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
             ) from exc
@@ -372,9 +639,14 @@ def content_length(response: httpx.Response) -> int | None:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return jsonin.parse(response.content)
+    except jsonin.BadJSON:
         return None
+
+
+def _text(response: httpx.Response, limit: int = 200) -> str:
+    """The start of a reply as text, whatever its bytes and declared charset."""
+    return response.content[:limit].decode("utf-8", "replace")
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -7,6 +7,7 @@ async with AsyncImini() as client:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,7 +15,12 @@ from typing import Any, ClassVar
 import httpx
 
 from vidgate import _core
-from vidgate.errors import WaitInterrupted
+from vidgate.errors import (
+    APITimeoutError,
+    DownloadError,
+    WaitInterrupted,
+    WaitTimeoutError,
+)
 from vidgate.types import SubmittedTask, Task
 from vidgate.validation import Result, validator
 
@@ -49,9 +55,23 @@ class AsyncClient:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         seed: int | None = None,
+        max_response_bytes: int | None = None,
+        max_download_bytes: int | None = None,
+        download_timeout: float | None = None,
     ) -> None:
+        """See :class:`vidgate.client.SyncClient` for the bounds."""
         self._cfg = _core.Config.build(
-            self.gateway_name, api_key, base_url, timeout, max_retries, language, clock, seed
+            self.gateway_name,
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            language,
+            clock,
+            seed,
+            max_response_bytes=max_response_bytes,
+            max_download_bytes=max_download_bytes,
+            download_timeout=download_timeout,
         )
         self._sleep = sleep or asyncio.sleep
 
@@ -101,9 +121,12 @@ class AsyncClient:
         )
 
     async def get(self, task_id: str) -> Task:
+        return await self._get(task_id, None)
+
+    async def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
         plan = self._cfg.retry_plan(submit=False, idempotent=True)
-        response = await self._carry_out(plan, request)
+        response = await self._carry_out(plan, request, end)
         return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
 
     async def wait(
@@ -117,12 +140,20 @@ class AsyncClient:
         """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
+        end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
+        started, last = time.monotonic(), None
         try:
             delay = next(plan)
             while True:
                 if delay:
                     await self._sleep(delay)
-                delay = plan.send(await self.get(task_id))
+                try:
+                    last = await self._get(task_id, end)
+                except APITimeoutError:
+                    if not _core.past(end):
+                        raise
+                    raise WaitTimeoutError(task_id, time.monotonic() - started, last) from None
+                delay = plan.send(last)
         except StopIteration as done:
             result: Task = done.value
             return result
@@ -160,47 +191,96 @@ class AsyncClient:
         task = await self.get(task) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _core.download_target(task, url, dest, what, index, overwrite)
-        part = path.with_name(path.name + ".part")
+        end = time.monotonic() + self._cfg.download_timeout
         attempt = 0
         while True:
             attempt += 1
             try:
-                async with self._files.stream("GET", url) as response:
-                    if response.status_code == 200:
-                        await self._save(response, part, on_progress)
-                        break
-                    delay = _core.download_retry(
-                        self._cfg, attempt, task, what, expires_at, response=response
-                    )
+                async with asyncio.timeout(max(0.0, end - time.monotonic())):
+                    timeout = self._cfg.exchange_timeout(end)
+                    async with self._files.stream("GET", url, timeout=timeout) as response:
+                        if response.status_code == 200:
+                            await self._save(
+                                response,
+                                _core.FileSink(self._cfg, path, task, what, response, end),
+                                overwrite,
+                                on_progress,
+                            )
+                            return path
+                        delay = _core.download_retry(
+                            self._cfg, attempt, task, what, expires_at, response=response
+                        )
+            except TimeoutError:
+                raise DownloadError(
+                    f"downloading the {what} of task {task.id}: gave up after "
+                    f"{self._cfg.download_timeout:g} s (download_timeout)"
+                ) from None
             except httpx.TransportError as exc:
                 delay = _core.download_retry(self._cfg, attempt, task, what, expires_at, exc=exc)
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise DownloadError(
+                    f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if _core.past(end, delay):
+                raise DownloadError(
+                    f"downloading the {what} of task {task.id}: gave up after "
+                    f"{self._cfg.download_timeout:g} s (download_timeout)"
+                )
             await self._sleep(delay)
-        part.replace(path)
-        return path
 
     # ------------------------------------------------------------------------ plumbing
     @staticmethod
-    async def _save(response: httpx.Response, part: Path, on_progress: ByteProgress | None) -> None:
-        total, done = _core.content_length(response), 0
-        with part.open("wb") as out:
+    async def _save(
+        response: httpx.Response,
+        sink: _core.FileSink,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> None:
+        try:
             async for chunk in response.aiter_bytes():
-                out.write(chunk)
-                done += len(chunk)
+                sink.write(chunk, response.num_bytes_downloaded)
                 if on_progress:
-                    on_progress(done, total)
+                    on_progress(sink.done, sink.expected)
+            sink.finish(response.num_bytes_downloaded, overwrite)
+        except BaseException:
+            sink.discard()
+            raise
 
-    async def _carry_out(self, plan: _core.RetryPlan, request: dict[str, Any]) -> httpx.Response:
+    async def _exchange(
+        self, request: dict[str, Any], deadline: float
+    ) -> httpx.Response | Exception:
+        """One request and its whole reply, within ``deadline`` and the reply size cap."""
+        status = None
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                timeout = self._cfg.exchange_timeout(deadline)
+                async with self._api.stream(**request, timeout=timeout) as response:
+                    status = response.status_code
+                    reader = self._cfg.reply_reader(response, deadline)
+                    async for chunk in response.aiter_bytes():
+                        reader.add(chunk)
+                    return reader.result()
+        except TimeoutError:
+            return httpx.ReadTimeout("no complete reply before the exchange's deadline")
+        except httpx.TransportError as exc:
+            return exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise _core.unusable(exc, self._cfg.gateway.name, status) from exc
+
+    async def _carry_out(
+        self, plan: _core.RetryPlan, request: dict[str, Any], end: float | None = None
+    ) -> httpx.Response:
         step = next(plan)
         try:
             while True:
                 if step is _core.SEND:
-                    outcome: httpx.Response | Exception | None
-                    try:
-                        outcome = await self._api.request(**request)
-                    except httpx.TransportError as exc:
-                        outcome = exc
+                    outcome = await self._exchange(request, self._cfg.deadline(end))
                 else:
                     assert isinstance(step, float)
+                    if _core.past(end, step):
+                        raise APITimeoutError(
+                            f"{self._cfg.gateway.name}: the deadline passed before a retry"
+                        )
                     await self._sleep(step)
                     outcome = None
                 step = plan.send(outcome)

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidgate import errors, exits
+from vidgate import errors, exits, jsonin
 from vidgate.journal import URL_ENV, safe_url
 from vidgate.types import Task
 from vidgate.validation import validator
@@ -47,8 +47,6 @@ def _gateway(name: str) -> Any:
 
 def _read_body(source: str, *, obj: bool = False) -> Any:
     """The JSON value in a file or stdin; with ``obj``, it must be a JSON object."""
-    from vidgate import jsonin
-
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
@@ -78,8 +76,8 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
             err.print(f"[red]--set {pair!r}[/]: expected KEY=VALUE (VALUE is JSON or text)")
             raise typer.Exit(USAGE)
         try:
-            body[key] = json.loads(value)
-        except json.JSONDecodeError:
+            body[key] = jsonin.parse(value)
+        except jsonin.BadJSON:
             body[key] = value
     return body
 
@@ -126,9 +124,13 @@ def generate(
     body = _read_body(source, obj=True) if source else {}
     body.update({k: v for k, v in (("model", model), ("prompt", prompt)) if v is not None})
     body.update(_fields(set_))
+    found = jsonin.problems(body)
+    if found:  # e.g. a lone surrogate from undecodable command-line bytes
+        path, problem = found[0]
+        raise errors.InputError(f"the request body is not JSON: {problem} at {path or 'the top'}")
     with _client(_gateway(gateway), base_url) as client:
         submitted = client.generate(body)
-        out.print(f"submitted task [bold]{submitted.id}[/] (mode {submitted.mode})")
+        out.print(f"submitted task [bold]{_safe(submitted.id)}[/] (mode {submitted.mode})")
         if wait or download:
             task = _watch(client, submitted.id, timeout)
             if download:
@@ -391,14 +393,30 @@ def docs_diff_cmd(
     raise typer.Exit(FAILED if unexplained else 0)
 
 
+def _safe(text: Any) -> str:
+    """A server-supplied string as console text: redacted, control characters shown escaped,
+    no rich markup."""
+    from rich.markup import escape
+
+    from vidgate.redact import redact
+
+    clean = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
+        for ch in redact(str(text))
+    )
+    return escape(clean)
+
+
 def _show(task: Task) -> None:
     progress = f", {task.progress}%" if task.progress is not None else ""
-    out.print(f"task {task.id}: [bold]{task.status.value}[/] ({task.raw_status}{progress})")
+    out.print(
+        f"task {_safe(task.id)}: [bold]{task.status.value}[/] ({_safe(task.raw_status)}{progress})"
+    )
     for i, video in enumerate(task.videos):
         expires = f" (expires {video.expires_at:%Y-%m-%d %H:%M} UTC)" if video.expires_at else ""
-        out.print(f"  video #{i}: {video.url}{expires}")
+        out.print(f"  video #{i}: {_safe(video.url)}{expires}")
     if task.error:
-        out.print(f"  error: {json.dumps(task.error, ensure_ascii=False)}")
+        out.print(f"  error: {_safe(json.dumps(task.error, ensure_ascii=True))}")
 
 
 def _watch(client: Any, task_id: str, timeout: float | None) -> Task:
@@ -415,12 +433,24 @@ def _watch(client: Any, task_id: str, timeout: float | None) -> Task:
             done = 100 if task.succeeded else task.progress
             bar.update(row, completed=done or 0, state=task.raw_status)
 
-        task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
+        with _on_ctrl_c(f"stopped waiting; the task goes on: vidgate wait {task_id}"):
+            task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
     _show(task)
     return task
 
 
 def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    if not task.succeeded:
+        raise errors.DownloadError(f"task {task.id} is {task.raw_status}; nothing to download yet")
+    if not task.videos:
+        raise errors.DownloadError(f"task {task.id} {task.raw_status} without any result file")
+    with _on_ctrl_c(f"download stopped; run it again: vidgate download {task.id}"):
+        _save_all(client, task, folder, overwrite)
+
+
+def _save_all(client: Any, task: Task, folder: Path, overwrite: bool) -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
     for index, video in enumerate(task.videos):
         kinds = [
@@ -443,7 +473,7 @@ def _save(client: Any, task: Task, folder: Path, overwrite: bool = False) -> Non
                         row, completed=done, total=total
                     ),
                 )
-            out.print(f"saved {what} → {path}")
+            out.print(f"saved {what} → {_safe(path)}")
 
 
 class _Interrupted(Exception):

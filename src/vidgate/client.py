@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from vidgate import _core
+from vidgate import _core, errors
 from vidgate.types import SubmittedTask, Task
 from vidgate.validation import Result, validator
 
@@ -41,9 +41,25 @@ class SyncClient:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         seed: int | None = None,
+        max_response_bytes: int | None = None,
+        max_download_bytes: int | None = None,
+        download_timeout: float | None = None,
     ) -> None:
+        """``timeout`` bounds each API exchange as a whole (connect, send, headers and body);
+        ``max_response_bytes`` an API reply, ``max_download_bytes`` and ``download_timeout``
+        one result file (defaults in vidgate._core)."""
         self._cfg = _core.Config.build(
-            self.gateway_name, api_key, base_url, timeout, max_retries, language, clock, seed
+            self.gateway_name,
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            language,
+            clock,
+            seed,
+            max_response_bytes=max_response_bytes,
+            max_download_bytes=max_download_bytes,
+            download_timeout=download_timeout,
         )
         self._sleep = sleep or time.sleep
         hooks = {"request": [self._cfg.log_request], "response": [self._cfg.log_response]}
@@ -91,8 +107,12 @@ class SyncClient:
 
     def get(self, task_id: str) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
+        return self._get(task_id, None)
+
+    def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
-        response = self._carry_out(self._cfg.retry_plan(submit=False, idempotent=True), request)
+        plan = self._cfg.retry_plan(submit=False, idempotent=True)
+        response = self._carry_out(plan, request, end)
         return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
 
     def wait(
@@ -111,19 +131,27 @@ class SyncClient:
         """
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
+        end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
+        started, last = time.monotonic(), None
         try:
             delay = next(plan)
             while True:
                 if delay:
                     self._sleep(delay)
-                delay = plan.send(self.get(task_id))
+                try:
+                    last = self._get(task_id, end)
+                except errors.APITimeoutError:
+                    if not _core.past(end):
+                        raise
+                    raise errors.WaitTimeoutError(
+                        task_id, time.monotonic() - started, last
+                    ) from None
+                delay = plan.send(last)
         except StopIteration as done:
             result: Task = done.value
             return result
         except KeyboardInterrupt as exc:
-            from vidgate.errors import WaitInterrupted
-
-            raise WaitInterrupted(task_id) from exc
+            raise errors.WaitInterrupted(task_id) from exc
 
     def generate_and_wait(
         self,
@@ -156,47 +184,72 @@ class SyncClient:
         task = self.get(task) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _core.download_target(task, url, dest, what, index, overwrite)
-        part = path.with_name(path.name + ".part")
+        end = time.monotonic() + self._cfg.download_timeout
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._files.stream("GET", url) as response:
+                timeout = self._cfg.exchange_timeout(end)
+                with self._files.stream("GET", url, timeout=timeout) as response:
                     if response.status_code == 200:
-                        self._save(response, part, on_progress)
-                        break
+                        sink = _core.FileSink(self._cfg, path, task, what, response, end)
+                        try:
+                            for chunk in response.iter_bytes():
+                                sink.write(chunk, response.num_bytes_downloaded)
+                                if on_progress:
+                                    on_progress(sink.done, sink.expected)
+                            sink.finish(response.num_bytes_downloaded, overwrite)
+                        except BaseException:
+                            sink.discard()
+                            raise
+                        return path
                     delay = _core.download_retry(
                         self._cfg, attempt, task, what, expires_at, response=response
                     )
             except httpx.TransportError as exc:
                 delay = _core.download_retry(self._cfg, attempt, task, what, expires_at, exc=exc)
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                raise errors.DownloadError(
+                    f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if _core.past(end, delay):
+                raise errors.DownloadError(
+                    f"downloading the {what} of task {task.id}: gave up after "
+                    f"{self._cfg.download_timeout:g} s (download_timeout)"
+                )
             self._sleep(delay)
-        part.replace(path)
-        return path
 
     # ------------------------------------------------------------------------ plumbing
-    @staticmethod
-    def _save(response: httpx.Response, part: Path, on_progress: ByteProgress | None) -> None:
-        total, done = _core.content_length(response), 0
-        with part.open("wb") as out:
-            for chunk in response.iter_bytes():
-                out.write(chunk)
-                done += len(chunk)
-                if on_progress:
-                    on_progress(done, total)
+    def _exchange(self, request: dict[str, Any], deadline: float) -> httpx.Response | Exception:
+        """One request and its whole reply, within ``deadline`` and the reply size cap."""
+        status = None
+        try:
+            timeout = self._cfg.exchange_timeout(deadline)
+            with self._api.stream(**request, timeout=timeout) as response:
+                status = response.status_code
+                reader = self._cfg.reply_reader(response, deadline)
+                for chunk in response.iter_bytes():
+                    reader.add(chunk)
+                return reader.result()
+        except httpx.TransportError as exc:
+            return exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise _core.unusable(exc, self._cfg.gateway.name, status) from exc
 
-    def _carry_out(self, plan: _core.RetryPlan, request: dict[str, Any]) -> httpx.Response:
+    def _carry_out(
+        self, plan: _core.RetryPlan, request: dict[str, Any], end: float | None = None
+    ) -> httpx.Response:
         step = next(plan)
         try:
             while True:
                 if step is _core.SEND:
-                    outcome: httpx.Response | Exception | None
-                    try:
-                        outcome = self._api.request(**request)
-                    except httpx.TransportError as exc:
-                        outcome = exc
+                    outcome = self._exchange(request, self._cfg.deadline(end))
                 else:
                     assert isinstance(step, float)
+                    if _core.past(end, step):
+                        raise errors.APITimeoutError(
+                            f"{self._cfg.gateway.name}: the deadline passed before a retry"
+                        )
                     self._sleep(step)
                     outcome = None
                 step = plan.send(outcome)

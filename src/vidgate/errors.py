@@ -44,7 +44,14 @@ __all__ = [
 
 
 class VidgateError(Exception):
-    """Base of every vidgate exception (but the two wait interruptions, see below)."""
+    """Base of every vidgate exception (but the two wait interruptions, see below).
+
+    Its text passes vidgate.redact: no registered API key or bearer token survives in it."""
+
+    def __init__(self, *args: Any) -> None:
+        from vidgate.redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigurationError(VidgateError):
@@ -115,8 +122,11 @@ class APIError(VidgateError):
         body: Any = None,
         may_have_been_submitted: bool = False,
     ) -> None:
-        self.status, self.code, self.request_id, self.body = status, code, request_id, body
-        self.message = message
+        from vidgate.redact import redact, redact_data
+
+        self.status, self.code, self.request_id = status, code, request_id
+        self.body = redact_data(body)
+        self.message = redact(message)
         self.may_have_been_submitted = may_have_been_submitted
         parts = [f"HTTP {status}"]
         if code is not None:
@@ -183,8 +193,11 @@ class MalformedResponseError(VidgateError):
     """A reply that does not match the spec where vidgate needs it to (no task id, not JSON)."""
 
     def __init__(self, message: str, *, status: int, excerpt: str = "") -> None:
-        self.status, self.excerpt = status, excerpt
-        super().__init__(f"{message} (HTTP {status}): {excerpt[:200]!r}")
+        from vidgate.redact import redact
+
+        self.status, self.excerpt = status, redact(excerpt)
+        text = f"{message} (HTTP {status})" if status else message
+        super().__init__(f"{text}: {self.excerpt[:200]!r}" if excerpt else text)
 
 
 class APIConnectionError(VidgateError):
@@ -208,8 +221,11 @@ class TaskFailedError(VidgateError):
         self.task = task
         self.task_id: str = task.id
         err = task.error or {}
+        from vidgate.redact import redact
+
         self.code = err.get("code")
-        self.error_message = err.get("message")
+        message = err.get("message")
+        self.error_message = redact(message) if isinstance(message, str) else message
         reason = (
             ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
         )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "check_key", "redact", "register_secret"]
+__all__ = ["MASK", "check_key", "mentions_secret", "redact", "redact_data", "register_secret"]
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"'<>,;&]+")
@@ -31,6 +32,7 @@ def register_secret(secret: str) -> None:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         repr(secret)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),  # JSON may escape the solidus
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
     }
@@ -47,6 +49,26 @@ def redact(text: str) -> str:
         if form in text:
             text = text.replace(form, MASK)
     return _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def mentions_secret(data: bytes) -> bool:
+    """Cheap test before walking a reply: could ``redact`` change anything in it?"""
+    return any(form.encode("utf-8", "replace") in data for form in _forms) or bool(
+        re.search(rb"(?i)bearer", data)
+    )
+
+
+def redact_data(value: Any, depth: int = 0) -> Any:
+    """A parsed JSON value with every string (and key) redacted."""
+    if depth > 100:
+        return MASK
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_data(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_data(v, depth + 1) for v in value]
+    return value
 
 
 def check_key(secret: str) -> str | None:
