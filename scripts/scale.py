@@ -80,12 +80,15 @@ def _env() -> dict[str, str]:
 
 
 def _load(url: str, base: str, jobs: Path, *budget: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [*_batch(url, base, str(jobs), "--load"), *budget],
         env=_env(),
-        check=True,
         capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode:
+        raise RuntimeError(f"loading the batch failed: {done.stderr.strip()[-2000:]}")
 
 
 def _workers(
