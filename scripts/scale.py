@@ -343,7 +343,7 @@ def bad(result: dict[str, Any]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="jobs in the kill test")
-    parser.add_argument("--throughput-jobs", type=int, default=160)
+    parser.add_argument("--throughput-jobs", type=int, default=120)
     parser.add_argument("--rate-jobs", type=int, default=150)
     parser.add_argument("--part", choices=("kill", "throughput", "rate", "all"), default="all")
     args = parser.parse_args(argv)
