@@ -31,7 +31,7 @@ from vidgate import exits
 IMINI = ["--gateway", "imini", "--base-url", "{base}/imini"]
 STATUS, WAIT = ["status", "t1", *IMINI], ["wait", "t1", *IMINI, "--timeout", "2"]
 DOWNLOAD = ["download", "t1", *IMINI, "--out", "{out}"]
-JOB = {"model": "kling/kling-v3", "duration": 3}
+JOB: dict[str, Any] = {"model": "kling/kling-v3", "duration": 3}
 # the representative few that tests/test_hostile.py runs in-process on every `make test`
 SUITE = {
     "slow drip (wait --timeout 2)",
@@ -208,13 +208,16 @@ def scenarios() -> list[Scenario]:
         ),
         Scenario("base URL file:///", ["status", "t1", "--base-url", "file:///tmp"], {exits.USAGE}),
     ]
+    generate = ["generate", *IMINI, "--model", str(JOB["model"]), "--prompt", "x"]
+    generate += ["--download", "{out}"]
     for i, task_id in enumerate(HOSTILE_IDS):
-        for command in (DOWNLOAD, ["wait", "t1", *IMINI, "--download", "{out}"]):
+        for command in (DOWNLOAD, ["wait", "t1", *IMINI, "--download", "{out}"], generate):
             found.append(
                 Scenario(
                     f"hostile id #{i} ({command[0]})",
                     command,
                     {exits.OK},
+                    submit=send_json({"task_id": task_id}),
                     task=task_reply(task_id),
                     check=_inside_only,
                 )
@@ -334,6 +337,14 @@ def batch_scenarios() -> list[Scenario]:
         task_reply(h.path.rstrip("/").rsplit("/", 1)[-1])(h)
 
     return [
+        Scenario(
+            "batch: key echo at submit (the journal's error column)",
+            batch,
+            {exits.FAILED},
+            submit=echo_key(400, True),
+            files={"jobs.jsonl": jobs},
+            check=lambda w, s: _journal_problems(w, s, 6),
+        ),
         Scenario(
             "batch: one malformed submit reply",
             batch,

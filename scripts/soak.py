@@ -3,7 +3,8 @@
     python scripts/soak.py [--jobs 1000] [--gateway apimart|imini] [--fault-rate 0.2]
 
 Faults (429 with Retry-After, 500, 502, dropped connections before and after processing, slow
-replies) are spread over the submit, task and file routes. Prints the figures: jobs per final
+replies, malformed bodies, bodies that drip out within and past the client's deadline) are
+spread over the submit, task and file routes. Prints the figures: jobs per final
 state, faults injected, duplicate submissions in the ledger, files that differ from the served
 bytes. Exits 1 if any job is lost (not finished and without a recorded error), any submission is
 duplicated, or any file differs.
@@ -28,7 +29,8 @@ BODIES = {
     "imini": {"model": "kling/kling-v3", "duration": 3},
     "apimart": {"model": "happyhorse-1.0", "duration": 3},
 }
-KINDS = ("429", "500", "502", "drop-before", "drop-after", "slow")
+KINDS = ("429", "500", "502", "drop-before", "drop-after", "slow", "malformed", "drip", "drip-long")
+TIMEOUT_S = 2.0  # the client's deadline per exchange; a drip-long reply takes longer
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -47,9 +49,12 @@ async def soak(
     with MockGateway(seed=seed) as mock:
         for route in ("submit", "task", "file"):
             for kind in KINDS:
-                fault = Fault(kind, retry_after=0.01, delay_s=0.01)
+                if kind == "malformed" and route == "file":
+                    continue  # a media file has no shape to break: a 200 body is the file
+                delay = {"drip": 0.05, "drip-long": 1.5 * TIMEOUT_S}.get(kind, 0.01)
+                fault = Fault(kind.removesuffix("-long"), retry_after=0.01, delay_s=delay)
                 mock.faults.chance(route, fault_rate / len(KINDS), fault)
-        client = mock.async_client(gateway, sleep=_no_sleep, max_retries=8)
+        client = mock.async_client(gateway, sleep=_no_sleep, max_retries=8, timeout=TIMEOUT_S)
         counts = await run_batch(
             jobs_file,
             BatchOptions(

@@ -206,6 +206,17 @@ class Config:
         """Socket timeouts for one exchange: none longer than what is left of its deadline."""
         return httpx.Timeout(max(0.001, min(self.timeout, deadline - time.monotonic())))
 
+    def after_malformed(
+        self, exc: errors.MalformedResponseError, attempt: int, end: float | None = None
+    ) -> float:
+        """Seconds before asking again after an unusable reply to a safe request (a poll, an
+        idempotent submit), or raise it: after max_retries in a row, or past ``end``."""
+        delay = self.backoff(attempt)
+        if attempt > self.max_retries or past(end, delay):
+            raise exc
+        logger.info("retry %d in %.1f s after an unusable reply", attempt, delay)
+        return delay
+
     def reply_reader(self, response: httpx.Response, deadline: float) -> Reader:
         return Reader(response, self.max_response_bytes, deadline)
 

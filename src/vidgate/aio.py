@@ -18,6 +18,7 @@ from vidgate import _core
 from vidgate.errors import (
     APITimeoutError,
     DownloadError,
+    MalformedResponseError,
     WaitInterrupted,
     WaitTimeoutError,
 )
@@ -114,11 +115,20 @@ class AsyncClient:
         request, mode = self._cfg.submit_request(
             body if body is not None else fields, idempotency_key
         )
-        plan = self._cfg.retry_plan(submit=True, idempotent=self._cfg.idempotent(idempotency_key))
-        response = await self._carry_out(plan, request)
-        return self._cfg.gateway.parse_submit(
-            self._cfg.json_of(response), response.status_code, mode
-        )
+        idempotent = self._cfg.idempotent(idempotency_key)
+        attempt = 0
+        while True:
+            plan = self._cfg.retry_plan(submit=True, idempotent=idempotent)
+            response = await self._carry_out(plan, request)
+            try:
+                return self._cfg.gateway.parse_submit(
+                    self._cfg.json_of(response), response.status_code, mode
+                )
+            except MalformedResponseError as exc:
+                if not idempotent:  # the task may exist: never sent again without a key
+                    raise
+                attempt += 1  # the key makes asking again safe
+                await self._sleep(self._cfg.after_malformed(exc, attempt))
 
     async def get(self, task_id: str) -> Task:
         return await self._get(task_id, None)
@@ -141,7 +151,7 @@ class AsyncClient:
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
-        started, last = time.monotonic(), None
+        started, last, unusable = time.monotonic(), None, 0
         try:
             delay = next(plan)
             while True:
@@ -149,6 +159,11 @@ class AsyncClient:
                     await self._sleep(delay)
                 try:
                     last = await self._get(task_id, end)
+                    unusable = 0
+                except MalformedResponseError as exc:  # one bad poll does not end a wait
+                    unusable += 1
+                    delay = self._cfg.after_malformed(exc, unusable, end)
+                    continue
                 except APITimeoutError:
                     if not _core.past(end):
                         raise

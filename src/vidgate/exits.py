@@ -35,7 +35,8 @@ CODES: dict[int, str] = {
     "permission), the batch journal is damaged, or another batch is running on it",
     TIMEOUT: "`wait --timeout` passed before the task finished; the task goes on",
     INTERNAL: "an unexpected error inside vidgate (a bug): set VIDGATE_DEBUG=1 and report it",
-    INTERRUPTED: "interrupted with Ctrl-C; the task goes on, a batch resumes when run again",
+    INTERRUPTED: "interrupted with Ctrl-C; the task goes on, a batch resumes when run again "
+    "(the hint says how)",
 }
 
 _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (

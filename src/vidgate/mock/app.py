@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from vidgate import spec
+from vidgate import jsonin, spec
 from vidgate.gateways import gateway
 from vidgate.mock import media
 from vidgate.mock.state import Fault, MockTask, State, rejected
@@ -117,6 +116,8 @@ class Gateway:
             raise Dropped(processed=True)
         if fault is not None and fault.kind == "malformed":
             return Response(b'{"task_id": ', status_code=200, media_type="application/json")
+        if fault is not None and fault.kind == "drip":
+            return _drip(response, fault.delay_s)
         return response
 
     async def _fault_before(self, fault: Fault) -> Response | None:
@@ -163,7 +164,7 @@ class Gateway:
         if bad is not None:
             return bad
         try:
-            body = json.loads(await request.body())
+            body = jsonin.parse(await request.body())  # deep, huge or odd JSON: a 400
         except ValueError:
             code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_json"
             return self.error(400, code, "the body is not JSON")
@@ -345,3 +346,17 @@ def create_app(
             for name in ("imini", "apimart")
         ]
     )
+
+
+def _drip(response: Response, seconds: float, pieces: int = 10) -> Response:
+    """The same reply, its body sent in ``pieces`` over ``seconds`` (a slow-drip server)."""
+    body = bytes(response.body)
+    step = max(1, -(-len(body) // pieces))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), step):
+            await asyncio.sleep(seconds / pieces)
+            yield body[start : start + step]
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return StreamingResponse(chunks(), status_code=response.status_code, headers=headers)

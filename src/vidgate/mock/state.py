@@ -82,13 +82,14 @@ class Ledger:
 @dataclass(frozen=True)
 class Fault:
     """One injected failure: an HTTP status (with Retry-After for 429), a delay, a dropped
-    connection (``drop`` before or after the request is processed), or a malformed body."""
+    connection (``drop`` before or after the request is processed), a malformed body, or a
+    body that drips out over ``delay_s`` seconds (``drip``)."""
 
-    kind: str  # "429" | "500" | "502" | "slow" | "drop-before" | "drop-after" | "malformed"
+    kind: str  # one of KINDS
     retry_after: float = 1.0
     delay_s: float = 2.0
 
-    KINDS = ("429", "500", "502", "slow", "drop-before", "drop-after", "malformed")
+    KINDS = ("429", "500", "502", "slow", "drop-before", "drop-after", "malformed", "drip")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
