@@ -37,7 +37,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crash
 import pgtemp
-import soak
 
 from vidgate.journal_pg import PgJournal
 from vidgate.mock import DEFAULT_KEY, Fault, State, Timing, media
@@ -170,9 +169,9 @@ def kill_test(server: str, folder: Path, jobs: int, workers: int = 4, kills: int
     url = _schema(server, "kill")
     state = State(TIMING, seed=3)
     for route in ("submit", "task", "file"):
-        for kind in soak.KINDS:
+        for kind in Fault.KINDS:  # every fault the mock has, short delays
             fault = Fault(kind, retry_after=0.05, delay_s=0.05)
-            state.faults.chance(route, fault_rate / len(soak.KINDS), fault)
+            state.faults.chance(route, fault_rate / len(Fault.KINDS), fault)
     start = time.monotonic()
     with _mock(state) as base:
         _load(url, base, _jobs(folder, jobs, "kill"))

@@ -361,3 +361,28 @@ def test_a_request_woken_too_late_books_again() -> None:
     paced = Paced(httpx.AsyncBaseTransport(), Schedule(), 20.0, stalled)
     asyncio.run(paced.wait_turn())
     assert bookings == [20.0, 20.0]
+
+
+def test_a_journal_from_an_older_vidgate_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from vidgate.journal import Journal
+
+    old = sqlite3.connect(tmp_path / Journal.NAME)
+    old.executescript(
+        "CREATE TABLE jobs (line INTEGER PRIMARY KEY, body TEXT NOT NULL, idempotency_key TEXT "
+        "NOT NULL, state TEXT NOT NULL, task_id TEXT, status TEXT, error TEXT, file TEXT, "
+        "sha256 TEXT, attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL);"
+        "INSERT INTO jobs VALUES (1, '{}', 'k', 'downloaded', 't', 's', NULL, '000001.mp4', "
+        "'abc', 1, 0);"
+    )
+    old.commit()
+    old.close()
+    journal = Journal(tmp_path)
+    try:
+        job = journal.job(1)
+        assert job is not None
+        assert (job.state, job.file) == ("downloaded", "000001.mp4")
+        assert (job.size, job.worker) == (None, None)
+    finally:
+        journal.close()

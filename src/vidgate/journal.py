@@ -81,7 +81,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     file TEXT,
     sha256 TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    size INTEGER,
+    worker TEXT,
+    owner TEXT,
+    lease_until REAL,
+    slot INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -233,13 +238,22 @@ class Journal:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
                 self.db.executescript(SCHEMA)
-                have = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)")}
-                for name, kind in EXTRA_COLUMNS.items():
-                    if name not in have:
-                        self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+                self._migrate()
         except JournalError:
             self.db.close()
             raise
+
+    def _migrate(self) -> None:
+        """Add the columns a journal written by an older vidgate lacks (two processes opening
+        one journal at once may both try: the second finds the column there)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in EXTRA_COLUMNS.items():
+            if name not in have:
+                try:
+                    self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         self.db.close()
