@@ -58,16 +58,17 @@ class Paced(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
     async def wait_turn(self) -> None:
-        """Sleep until a booked moment. A process that wakes up later than one interval after
-        its moment (stalled, or starved of CPU) books again rather than send late: requests
-        that waited together would otherwise go out together, above the rate."""
-        interval = 1 / self.per_second
+        """Sleep until a booked moment. A process that wakes up more than half an interval
+        after its moment (stalled, or starved of CPU) books again rather than send late:
+        requests that waited together would otherwise go out together, above the rate. So any
+        one second holds at most rate + 1.5 requests' moments."""
+        late_ok = 0.5 / self.per_second
         for _ in range(MAX_REBOOKINGS):
             delay = self.journal.reserve_request(self.per_second)
             due = time.monotonic() + delay
             if delay > 0:
                 await self.sleep(delay)
-            if time.monotonic() - due <= interval:
+            if time.monotonic() - due <= late_ok:
                 return
 
     async def aclose(self) -> None:
