@@ -390,7 +390,6 @@ def _journal_problems(work: Path, slot: Slot, jobs: int, unknown: int | None = N
 
 
 def _lost(job: Any) -> bool:
-    """Finished or resumable with its reason recorded; pending is resumable as it is."""
-    if job.state in ("downloaded", "invalid", "pending", "submitting"):
-        return False
-    return not job.error
+    """A job is lost if it ended (failed, unknown) without its reason; pending, submitting and
+    submitted are what a stopped batch resumes from."""
+    return job.state in ("failed", "unknown") and not job.error

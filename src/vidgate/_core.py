@@ -363,7 +363,7 @@ class Config:
 
     def json_of(self, response: httpx.Response) -> Any:
         try:
-            data = jsonin.parse(response.content)
+            data = jsonin.parse(response.content, strict=False)
         except jsonin.BadJSON as exc:
             raise errors.MalformedResponseError(
                 f"reply is not usable JSON ({exc})",
@@ -650,7 +650,7 @@ def content_length(response: httpx.Response) -> int | None:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return jsonin.parse(response.content)
+        return jsonin.parse(response.content, strict=False)
     except jsonin.BadJSON:
         return None
 

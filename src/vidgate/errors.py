@@ -4,7 +4,9 @@ Client-side validation: RequestValidationError. Gateway replies: APIError and a 
 status (status, gateway code, message, request id). Transport: APIConnectionError and
 APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
 WaitTimeoutError and WaitInterrupted (and vidgate.aio.WaitCancelled; all carry the task id). Files:
-DownloadError, URLExpiredError, OutputExistsError. No message ever contains an API key.
+DownloadError, URLExpiredError, OutputExistsError. Local: InputError (unusable input), DiskError,
+JournalError and JournalBusyError. Every text passes vidgate.redact: no message contains an API
+key. The CLI maps each to an exit code (vidgate.exits).
 """
 
 from __future__ import annotations

@@ -328,6 +328,7 @@ class Journal:
         TRANSITIONS allows). Returns whether it moved. Leaving the in-flight states also drops
         the job's lease and in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
+        fields = {k: _storable(v) for k, v in fields.items()}
         if "error" in fields:
             fields["error"] = _clean(fields["error"])
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
@@ -471,7 +472,14 @@ def _line(job: Job) -> int:
 
 def _clean(error: str | None) -> str | None:
     """Error text goes to disk: redacted and bounded."""
-    return None if error is None else redact(error)[:2000]
+    return None if error is None else _storable(redact(error)[:2000])
+
+
+def _storable(value: Any) -> Any:
+    """Server-supplied text as SQLite can store it (a lone surrogate becomes "?")."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _try_lock(fd: int) -> bool:

@@ -27,8 +27,10 @@ def _constant(name: str) -> Any:
     raise BadJSON(f"{name} is not JSON (numbers must be finite)")
 
 
-def parse(data: bytes | str) -> Any:
-    """One JSON value from bytes (UTF-8, BOM allowed) or text."""
+def parse(data: bytes | str, *, strict: bool = True) -> Any:
+    """One JSON value from bytes (UTF-8, BOM allowed) or text. ``strict=False`` (replies from a
+    gateway: tolerant on what we receive) skips the walk for lone surrogates, huge integers and
+    nesting deeper than MAX_DEPTH; Python's own limits still hold."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
@@ -47,7 +49,7 @@ def parse(data: bytes | str) -> Any:
         raise
     except ValueError as exc:  # an integer longer than Python converts
         raise BadJSON(f"a number is too long ({str(exc).split(';')[0].lower()})") from None
-    found = problems(value)
+    found = problems(value) if strict else []
     if found:
         path, message = found[0]
         raise BadJSON(f"{message} at {path or 'the top'}")
