@@ -386,3 +386,18 @@ def test_a_journal_from_an_older_vidgate_gains_the_new_columns(tmp_path: Path) -
         assert (job.size, job.worker) == (None, None)
     finally:
         journal.close()
+
+
+def test_server_text_with_a_lone_surrogate_is_stored(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    journal = open_journal(journal_url, tmp_path)
+    try:
+        journal.add_many([(1, {**APIMART, "prompt": "x"}, "pending", None)])
+        assert journal.start_submit(1, "w", 30)
+        assert journal.set(1, "failed", status="bad\udcff", error="reply \udcff")
+        job = journal.job(1)
+        assert job is not None
+        assert (job.status, job.error) == ("bad?", "reply ?")
+    finally:
+        journal.close()

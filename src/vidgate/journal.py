@@ -514,3 +514,4 @@ def _holder(fd: int) -> dict[str, Any]:
 
 
 clean_error = _clean
+storable = _storable

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from vidgate.errors import InputError, JournalError
-from vidgate.journal import TRANSITIONS, Job, clean_error, job_key, safe_url
+from vidgate.journal import TRANSITIONS, Job, clean_error, job_key, safe_url, storable
 
 __all__ = ["PgJournal"]
 
@@ -183,6 +183,7 @@ class PgJournal:
         """Compare-and-set, as in the SQLite journal. Leaving the in-flight states also drops
         the job's lease and its in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
+        fields = {k: storable(v) for k, v in fields.items()}  # server text: no lone surrogates
         if "error" in fields:
             fields["error"] = clean_error(fields["error"])
         columns = ["state = %s", f"updated = {NOW}"] + [f"{name} = %s" for name in fields]
