@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile bench downstream clean
+.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ downstream: setup ## The wheel as a downstream team gets it: fresh venv, mypy --
 
 hostile: setup ## Hostile servers, bad bytes, fuzzed input, racing runs, a filling disk; prints the table
 	@$(RUN) python scripts/hostile.py
+
+scale: setup ## Workers on one PostgreSQL journal: 1,000 jobs, 2 of 4 workers killed, throughput, rate
+	@$(RUN) python scripts/scale.py --jobs 1000
 
 bench: setup ## Benchmarks against same-run baselines (prints a table, writes bench/results/latest.json)
 	@$(RUN) python bench/run.py

@@ -153,3 +153,49 @@ def imini_api() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def apimart_api() -> Iterator[respx.MockRouter]:
     yield from _strict_router("apimart")
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+import sys  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import pgtemp  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole run (started once, always stopped);
+    skipped, saying why, only when none can be had."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (the vidgate[postgres] extra)")
+    try:
+        server = pgtemp.temporary_postgres()
+        url = server.__enter__()
+    except pgtemp.Unavailable as exc:
+        pytest.skip(f"no PostgreSQL server can be started here: {exc}")
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+def schema_url(server: str) -> str:
+    """A fresh, empty schema on the test server, as a journal URL (one batch per schema)."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")  # type: ignore[arg-type,unused-ignore]
+    return f"{server}?options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest) -> str | None:
+    """Each journal backend in turn: None (SQLite in the output folder) or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return None
+    return schema_url(request.getfixturevalue("pg_server"))

@@ -1,4 +1,7 @@
-"""Batch runs: validated up front, journaled, resumable, never submitting a job twice."""
+"""Batch runs: validated up front, journaled, resumable, never submitting a job twice.
+
+The tests taking ``journal_url`` run on both journal backends: SQLite in the output folder, and
+PostgreSQL (a throwaway server, one schema per test)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import specvalues
 
 from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
 from vidgate.cli import main
-from vidgate.journal import Journal
+from vidgate.errors import InputError
+from vidgate.journal import open_journal
 from vidgate.mock import MockGateway, media
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -41,7 +45,8 @@ def _run(
         client = mock.async_client(gateway, sleep=_no_sleep)
         try:
             return await run_batch(
-                jobs, BatchOptions(gateway, out, rate=0, client=client, sleep=_no_sleep, **kw)
+                jobs,
+                BatchOptions(gateway, out, rate=0, client=client, sleep=_no_sleep, **kw),
             )
         finally:
             await client.aclose()
@@ -49,7 +54,10 @@ def _run(
     return asyncio.run(go())
 
 
-def test_invalid_lines_stop_the_batch_before_anything_is_sent(tmp_path: Path) -> None:
+def test_invalid_lines_stop_the_batch_before_anything_is_sent(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    url = journal_url
     jobs = _jobs(
         tmp_path,
         [
@@ -61,66 +69,73 @@ def test_invalid_lines_stop_the_batch_before_anything_is_sent(tmp_path: Path) ->
     )
     with MockGateway() as mock:
         with pytest.raises(BatchInvalidError) as info:
-            _run(mock, jobs, tmp_path / "out")
+            _run(mock, jobs, tmp_path / "out", journal=url)
         assert [n for n, _ in info.value.problems] == [2, 3]
         assert f"duration: must be at most {DURATION['maximum']}" in str(info.value)
         assert len(mock.ledger) == 0
-        counts = _run(mock, jobs, tmp_path / "out", skip_invalid=True)
+        counts = _run(mock, jobs, tmp_path / "out", skip_invalid=True, journal=url)
         assert counts == {"downloaded": 2, "invalid": 2}
 
 
-def test_running_again_resumes_and_never_resubmits(tmp_path: Path) -> None:
+def test_running_again_resumes_and_never_resubmits(tmp_path: Path, journal_url: str | None) -> None:
+    url = journal_url
     jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"job {i}"} for i in range(5)])
     out = tmp_path / "out"
     with MockGateway() as mock:
-        assert _run(mock, jobs, out) == {"downloaded": 5}
-        assert _run(mock, jobs, out) == {"downloaded": 5}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 5}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 5}
         assert len(mock.ledger) == 5
-        journal = Journal(out)
+        journal = open_journal(url, out)
         job = next(journal.jobs())
         assert (out / str(job.file)).read_bytes() == media.video()
         journal.set(
             job.line, "submitting", expect="downloaded"
         )  # a crash right after the submit was written
         journal.close()
-        assert _run(mock, jobs, out) == {"downloaded": 4, "unknown": 1}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 4, "unknown": 1}
         assert len(mock.ledger) == 5  # not resubmitted blindly
-        assert _run(mock, jobs, out, resubmit_unknown=True) == {"downloaded": 5}
+        assert _run(mock, jobs, out, resubmit_unknown=True, journal=url) == {"downloaded": 5}
         assert len(mock.ledger) == 5  # the idempotency key found the task it had created
 
 
-def test_a_known_task_is_polled_not_resubmitted(tmp_path: Path) -> None:
+def test_a_known_task_is_polled_not_resubmitted(tmp_path: Path, journal_url: str | None) -> None:
+    url = journal_url
     jobs = _jobs(tmp_path, [{**APIMART, "prompt": "one"}])
     out = tmp_path / "out"
     with MockGateway() as mock:
         client = mock.client("apimart", sleep=lambda s: None)
         task_id = client.generate({**APIMART, "prompt": "one"}).id
-        journal = Journal(out)
+        journal = open_journal(url, out)
         journal.set_meta("gateway", "apimart")
         journal.add(1, {**APIMART, "prompt": "one"})
         journal.set(1, "submitted", expect="pending", task_id=task_id)
         journal.close()
-        assert _run(mock, jobs, out) == {"downloaded": 1}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 1}
         assert len(mock.ledger) == 1
 
 
-def test_failed_jobs_are_retried_only_when_asked(tmp_path: Path) -> None:
+def test_failed_jobs_are_retried_only_when_asked(tmp_path: Path, journal_url: str | None) -> None:
+    url = journal_url
     jobs = _jobs(tmp_path, [{**APIMART, "prompt": "fine"}, {**APIMART, "prompt": "x [mock:fail]"}])
     out = tmp_path / "out"
     with MockGateway() as mock:
-        assert _run(mock, jobs, out) == {"downloaded": 1, "failed": 1}
-        assert _run(mock, jobs, out) == {"downloaded": 1, "failed": 1}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 1, "failed": 1}
+        assert _run(mock, jobs, out, journal=url) == {"downloaded": 1, "failed": 1}
         assert len(mock.ledger) == 2
-        assert _run(mock, jobs, out, retry_failed=True) == {"downloaded": 1, "failed": 1}
+        assert _run(mock, jobs, out, retry_failed=True, journal=url) == {
+            "downloaded": 1,
+            "failed": 1,
+        }
         assert len(mock.ledger) == 3
 
 
-def test_a_changed_jobs_file_is_refused(tmp_path: Path) -> None:
+def test_a_changed_jobs_file_is_refused(tmp_path: Path, journal_url: str | None) -> None:
+    url = journal_url
     out = tmp_path / "out"
     with MockGateway() as mock:
-        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
-        with pytest.raises(ValueError, match="changed since the batch started"):
-            _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "b"}]), out)
+        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out, journal=url)
+        with pytest.raises(InputError, match="changed since the batch"):
+            _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "b"}]), out, journal=url)
 
 
 @pytest.mark.parametrize("gateway", ["apimart", "imini"])
@@ -144,14 +159,19 @@ def test_crash_and_resume(tmp_path: Path) -> None:
     assert figures["duplicate_submissions"] == 0
 
 
-def test_status_prints_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_prints_the_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], journal_url: str | None
+) -> None:
+    url = journal_url
     out = tmp_path / "out"
     with MockGateway() as mock:
-        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out)
+        _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out, journal=url)
     with pytest.raises(SystemExit) as done:
-        main(["batch", "--status", str(out)])
+        main(["batch", "--status", url or str(out)])
     assert done.value.code == 0
-    assert "downloaded=1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "downloaded=1" in printed
+    assert str(len(media.video())) in printed  # the file's size, next to its path and worker
 
 
 def test_cli_batch_runs_against_a_mock_server(

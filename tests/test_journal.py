@@ -190,12 +190,12 @@ def test_a_full_disk_stops_the_batch_and_never_makes_unsent_jobs_unknown(
     real = Journal.start_submit
     calls = {"n": 0}
 
-    def flaky(self: Journal, line: int) -> bool:
+    def flaky(self: Journal, line: int, *claim: Any) -> bool:
         calls["n"] += 1
         if calls["n"] > 4:
             with __import__("vidgate.journal").journal._faults("write to it", self.path):
                 raise sqlite3.OperationalError("database or disk is full")
-        return real(self, line)
+        return real(self, line, *claim)
 
     monkeypatch.setattr(Journal, "start_submit", flaky)
     with MockGateway() as mock:

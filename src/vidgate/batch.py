@@ -8,6 +8,10 @@ journal (vidgate.journal) records every step, so running the same command again 
 jobs are skipped, known task ids are polled instead of resubmitted, and a submit that may have
 reached the gateway without its reply being recorded is reported as ``unknown`` and resubmitted
 only with ``resubmit_unknown`` (then with the job's idempotency key where the gateway takes one).
+
+With ``journal="postgresql://…"`` the batch lives in PostgreSQL and any number of workers on any
+machines share it: one run loads it (``load_only``, or the first run), the others join with no
+jobs file (``path=None``). See vidgate.workers for claims, leases and the shared budget.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidgate import errors, jsonin
+from vidgate import errors, jsonin, workers
 from vidgate.gateways import gateway
-from vidgate.journal import Job, Journal
+from vidgate.journal import Job, JournalBackend, open_journal
 from vidgate.validation import validator
 
 __all__ = ["BatchInvalidError", "BatchOptions", "load_jobs", "run_batch"]
@@ -56,6 +60,14 @@ class BatchOptions:
     client: Any = None  # an AsyncImini / AsyncApimart; built from the environment if None
     sleep: Callable[[float], Awaitable[None]] | None = None
     on_task: Callable[[int, Any], None] | None = None  # (line, Task) as each poll comes back
+    # shared journals and budgets (vidgate.workers)
+    journal: str | None = None  # postgresql://… (default: VIDGATE_JOURNAL_URL, else SQLite in out)
+    load_only: bool = False  # load the jobs into the journal and stop
+    lease: float = 30.0  # seconds a claimed job stays this worker's without a heartbeat
+    gateway_rps: float | None = None  # API requests per second, all workers (stored in journal)
+    gateway_in_flight: int | None = None  # tasks in flight, all workers (stored in journal)
+    base_url: str | None = None  # for the client built here
+    transport: Any = None  # an httpx.AsyncBaseTransport for the client built here
 
 
 def load_jobs(path: Path) -> list[tuple[int, Any, str | None]]:
@@ -92,13 +104,33 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "a number")
 
 
-def _prepare(journal: Journal, path: Path, options: BatchOptions) -> None:
+def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
     known = journal.meta("gateway")
+    where = options.journal or options.out
     if known is not None and known != options.gateway:
         raise errors.ConfigurationError(
-            f"{options.out} holds a {known} batch; use another output folder for {options.gateway}"
+            f"{where} holds a {known} batch; use another journal for {options.gateway}"
         )
-    journal.set_meta("gateway", options.gateway)
+    if path is None:
+        if known is None:
+            raise errors.ConfigurationError(
+                f"{where} holds no batch yet: load one first (vidgate batch JOBS --load)"
+            )
+    else:
+        _load(journal, path, options)
+    for name in ("gateway_rps", "gateway_in_flight"):
+        if getattr(options, name) is not None:
+            journal.set_meta(name, str(getattr(options, name)))
+    journal.recover()
+    if options.retry_failed:
+        for job in journal.jobs("failed"):
+            journal.retry(job.line)
+    if options.resubmit_unknown:
+        for job in journal.jobs("unknown"):
+            journal.set(job.line, "pending", expect="unknown", error=None)
+
+
+def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
     check = validator(options.gateway)
     problems: list[tuple[int, str]] = []
     valid: list[tuple[int, Any]] = []
@@ -114,17 +146,10 @@ def _prepare(journal: Journal, path: Path, options: BatchOptions) -> None:
             valid.append((number, body))
     if problems and not options.skip_invalid:
         raise BatchInvalidError(problems, unreadable)
-    for number, problem in problems:
-        journal.add(number, {"invalid": True}, state="invalid", error=problem)
-    for number, body in valid:
-        journal.add(number, body)
-    journal.recover()
-    if options.retry_failed:
-        for job in journal.jobs("failed"):
-            journal.retry(job.line)
-    if options.resubmit_unknown:
-        for job in journal.jobs("unknown"):
-            journal.set(job.line, "pending", expect="unknown", error=None)
+    with journal.loading():  # a second loader waits, then finds every line there
+        journal.set_meta("gateway", options.gateway)
+        journal.add_many([(n, {"invalid": True}, "invalid", problem) for n, problem in problems])
+        journal.add_many([(n, body, "pending", None) for n, body in valid])
 
 
 class _RateLimit:
@@ -144,20 +169,32 @@ class _RateLimit:
             self.next = max(now, self.next) + self.interval
 
 
+@dataclass
+class _Worker:
+    owner: str  # this process, as recorded in the journal
+    cap: int  # tasks in flight over all workers (0: no cap)
+    slots: asyncio.Lock  # one of this process's jobs at a time asks for a slot
+
+
 async def _run_job(
     job: Job,
     client: Any,
-    journal: Journal,
+    journal: JournalBackend,
     options: BatchOptions,
     limit: _RateLimit,
     notify: Callable[[Job], None],
+    me: _Worker,
     stop: asyncio.Event,
 ) -> None:
     line, task_id, fresh = job.line, job.task_id, False
     if job.state == "pending":
+        if me.cap:
+            await workers.take_slot(journal, line, me.cap, asyncio.sleep, me.slots)
         await limit.wait()
-        if stop.is_set() or not journal.start_submit(line):  # committed before the request
-            return None  # stopping, or another process claimed this job
+        if stop.is_set() or not journal.start_submit(line, me.owner, options.lease):
+            if stop.is_set():
+                journal.free_slot(line)
+            return None  # stopping, or another worker or process claimed this job
         key = job.idempotency_key if gateway(options.gateway).idempotency_header else None
         try:
             submitted = await client.generate(job.body, idempotency_key=key)
@@ -178,9 +215,12 @@ async def _run_job(
     try:
         report = options.on_task
         on_progress = (lambda t: report(line, t)) if report is not None else None
-        task = await client.wait(
-            task_id, timeout=options.timeout, poll_now=not fresh, on_progress=on_progress
-        )
+        try:
+            task = await client.wait(
+                task_id, timeout=options.timeout, poll_now=not fresh, on_progress=on_progress
+            )
+        finally:
+            journal.free_slot(line)  # the task ended, or this worker stopped waiting for it
     except errors.TaskFailedError as exc:
         journal.set(line, "failed", status=exc.task.raw_status, error=_reason(exc))
         return notify(job)
@@ -195,11 +235,19 @@ async def _run_job(
     try:
         path = await client.download(task, options.out / f"{line:06d}.mp4", overwrite=True)
         digest = await asyncio.to_thread(_sha256, path)
-    except (errors.DownloadError, errors.APIConnectionError, errors.DiskError) as exc:
+        size = path.stat().st_size
+    except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
         journal.set(line, "submitted", status=task.raw_status, error=f"download: {_reason(exc)}")
         return notify(job)
     journal.set(
-        line, "downloaded", status=task.raw_status, file=path.name, sha256=digest, error=None
+        line,
+        "downloaded",
+        status=task.raw_status,
+        file=str(path.resolve()),
+        size=size,
+        sha256=digest,
+        worker=me.owner,
+        error=None,
     )
     notify(job)
 
@@ -221,49 +269,71 @@ def _sha256(path: Path) -> str:
 
 
 async def run_batch(
-    path: Path, options: BatchOptions, on_event: Event | None = None
+    path: Path | None, options: BatchOptions, on_event: Event | None = None
 ) -> dict[str, int]:
-    """Run (or resume) the batch; returns the journal's job counts per state.
+    """Run (or resume) the batch; returns the journal's job counts per state. ``path=None``
+    joins a batch already loaded into the journal (a worker).
 
-    Raises JournalBusyError at once if another process runs a batch on the same folder, and
-    JournalError if the journal cannot be written (jobs not yet sent stay pending).
+    Raises JournalBusyError at once if another process runs a batch on the same SQLite journal,
+    and JournalError if the journal cannot be written (jobs not yet sent stay pending).
     """
     if options.out.exists() and not options.out.is_dir():
         raise errors.InputError(f"--out {options.out} is a file; give a folder")
-    journal = Journal(options.out)
+    journal = open_journal(options.journal, options.out)
     try:
         journal.lock()
         _prepare(journal, path, options)
-        _remove_partial_files(options.out)
+        if options.load_only:
+            return journal.counts()
+        if not journal.shared:
+            _remove_partial_files(options.out)
+        rps = float(journal.meta("gateway_rps") or 0)
+        me = _Worker(
+            workers.worker_id(), int(journal.meta("gateway_in_flight") or 0), asyncio.Lock()
+        )
         client = options.client
         if client is None:
-            from vidgate.aio import AsyncApimart, AsyncImini
-
-            client = (AsyncImini if options.gateway == "imini" else AsyncApimart)()
-        todo = list(journal.jobs("pending", "submitted"))
-        gate = asyncio.Semaphore(max(1, options.concurrency))
+            client = _client(options, journal, rps)
+        elif rps:
+            raise errors.ConfigurationError(
+                "a gateway-wide request rate needs the client built by the batch: give "
+                "base_url/transport instead of client"
+            )
         limit = _RateLimit(options.rate, options.sleep or asyncio.sleep)
         stop = asyncio.Event()
+        idempotent = gateway(options.gateway).idempotency_header is not None
         fatal: list[BaseException] = []
 
         def notify(job: Job | None) -> None:
             if on_event:
                 on_event(job, journal.counts())
 
-        async def guarded(job: Job) -> None:
-            async with gate:
-                try:
-                    await _run_job(job, client, journal, options, limit, notify, stop)
-                except Exception as exc:
-                    # send nothing more; the jobs in flight finish and record what they can
-                    # (a job that claimed its submit but cannot record the reply stays
-                    # `submitting` and becomes `unknown` on resume: it may exist)
-                    stop.set()
-                    fatal.append(exc)
+        async def run(job: Job) -> None:
+            try:
+                await _run_job(job, client, journal, options, limit, notify, me, stop)
+            except Exception as exc:
+                # send nothing more; the jobs in flight finish and record what they can
+                # (a job that claimed its submit but cannot record the reply stays
+                # `submitting` and becomes `unknown` on resume: it may exist)
+                stop.set()
+                fatal.append(exc)
 
+        def taken_over(lines: list[int]) -> None:  # submits of workers that stopped mid-way
+            if options.resubmit_unknown and idempotent:  # the same key finds the same task
+                for line in lines:
+                    journal.set(line, "pending", expect="unknown", error=None)
+
+        notify(None)
         try:
-            notify(None)
-            await asyncio.gather(*(guarded(job) for job in todo))
+            await workers.work(
+                journal,
+                run,
+                owner=me.owner,
+                concurrency=max(1, options.concurrency),
+                lease_s=options.lease,
+                stop=stop,
+                after_recover=taken_over,
+            )
         finally:
             if options.client is None:
                 await client.aclose()
@@ -272,6 +342,20 @@ async def run_batch(
         return journal.counts()
     finally:
         journal.close()
+
+
+def _client(options: BatchOptions, journal: JournalBackend, rps: float) -> Any:
+    import httpx
+
+    from vidgate import _core
+    from vidgate.aio import AsyncApimart, AsyncImini
+
+    transport = options.transport
+    if rps:
+        inner = transport or httpx.AsyncHTTPTransport(verify=_core.ssl_context())
+        transport = workers.Paced(inner, journal, rps, asyncio.sleep)
+    cls = AsyncImini if options.gateway == "imini" else AsyncApimart
+    return cls(base_url=options.base_url, transport=transport)
 
 
 def _remove_partial_files(folder: Path) -> None:

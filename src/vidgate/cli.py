@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, exits, jsonin
+from vidgate.journal import URL_ENV, safe_url
 from vidgate.types import Task
 from vidgate.validation import validator
 
@@ -366,6 +367,13 @@ RESUBMIT_HELP = (
 )
 
 
+JOURNAL_HELP = (
+    "postgresql://… to share the batch with workers on other machines (default: SQLite in --out)"
+)
+RPS_HELP = "API requests per second for all workers together (kept in the journal)"
+IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal)"
+
+
 @app.command()
 def batch(
     jobs: Annotated[
@@ -376,7 +384,7 @@ def batch(
         Path, typer.Option("--out", help="folder for the videos and the journal")
     ] = Path("batch-output"),
     status_dir: Annotated[
-        Path | None, typer.Option("--status", help="print a batch's journal")
+        str | None, typer.Option("--status", help="print a batch's journal (folder or URL)")
     ] = None,
     concurrency: Annotated[int, typer.Option(help="jobs in flight at once")] = 8,
     rate: Annotated[float, typer.Option(help="submits per second (0: no limit)")] = 5.0,
@@ -387,32 +395,40 @@ def batch(
     resubmit_unknown: Annotated[bool, typer.Option(help=RESUBMIT_HELP)] = False,
     base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
     as_json: JsonOpt = False,
+    journal: Annotated[str | None, typer.Option(help=JOURNAL_HELP, envvar=URL_ENV)] = None,
+    load: Annotated[bool, typer.Option(help="load JOBS into the journal and stop")] = False,
+    worker: Annotated[bool, typer.Option(help="join the batch in --journal (no JOBS)")] = False,
+    lease: Annotated[float, typer.Option(help="seconds a claimed job is held unrenewed")] = 30.0,
+    gateway_rps: Annotated[float | None, typer.Option(help=RPS_HELP)] = None,
+    gateway_in_flight: Annotated[int | None, typer.Option(help=IN_FLIGHT_HELP)] = None,
 ) -> None:
     """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
     import asyncio
 
-    from vidgate.journal import Journal
+    from vidgate.journal import Journal, open_journal
 
     if status_dir is not None:
-        if not (status_dir / Journal.NAME).is_file():
+        shared = status_dir.startswith(("postgresql://", "postgres://"))
+        if not shared and not (Path(status_dir) / Journal.NAME).is_file():
             raise errors.InputError(f"no batch in {status_dir} (no {Journal.NAME} there)")
-        journal = Journal(status_dir, create=False)
+        folder = Path(status_dir)
+        book = open_journal(status_dir, folder) if shared else Journal(folder, create=False)
         try:
-            _print_journal(journal, as_json)
+            _print_journal(book, as_json)
         finally:
-            journal.close()
+            book.close()
         return
-    if jobs is None:
-        err.print("[red]give a jobs file[/] (or --status DIR)")
+    if worker and jobs is None and journal is not None:
+        pass  # a worker joins the batch already loaded into the journal
+    elif jobs is None:
+        err.print("[red]give a jobs file[/] (or --worker --journal URL, or --status DIR)")
         raise typer.Exit(USAGE)
-    if not jobs.is_file():
+    elif not jobs.is_file():
         err.print(f"[red]cannot read {jobs}[/]")
         raise typer.Exit(USAGE)
-    from vidgate.aio import AsyncApimart, AsyncImini
     from vidgate.batch import BatchOptions, run_batch
 
     name = _gateway(gateway)
-    client = (AsyncImini if name == "imini" else AsyncApimart)(base_url=base_url)
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
     with Progress(
         TextColumn("{task.description:>10}"),
@@ -446,27 +462,28 @@ def batch(
             skip_invalid,
             resubmit_unknown,
             retry_failed,
-            client=client,
             on_task=on_task,
+            journal=journal,
+            load_only=load,
+            lease=lease,
+            gateway_rps=gateway_rps,
+            gateway_in_flight=gateway_in_flight,
+            base_url=base_url,
         )
-
-        async def go() -> dict[str, int]:
-            try:
-                return await run_batch(jobs, options, on_event)
-            finally:
-                await client.aclose()
-
         with _on_ctrl_c(
             "the batch stopped; run the same command again to resume (finished jobs are "
             "skipped, known tasks polled, nothing is resubmitted)"
         ):
-            counts = asyncio.run(go())
+            counts = asyncio.run(run_batch(jobs, options, on_event))
+    where = safe_url(journal) if journal else out_dir
     if as_json:
-        _emit({"counts": counts, "journal": str(out_dir)})
+        _emit({"counts": counts, "journal": str(where)})
     else:
         out.print(
-            " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {out_dir})"
+            " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {where})"
         )
+    if load:
+        raise typer.Exit(0)
     if counts.get("unknown") and not as_json:
         out.print(
             "[yellow]unknown jobs may exist at the gateway; check before --resubmit-unknown[/]"
@@ -478,7 +495,7 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
     from rich.table import Column, Table
 
     if as_json:
-        keys = ("line", "state", "task_id", "status", "file", "error", "attempts")
+        keys = ("line", "state", "task_id", "status", "file", "size", "worker", "error", "attempts")
         _emit(
             {
                 "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
@@ -487,8 +504,9 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
         )
         return
     # ids and file names wrap rather than end in "…": a script or a person may copy them
-    wide = [Column(name, overflow="fold") for name in ("task", "status", "file", "error")]
-    table = Table("line", "state", *wide)
+    fold = {name: Column(name, overflow="fold") for name in ("task", "status", "file", "error")}
+    names = ("line", "state", "task", "status", "file", "bytes", "worker", "error")
+    table = Table(*(fold.get(name, name) for name in names))
     for job in journal.jobs():
         table.add_row(
             str(job.line),
@@ -496,6 +514,8 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
             job.task_id or "",
             job.status or "",
             job.file or "",
+            "" if job.size is None else str(job.size),
+            job.worker or "",
             (job.error or "")[:80],
         )
     out.print(table)

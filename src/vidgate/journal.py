@@ -18,6 +18,14 @@ run refuses at once, naming the holder. And independently of the lock, every tra
 compare-and-set in one statement: a job goes to ``submitting`` only from ``pending``, so two
 processes that bypass the lock still cannot both submit it. SQLite and OS errors (a corrupt file,
 a full disk, a read-only folder) become ``vidgate.errors.JournalError``.
+
+Two backends share this interface (``JournalBackend``): ``Journal``, one SQLite file next to the
+output (one machine, one process at a time), and ``vidgate.journal_pg.PgJournal``, a PostgreSQL
+database that workers on several machines share (there the compare-and-set is what keeps a job
+from being submitted twice, and claims under leases share out the work). ``open_journal`` picks
+one from a URL. Both record who holds a job (``owner``, ``lease_until``), whether it holds an
+in-flight slot, and for a downloaded job its file's path, size, checksum and the worker that
+wrote it.
 """
 
 from __future__ import annotations
@@ -29,16 +37,27 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from vidgate.errors import InputError, JournalBusyError, JournalError
+from vidgate.errors import ConfigurationError, InputError, JournalBusyError, JournalError
 from vidgate.redact import redact
 
-__all__ = ["FINISHED", "TRANSITIONS", "Job", "Journal"]
+__all__ = [
+    "FINISHED",
+    "TRANSITIONS",
+    "URL_ENV",
+    "Job",
+    "Journal",
+    "JournalBackend",
+    "clean_error",
+    "job_key",
+    "open_journal",
+    "safe_url",
+]
 
 FINISHED = ("downloaded", "failed", "invalid")
 # state -> the states a job may come from (the compare in compare-and-set)
@@ -62,11 +81,26 @@ CREATE TABLE IF NOT EXISTS jobs (
     file TEXT,
     sha256 TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    size INTEGER,
+    worker TEXT,
+    owner TEXT,
+    lease_until REAL,
+    slot INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 BUSY_TIMEOUT_S = 30.0  # other processes' writes are waited for, not failed on
+URL_ENV = "VIDGATE_JOURNAL_URL"
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"  # epoch seconds, in SQLite's own clock
+RELEASE = "owner = NULL, lease_until = NULL, slot = 0"
+EXTRA_COLUMNS = {  # added to journals written by an older vidgate
+    "size": "INTEGER",
+    "worker": "TEXT",
+    "owner": "TEXT",
+    "lease_until": "REAL",
+    "slot": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,82 @@ class Job:
     file: str | None
     sha256: str | None
     attempts: int
+    size: int | None = None
+    worker: str | None = None
+
+
+COLUMNS = (
+    "line, body, idempotency_key, state, task_id, status, error, file, sha256, attempts, "
+    "size, worker"
+)
+
+
+def job_key(line: int, text: str) -> str:
+    """A job's idempotency key: derived from its line and body, so a reload gives the same."""
+    return "vidgate-" + hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
+
+
+class JournalBackend(Protocol):
+    """What a batch needs from its journal (SQLite ``Journal`` or PostgreSQL ``PgJournal``)."""
+
+    shared: bool  # several processes may work on it at once
+
+    def close(self) -> None: ...
+    def lock(self) -> None: ...
+    def loading(self) -> contextlib.AbstractContextManager[None]: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def add(
+        self, line: int, body: dict[str, Any], state: str = "pending", error: str | None = None
+    ) -> None: ...
+    def add_many(self, rows: Iterable[tuple[int, dict[str, Any], str, str | None]]) -> None: ...
+    def set(
+        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+    ) -> bool: ...
+    def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool: ...
+    def retry(self, line: int) -> bool: ...
+    def recover(self) -> int: ...
+    def recover_expired(self) -> list[int]: ...
+    def claim(
+        self, owner: str, limit: int, lease_s: float, skip: Sequence[int] = ()
+    ) -> list[Job]: ...
+    def heartbeat(self, owner: str, lease_s: float) -> int: ...
+    def release(self, line: int, owner: str) -> None: ...
+    def open_jobs(self, skip: Sequence[int] = ()) -> tuple[int, float | None]: ...
+    def take_slot(self, line: int, cap: int) -> bool: ...
+    def free_slot(self, line: int) -> None: ...
+    def reserve_request(self, per_second: float) -> float: ...
+    def job(self, line: int) -> Job | None: ...
+    def jobs(self, *states: str) -> Iterator[Job]: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+def safe_url(url: str) -> str:
+    """A journal URL for messages: no password, no query."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def open_journal(url: str | None, folder: Path) -> JournalBackend:
+    """``postgresql://…`` (or ``postgres://…``): the shared PostgreSQL journal; None or empty:
+    the SQLite journal in ``folder``. The URL may come from VIDGATE_JOURNAL_URL."""
+    url = url or os.environ.get(URL_ENV) or None
+    if url is None:
+        return Journal(folder)
+    if url.startswith(("postgresql://", "postgres://")):
+        from vidgate.journal_pg import PgJournal
+
+        return PgJournal(url)
+    raise ConfigurationError(
+        f"journal {url.split(':', 1)[0]}://…: use a postgresql:// URL, or none for the SQLite "
+        "journal in the output folder"
+    )
 
 
 @contextlib.contextmanager
@@ -104,7 +214,9 @@ def _faults(what: str, where: Path) -> Iterator[None]:
 
 
 class Journal:
-    """The jobs of one batch; safe to reopen after a crash."""
+    """The jobs of one batch in a SQLite file; safe to reopen after a crash."""
+
+    shared = False  # one process at a time (``lock``)
 
     NAME = ".vidgate-batch.sqlite"
     LOCK = ".vidgate-batch.lock"
@@ -112,6 +224,7 @@ class Journal:
     def __init__(self, folder: Path, *, create: bool = True) -> None:
         self.path = folder / self.NAME
         self._lock_fd: int | None = None
+        self._next_request = 0.0
         if not create and not self.path.is_file():
             raise JournalError(f"no batch journal in {folder} ({self.NAME} not found)")
         with _faults("open it", self.path):
@@ -125,9 +238,22 @@ class Journal:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")  # a committed state survives a power cut
                 self.db.executescript(SCHEMA)
+                self._migrate()
         except JournalError:
             self.db.close()
             raise
+
+    def _migrate(self) -> None:
+        """Add the columns a journal written by an older vidgate lacks (two processes opening
+        one journal at once may both try: the second finds the column there)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in EXTRA_COLUMNS.items():
+            if name not in have:
+                try:
+                    self.db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         self.db.close()
@@ -157,6 +283,10 @@ class Journal:
             raise
         self._lock_fd = fd
 
+    def loading(self) -> contextlib.AbstractContextManager[None]:
+        """The journal is this process's alone (``lock``): loading needs nothing more."""
+        return contextlib.nullcontext()
+
     # ------------------------------------------------------------------------ setup
     def meta(self, key: str) -> str | None:
         with _faults("read it", self.path):
@@ -172,12 +302,11 @@ class Journal:
     ) -> None:
         """Record a job once; a job already in the journal keeps its state."""
         text = json.dumps(body, sort_keys=True, ensure_ascii=False)
-        key = hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
         with _faults("write to it", self.path):
             self.db.execute(
                 "INSERT OR IGNORE INTO jobs (line, body, idempotency_key, state, error, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (line, text, f"vidgate-{key}", state, _clean(error), time.time()),
+                (line, text, job_key(line, text), state, _clean(error), time.time()),
             )
             stored = self.db.execute("SELECT body FROM jobs WHERE line = ?", (line,)).fetchone()
         if stored[0] != text:
@@ -186,18 +315,25 @@ class Journal:
                 "changed since the batch started; use a new output folder"
             )
 
+    def add_many(self, rows: Iterable[tuple[int, dict[str, Any], str, str | None]]) -> None:
+        for line, body, state, error in rows:
+            self.add(line, body, state, error)
+
     # ------------------------------------------------------------------------ transitions
     def set(
         self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
     ) -> bool:
         """Compare-and-set: move the job to ``state`` (with any of task_id, status, error, file,
-        sha256) only if it is in one of ``expect`` (default: the states TRANSITIONS allows).
-        Returns whether it moved."""
+        sha256, size, worker) only if it is in one of ``expect`` (default: the states
+        TRANSITIONS allows). Returns whether it moved. Leaving the in-flight states also drops
+        the job's lease and in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
         fields = {k: _storable(v) for k, v in fields.items()}
         if "error" in fields:
             fields["error"] = _clean(fields["error"])
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
+        if state not in ("submitting", "submitted"):
+            columns.append(RELEASE)
         values = [state, time.time(), *fields.values(), line, *allowed]
         marks = ", ".join("?" * len(allowed))
         with _faults("write to it", self.path):
@@ -207,13 +343,14 @@ class Journal:
             )
         return cursor.rowcount == 1
 
-    def start_submit(self, line: int) -> bool:
+    def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool:
         """Claim a pending job for submission; False if it is not pending (any more)."""
         with _faults("write to it", self.path):
             cursor = self.db.execute(
-                "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ? "
+                "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ?, "
+                f"owner = COALESCE(?, owner), lease_until = {NOW} + ? "
                 "WHERE line = ? AND state = 'pending'",
-                (time.time(), line),
+                (time.time(), owner, lease_s, line),
             )
         return cursor.rowcount == 1
 
@@ -230,20 +367,90 @@ class Journal:
         return cursor.rowcount == 1
 
     def recover(self) -> int:
-        """After a crash: a submit without a recorded reply may have reached the gateway."""
+        """After a crash: a submit without a recorded reply may have reached the gateway. The
+        journal is this process's alone (``lock``), so every lease left behind is stale."""
         with _faults("write to it", self.path):
             cursor = self.db.execute(
-                "UPDATE jobs SET state = 'unknown', error = ? WHERE state = 'submitting'",
+                f"UPDATE jobs SET state = 'unknown', error = ?, {RELEASE} "
+                "WHERE state = 'submitting'",
                 ("the process stopped after sending the submit and before recording its reply",),
             )
+            self.db.execute("UPDATE jobs SET owner = NULL, lease_until = NULL")
         return cursor.rowcount
 
-    # ------------------------------------------------------------------------ reading
-    def jobs(self, *states: str) -> Iterator[Job]:
-        query = (
-            "SELECT line, body, idempotency_key, state, task_id, status, error, file, "
-            "sha256, attempts FROM jobs"
+    def recover_expired(self) -> list[int]:
+        """While running: no other process works on this journal, so no lease runs out."""
+        return []
+
+    # ------------------------------------------------------------------------ workers
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with _faults("write to it", self.path):
+            return self.db.execute(sql, args)
+
+    def claim(self, owner: str, limit: int, lease_s: float, skip: Sequence[int] = ()) -> list[Job]:
+        """Up to ``limit`` pending or submitted jobs that nobody holds."""
+        skipped = ", ".join(str(int(n)) for n in skip)
+        rows = self._exec(
+            f"UPDATE jobs SET owner = ?, lease_until = {NOW} + ? WHERE line IN ("
+            "SELECT line FROM jobs WHERE state IN ('pending', 'submitted') "
+            f"AND (lease_until IS NULL OR lease_until < {NOW}) AND line NOT IN ({skipped}) "
+            f"ORDER BY line LIMIT ?) RETURNING {COLUMNS}",
+            (owner, lease_s, limit),
+        ).fetchall()
+        return sorted((Job(row[0], json.loads(row[1]), *row[2:]) for row in rows), key=_line)
+
+    def heartbeat(self, owner: str, lease_s: float) -> int:
+        cursor = self._exec(
+            f"UPDATE jobs SET lease_until = {NOW} + ? WHERE owner = ?", (lease_s, owner)
         )
+        return cursor.rowcount
+
+    def release(self, line: int, owner: str) -> None:
+        self._exec(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE line = ? AND owner = ?",
+            (line, owner),
+        )
+
+    def open_jobs(self, skip: Sequence[int] = ()) -> tuple[int, float | None]:
+        skipped = ", ".join(str(int(n)) for n in skip)
+        row = self._exec(
+            f"SELECT count(*), min(lease_until) - {NOW} FROM jobs "
+            f"WHERE state IN ('pending', 'submitting', 'submitted') AND line NOT IN ({skipped})"
+        ).fetchone()
+        return int(row[0]), None if row[1] is None else max(0.0, float(row[1]))
+
+    # ------------------------------------------------------------------------ budget
+    def take_slot(self, line: int, cap: int) -> bool:
+        """Mark the job as holding one of ``cap`` in-flight slots, if one is free."""
+        self._exec("BEGIN IMMEDIATE")
+        try:
+            held = self._exec("SELECT slot FROM jobs WHERE line = ?", (line,)).fetchone()
+            used = self._exec("SELECT count(*) FROM jobs WHERE slot").fetchone()[0]
+            ok = bool(held and held[0]) or used < cap
+            if ok:
+                self._exec("UPDATE jobs SET slot = 1 WHERE line = ?", (line,))
+        finally:
+            self._exec("COMMIT")
+        return ok
+
+    def free_slot(self, line: int) -> None:
+        self._exec("UPDATE jobs SET slot = 0 WHERE line = ?", (line,))
+
+    def reserve_request(self, per_second: float) -> float:
+        """The next request moment at ``per_second`` (one process: kept in memory)."""
+        now = time.monotonic()
+        at = max(self._next_request, now)
+        self._next_request = at + 1 / per_second
+        return at - now
+
+    # ------------------------------------------------------------------------ reading
+    def job(self, line: int) -> Job | None:
+        with _faults("read it", self.path):
+            row = self.db.execute(f"SELECT {COLUMNS} FROM jobs WHERE line = ?", (line,)).fetchone()
+        return None if row is None else Job(row[0], json.loads(row[1]), *row[2:])
+
+    def jobs(self, *states: str) -> Iterator[Job]:
+        query = f"SELECT {COLUMNS} FROM jobs"
         args: tuple[str, ...] = ()
         if states:
             query += f" WHERE state IN ({', '.join('?' * len(states))})"
@@ -257,6 +464,10 @@ class Journal:
         with _faults("read it", self.path):
             rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         return {str(state): int(n) for state, n in rows}
+
+
+def _line(job: Job) -> int:
+    return job.line
 
 
 def _clean(error: str | None) -> str | None:
@@ -300,3 +511,7 @@ def _holder(fd: int) -> dict[str, Any]:
             return data
         time.sleep(0.01)
     return {}
+
+
+clean_error = _clean
+storable = _storable

@@ -102,6 +102,7 @@ class Gateway:
             raise  # in-process: the transport turns it into the matching httpx error
 
     async def _guarded(self, route: str, request: Request, handler: Handler) -> Response:
+        self.state.requests.append((self.state.clock(), route))
         fault = self.state.faults.next(route)
         if fault is not None:
             early = await self._fault_before(fault)
@@ -183,6 +184,11 @@ class Gateway:
             code = "INVALID_PROMPT" if self.name == "imini" else "content_policy_violation"
             return self.error(400, code, "the prompt was refused by content review")
         key = request.headers.get("idempotency-key") if self.name == "apimart" else None
+        cap = self.state.max_in_flight
+        known = key is not None and (self.name, key) in self.state.idempotent
+        if cap is not None and not known and self.state.in_flight() >= cap:
+            code = "RATE_LIMITED" if self.name == "imini" else "rate_limit_exceeded"
+            return self.error(429, code, f"at most {cap} tasks in flight", **{"Retry-After": "1"})
         assert result.model is not None
         assert result.mode is not None
         task, _ = self.state.new_task(self.name, result.model, result.mode, body, key)

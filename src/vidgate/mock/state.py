@@ -19,6 +19,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,8 +148,13 @@ class State:
         timing: Timing | None = None,
         clock: Callable[[], float] | None = None,
         seed: int = 0,
+        max_in_flight: int | None = None,
     ) -> None:
         self.timing = timing or Timing()
+        # a gateway-side cap on unfinished tasks: submits beyond it get 429 (None: no cap)
+        self.max_in_flight = max_in_flight
+        # (time, route) of the latest requests received, for rate figures
+        self.requests: deque[tuple[float, str]] = deque(maxlen=100_000)
         self.clock = clock or time.time
         self.tasks: dict[str, MockTask] = {}
         self.ledger = Ledger()
@@ -173,6 +179,12 @@ class State:
                 self.idempotent[(gateway, key)] = task_id
             self.ledger.entries.append(Submission(gateway, task_id, key, body, task.created))
             return task, True
+
+    def in_flight(self) -> int:
+        """Tasks submitted and not yet finished at the current clock."""
+        now = self.clock()
+        with self._lock:
+            return sum(1 for task in self.tasks.values() if self.completed_at(task) > now)
 
     def phase(self, task: MockTask) -> tuple[str, int]:
         """("queued" | "processing" | "done", progress 0-100) at the current clock."""

@@ -1,0 +1,150 @@
+"""How one batch process works through a journal: claims under a lease, a heartbeat, and the
+gateway budget shared with the other workers.
+
+A worker claims up to ``concurrency`` jobs at a time (``journal.claim``), renews their leases
+every third of the lease (``journal.heartbeat``), and lets go of each job when it is done with it.
+Jobs whose lease ran out are taken over: a ``submitted`` one is polled and downloaded, a
+``submitting`` one becomes ``unknown`` (``journal.recover``), and on a gateway that takes an
+idempotency key it goes back to ``pending`` with the same key when ``resubmit_unknown`` is set.
+The worker stops when no job is left to do: none pending, and none submitting or submitted that it
+has not already tried in this run (it waits for other workers' leases while they hold some).
+
+The budget: before each API request (the ones carrying the API key) the ``Paced`` transport books
+a moment with ``journal.reserve_request`` and sleeps until then; before each submit ``take_slot``
+waits for one of the batch's in-flight slots. Both go through the journal, so all workers on one
+PostgreSQL journal share one rate and one cap. 429 replies are still retried by the client with
+their Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from vidgate.errors import JournalError
+from vidgate.journal import Job
+
+__all__ = ["Paced", "take_slot", "work", "worker_id"]
+
+Sleep = Callable[[float], Awaitable[None]]
+IDLE_POLL_S = 1.0  # how often an idle worker looks for jobs other workers hold
+MAX_REBOOKINGS = 10  # a request booked late this many times in a row goes out anyway
+
+
+def worker_id() -> str:
+    """host:pid-random, unique even for containers that all run as pid 1."""
+    return f"{socket.gethostname()}:{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class Paced(httpx.AsyncBaseTransport):
+    """Waits for the journal's next free request moment before each authenticated request."""
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, journal: Any, per_second: float, sleep: Sleep
+    ) -> None:
+        self.inner, self.journal, self.per_second, self.sleep = inner, journal, per_second, sleep
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "authorization" in request.headers:  # API calls; result files are fetched without
+            await self.wait_turn()
+        return await self.inner.handle_async_request(request)
+
+    async def wait_turn(self) -> None:
+        """Sleep until a booked moment. A process that wakes up more than half an interval
+        after its moment (stalled, or starved of CPU) books again rather than send late:
+        requests that waited together would otherwise go out together, above the rate. So any
+        one second holds at most rate + 1.5 requests' moments."""
+        late_ok = 0.5 / self.per_second
+        for _ in range(MAX_REBOOKINGS):
+            delay = self.journal.reserve_request(self.per_second)
+            due = time.monotonic() + delay
+            if delay > 0:
+                await self.sleep(delay)
+            if time.monotonic() - due <= late_ok:
+                return
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def take_slot(journal: Any, line: int, cap: int, sleep: Sleep, lock: asyncio.Lock) -> None:
+    """Wait until the job holds one of the batch's ``cap`` in-flight slots (one waiter per
+    process asks the journal, every 0.1-0.5 s)."""
+    delay = 0.1
+    async with lock:
+        while not journal.take_slot(line, cap):
+            await sleep(delay)
+            delay = min(0.5, delay * 1.5)
+
+
+async def work(
+    journal: Any,
+    run: Callable[[Job], Awaitable[None]],
+    *,
+    owner: str,
+    concurrency: int,
+    lease_s: float,
+    stop: asyncio.Event,
+    sleep: Sleep = asyncio.sleep,
+    after_recover: Callable[[list[int]], None] | None = None,
+) -> None:
+    """Claim and run jobs until none is left for this worker (or ``stop`` is set)."""
+    held: dict[asyncio.Task[None], int] = {}
+    tried: set[int] = set()  # lines this worker let go of unfinished: not claimed again this run
+
+    async def one(job: Job) -> None:
+        try:
+            await run(job)
+        finally:
+            journal.release(job.line, owner)
+            after = journal.job(job.line)
+            if after is not None and after.state in ("pending", "submitted"):
+                tried.add(job.line)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            with contextlib.suppress(JournalError):  # the database may be back at the next beat
+                journal.heartbeat(owner, lease_s)  # (meanwhile others may take jobs over: the
+                # compare-and-set transitions still keep each submit to one worker)
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        while True:
+            free = max(0, concurrency - len(held))
+            if free and not stop.is_set():  # stopping: the jobs in hand finish, no new ones
+                recovered = journal.recover_expired()
+                if recovered and after_recover:
+                    after_recover(recovered)
+                for job in journal.claim(owner, free, lease_s, sorted(tried)):
+                    held[asyncio.create_task(one(job))] = job.line
+            if held:
+                done, _ = await asyncio.wait(
+                    held, timeout=lease_s / 3, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    del held[task]
+                    task.result()  # a journal failure stops the worker
+                continue
+            if stop.is_set():
+                break
+            remaining, next_expiry = journal.open_jobs(sorted(tried))
+            if not remaining:
+                break
+            # other workers hold the rest: look again soon (they may finish, or stop and let
+            # their leases run out)
+            await sleep(min(IDLE_POLL_S, lease_s / 3, (next_expiry or 0) + 0.05))
+    finally:
+        beating.cancel()
+        if held:
+            for task in held:
+                task.cancel()
+            await asyncio.gather(*held, return_exceptions=True)

@@ -1,0 +1,403 @@
+"""Batches shared by workers: claims, leases, take-over, one loader, one budget, and a worker
+killed mid-run. On both journal backends where the behaviour is the same; on PostgreSQL (a
+throwaway server) where it takes several workers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from vidgate.aio import AsyncApimart
+from vidgate.batch import BatchOptions, run_batch
+from vidgate.cli import main
+from vidgate.errors import ConfigurationError, InputError
+from vidgate.journal import JournalBackend, open_journal, safe_url
+from vidgate.mock import MockGateway, State, Timing, media
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import scale
+from conftest import schema_url
+
+APIMART = {"model": "happyhorse-1.0", "duration": 3}
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def _jobs(folder: Path, n: int, tag: str = "job") -> Path:
+    path = folder / f"{tag}.jsonl"
+    path.write_text("\n".join(json.dumps({**APIMART, "prompt": f"{tag} {i}"}) for i in range(n)))
+    return path
+
+
+def _load(jobs: Path, url: str, folder: Path, **kw: Any) -> dict[str, int]:
+    options = BatchOptions("apimart", folder, rate=0, journal=url, load_only=True, **kw)
+    return asyncio.run(run_batch(jobs, options))
+
+
+async def _worker(
+    mock: MockGateway, url: str | None, out: Path, paced: bool = False, **kw: Any
+) -> dict[str, int]:
+    """One worker joining the batch in ``url`` through the in-process mock (``paced``: the
+    batch builds the client itself, pacing its requests at the journal's rate)."""
+    if paced:
+        kw.update(transport=mock.async_transport(), base_url=mock.base_url("apimart"))
+        return await run_batch(None, BatchOptions("apimart", out, rate=0, journal=url, **kw))
+    client = mock.async_client("apimart", sleep=_no_sleep)
+    try:
+        return await run_batch(
+            None, BatchOptions("apimart", out, rate=0, journal=url, client=client, **kw)
+        )
+    finally:
+        await client.aclose()
+
+
+def _files_complete(journal: JournalBackend) -> bool:
+    served = media.video()
+    for job in journal.jobs("downloaded"):
+        data = Path(str(job.file)).read_bytes()
+        if data != served or job.size != len(served) or not job.worker:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------- both backends
+def test_a_job_goes_to_submitting_only_once(tmp_path: Path, journal_url: str | None) -> None:
+    """Two handles on one journal (two processes, two machines) race for the same job."""
+    first, second = open_journal(journal_url, tmp_path), open_journal(journal_url, tmp_path)
+    try:
+        first.add_many([(1, {**APIMART, "prompt": "x"}, "pending", None)])
+        assert [first.start_submit(1, "a", 30), second.start_submit(1, "b", 30)] == [True, False]
+        assert not first.set(1, "downloaded")  # submitting -> downloaded is not a transition
+        assert second.set(1, "submitted", task_id="t1")
+        job = first.job(1)
+        assert job is not None
+        assert (job.state, job.task_id, job.attempts) == ("submitted", "t1", 1)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_in_flight_slots_are_capped(tmp_path: Path, journal_url: str | None) -> None:
+    journal = open_journal(journal_url, tmp_path)
+    other = open_journal(journal_url, tmp_path)
+    try:
+        journal.add_many([(n, {"n": n}, "pending", None) for n in range(1, 5)])
+        assert [journal.take_slot(1, 2), other.take_slot(2, 2), other.take_slot(3, 2)] == [
+            True,
+            True,
+            False,
+        ]
+        assert journal.take_slot(2, 2)  # a job that holds a slot keeps it
+        journal.free_slot(1)
+        assert other.take_slot(3, 2)
+        assert journal.start_submit(3, "w", 30)
+        assert journal.set(3, "failed", error="refused")  # a finished job gives its slot back
+        assert other.take_slot(4, 2)
+    finally:
+        journal.close()
+        other.close()
+
+
+def test_requests_are_spaced_at_the_rate(tmp_path: Path, journal_url: str | None) -> None:
+    """Bookings from two handles interleave on one schedule (both backends keep one schedule
+    per journal handle; PostgreSQL shares it between handles)."""
+    journal = open_journal(journal_url, tmp_path)
+    other = open_journal(journal_url, tmp_path) if journal.shared else journal
+    try:
+        waits = [(journal if n % 2 else other).reserve_request(20.0) for n in range(10)]
+        assert waits[0] < 0.05
+        assert 0.4 <= waits[-1] <= 0.5  # the tenth request waits nine intervals of 1/20 s
+        assert all(b > a for a, b in itertools.pairwise(waits))
+    finally:
+        journal.close()
+        if other is not journal:
+            other.close()
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+def test_two_workers_share_one_batch(tmp_path: Path, pg_server: str) -> None:
+    url = schema_url(pg_server)
+    jobs = _jobs(tmp_path, 24)
+    assert _load(jobs, url, tmp_path / "loader") == {"pending": 24}
+    with MockGateway() as mock:
+
+        async def both() -> list[dict[str, int]]:
+            return list(
+                await asyncio.gather(
+                    _worker(mock, url, tmp_path / "a", concurrency=4),
+                    _worker(mock, url, tmp_path / "b", concurrency=4),
+                )
+            )
+
+        assert asyncio.run(both()) == [{"downloaded": 24}] * 2
+        assert len(mock.ledger) == 24
+        assert not mock.ledger.duplicates(lambda e: e.body["prompt"])
+    journal = open_journal(url, tmp_path)
+    try:
+        assert _files_complete(journal)
+        folders = {Path(str(job.file)).parent.name for job in journal.jobs()}
+        assert folders == {"a", "b"}  # each worker wrote to its own --out
+        assert len({job.worker for job in journal.jobs()}) == 2
+    finally:
+        journal.close()
+
+
+def test_a_second_loader_does_not_load_twice(tmp_path: Path, pg_server: str) -> None:
+    url = schema_url(pg_server)
+    jobs = _jobs(tmp_path, 200)
+    results: list[Any] = []
+
+    def load() -> None:
+        try:
+            results.append(_load(jobs, url, tmp_path / "loader"))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [{"pending": 200}] * 3
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(jobs.read_text().replace('"job 7"', '"job seven"'))
+    with pytest.raises(InputError, match="line 8 differs"):
+        _load(changed, url, tmp_path / "loader")
+
+
+def test_a_worker_needs_a_loaded_batch(tmp_path: Path, pg_server: str) -> None:
+    with MockGateway() as mock, pytest.raises(ConfigurationError, match="load one first"):
+        asyncio.run(_worker(mock, schema_url(pg_server), tmp_path / "out"))
+
+
+def test_expired_leases_are_taken_over_and_nothing_is_sent_twice(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """A worker died holding three jobs: one mid-submit, one with a known task, one pending."""
+    url = schema_url(pg_server)
+    _load(_jobs(tmp_path, 6), url, tmp_path / "loader")
+    with MockGateway() as mock:
+        dead = open_journal(url, tmp_path)
+        held = dead.claim("dead-worker", 3, 1.0)
+        assert [job.line for job in held] == [1, 2, 3]
+        client = mock.client("apimart", sleep=lambda s: None)
+        task = client.generate(held[0].body, idempotency_key=held[0].idempotency_key)
+        assert dead.start_submit(1, "dead-worker", 1.0)  # sent; the reply was never recorded
+        assert dead.start_submit(2, "dead-worker", 1.0)
+        assert dead.set(2, "submitted", task_id=client.generate(held[1].body).id)
+        dead.close()
+        live = open_journal(url, tmp_path)
+        assert live.claim("live", 6, 30) == [j for j in live.jobs() if j.line > 3]  # 1-3 held
+        for line in (4, 5, 6):
+            live.release(line, "live")
+        live.close()
+
+        assert asyncio.run(_worker(mock, url, tmp_path / "w", lease=1.0)) == {
+            "downloaded": 5,
+            "unknown": 1,
+        }
+        assert len(mock.ledger) == 2 + 4  # line 1 not resent blindly, line 2 polled, not resent
+        # apimart takes an idempotency key: resubmitting the unknown job finds its task
+        counts = asyncio.run(_worker(mock, url, tmp_path / "w", resubmit_unknown=True))
+        assert counts == {"downloaded": 6}
+        assert len(mock.ledger) == 6
+        assert {e.task_id for e in mock.ledger.entries if e.body["prompt"] == "job 0"} == {task.id}
+
+
+def test_a_live_submit_is_not_taken_over(tmp_path: Path, pg_server: str) -> None:
+    url = schema_url(pg_server)
+    _load(_jobs(tmp_path, 2), url, tmp_path / "loader")
+    busy, other = open_journal(url, tmp_path), open_journal(url, tmp_path)
+    try:
+        busy.claim("busy", 1, 30)
+        assert busy.start_submit(1, "busy", 30)
+        assert other.recover() == 0
+        assert other.recover_expired() == []
+        assert [job.line for job in other.claim("other", 5, 30)] == [2]
+        remaining, expiry = other.open_jobs([2])
+        assert remaining == 1
+        assert expiry is not None
+        assert 25 < expiry <= 30
+    finally:
+        busy.close()
+        other.close()
+
+
+def test_workers_share_the_request_rate(
+    tmp_path: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    url = schema_url(pg_server)
+    rps = 10.0
+    _load(_jobs(tmp_path, 10), url, tmp_path / "loader", gateway_rps=rps)
+    with MockGateway() as mock:
+
+        async def both() -> list[dict[str, int]]:
+            return list(
+                await asyncio.gather(
+                    _worker(mock, url, tmp_path / "a", paced=True, concurrency=8),
+                    _worker(mock, url, tmp_path / "b", paced=True, concurrency=8),
+                )
+            )
+
+        assert asyncio.run(both()) == [{"downloaded": 10}] * 2
+        api = [t for t, route in mock.state.requests if route in ("submit", "task")]
+    assert len(api) >= 20  # a submit and at least one poll per job
+    assert scale._peak(api, 1.0) <= rps + 1  # one request may sit on each edge of the window
+
+
+def test_workers_share_the_cap_on_tasks_in_flight(tmp_path: Path, pg_server: str) -> None:
+    url = schema_url(pg_server)
+    cap = 2
+    _load(_jobs(tmp_path, 6), url, tmp_path / "loader", gateway_in_flight=cap)
+    state = State(Timing(queue_s=0.1, run_s=0.4), max_in_flight=cap)
+    with scale._mock(state) as base:
+
+        async def worker(out: str) -> dict[str, int]:
+            client = AsyncApimart(api_key="sk-mock", base_url=base)
+            try:
+                options = BatchOptions(
+                    "apimart", tmp_path / out, rate=0, journal=url, client=client, concurrency=3
+                )
+                return await run_batch(None, options)
+            finally:
+                await client.aclose()
+
+        async def both() -> list[dict[str, int]]:
+            return list(await asyncio.gather(worker("a"), worker("b")))
+
+        assert asyncio.run(both()) == [{"downloaded": 6}] * 2
+    submits = sum(1 for _, route in state.requests if route == "submit")
+    assert submits == len(state.ledger) == 6  # the gateway never had to refuse one
+    assert scale._peak_in_flight(state) <= cap
+
+
+@pytest.mark.contract
+def test_workers_killed_mid_run_lose_nothing(tmp_path: Path, pg_server: str) -> None:
+    """The small form of `make scale`'s kill test: worker processes on one journal, faults on,
+    one SIGKILLed mid-run; the others take its jobs over."""
+    figures = scale.kill_test(pg_server, tmp_path, jobs=24, workers=3, kills=1, lease=2.0)
+    assert figures["killed"] == 1
+    assert figures["survivor_exit_codes"] == [0, 0]
+    assert figures["states"] == {"downloaded": 24}
+    assert figures["lost"] == 0
+    assert figures["duplicate_submissions"] == 0
+    assert figures["submitted"] == 24
+    assert figures["incomplete_files"] == 0
+
+
+def test_cli_load_worker_and_status(
+    tmp_path: Path,
+    pg_server: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = schema_url(pg_server)
+    monkeypatch.setenv("VIDGATE_JOURNAL_URL", url)
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    jobs = _jobs(tmp_path, 3)
+    with pytest.raises(SystemExit) as done:
+        main(["batch", str(jobs), "--gateway", "apimart", "--load"])
+    assert done.value.code == 0
+    assert "pending=3" in capsys.readouterr().out
+    state = State(Timing())
+    with scale._mock(state) as base, pytest.raises(SystemExit) as done:
+        main(
+            [
+                "batch",
+                "--worker",
+                "--gateway",
+                "apimart",
+                "--base-url",
+                base,
+                "--rate",
+                "0",
+                "--out",
+                str(tmp_path / "w"),
+            ]
+        )
+    assert done.value.code == 0, capsys.readouterr()
+    assert "downloaded=3" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        main(["batch", "--status", url])
+    assert done.value.code == 0
+    printed = capsys.readouterr().out
+    assert "downloaded=3" in printed
+    assert str(len(media.video())) in printed
+
+
+def test_journal_urls_in_messages_hide_the_password() -> None:
+    assert safe_url("postgresql://ops:s3cret@db.internal:5433/videos?sslmode=require") == (
+        "postgresql://ops:***@db.internal:5433/videos"
+    )
+    with pytest.raises(ConfigurationError, match="use a postgresql:// URL"):
+        open_journal("mysql://db/videos", Path())
+
+
+def test_a_request_woken_too_late_books_again() -> None:
+    """A stalled process must not send the requests that waited together all at once."""
+    from vidgate.workers import Paced
+
+    bookings: list[float] = []
+
+    class Schedule:
+        def reserve_request(self, per_second: float) -> float:
+            bookings.append(per_second)
+            return 0.01 if len(bookings) == 1 else 0.0
+
+    async def stalled(seconds: float) -> None:
+        await asyncio.sleep(seconds + 0.2)  # woke up 0.2 s late: four intervals at 20/s
+
+    paced = Paced(httpx.AsyncBaseTransport(), Schedule(), 20.0, stalled)
+    asyncio.run(paced.wait_turn())
+    assert bookings == [20.0, 20.0]
+
+
+def test_a_journal_from_an_older_vidgate_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from vidgate.journal import Journal
+
+    old = sqlite3.connect(tmp_path / Journal.NAME)
+    old.executescript(
+        "CREATE TABLE jobs (line INTEGER PRIMARY KEY, body TEXT NOT NULL, idempotency_key TEXT "
+        "NOT NULL, state TEXT NOT NULL, task_id TEXT, status TEXT, error TEXT, file TEXT, "
+        "sha256 TEXT, attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL);"
+        "INSERT INTO jobs VALUES (1, '{}', 'k', 'downloaded', 't', 's', NULL, '000001.mp4', "
+        "'abc', 1, 0);"
+    )
+    old.commit()
+    old.close()
+    journal = Journal(tmp_path)
+    try:
+        job = journal.job(1)
+        assert job is not None
+        assert (job.state, job.file) == ("downloaded", "000001.mp4")
+        assert (job.size, job.worker) == (None, None)
+    finally:
+        journal.close()
+
+
+def test_server_text_with_a_lone_surrogate_is_stored(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    journal = open_journal(journal_url, tmp_path)
+    try:
+        journal.add_many([(1, {**APIMART, "prompt": "x"}, "pending", None)])
+        assert journal.start_submit(1, "w", 30)
+        assert journal.set(1, "failed", status="bad\udcff", error="reply \udcff")
+        job = journal.job(1)
+        assert job is not None
+        assert (job.status, job.error) == ("bad?", "reply ?")
+    finally:
+        journal.close()
