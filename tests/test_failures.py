@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vidgate import errors, exits
-from vidgate._core import NAME_CAP, safe_name
+from vidgate._files import NAME_CAP, safe_name
 from vidgate.batch import BatchOptions, run_batch
 from vidgate.cli import main
 from vidgate.journal import Journal

@@ -162,7 +162,8 @@ def execute(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.Complete
                 block.code.replace("4010", port),
             ]
         )
-        return run(["bash", "-c", script], cwd, env)
+        path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"  # as installed
+        return run(["bash", "-c", script], cwd, {**env, "PATH": path})
     if re.search(r"^(async )?def test_", block.code, re.MULTILINE):
         (cwd / "test_readme_block.py").write_text(block.code)
         # only the plugins the example needs (make downstream covers the installed autoload)
@@ -192,17 +193,40 @@ def judge(block: Block, done: subprocess.CompletedProcess[str]) -> None:
 RUNNABLE = [b for b in BLOCKS if b.skip is None and (b.lang == "python" or b.lang in SHELLS)]
 
 
+JOURNAL_ENV = "VIDGATE_JOURNAL_URL"
+
+
+def needs_postgres(block: Block) -> bool:
+    """A block about the shared journal runs against the test PostgreSQL server."""
+    return JOURNAL_ENV in block.code
+
+
+@pytest.fixture(scope="module")
+def postgres(request: pytest.FixtureRequest) -> str | None:
+    """The test PostgreSQL server's URL, or None (its blocks are then skipped, saying why)."""
+    try:
+        return str(request.getfixturevalue("pg_server"))
+    except pytest.skip.Exception:
+        return None
+
+
 @pytest.fixture(scope="module")
 def outcomes(
-    mock_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    mock_server: dict[str, str], postgres: str | None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every runnable block, three at a time (each is mostly waiting on subprocesses)."""
+    from conftest import schema_url
+
     base = tmp_path_factory.mktemp("readme")
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {
-            b.id: pool.submit(execute, b, workdir(base / f"block-{b.line}"), mock_server)
-            for b in RUNNABLE
-        }
+        futures = {}
+        for b in RUNNABLE:
+            env = dict(mock_server)
+            if needs_postgres(b):
+                if postgres is None:
+                    continue
+                env[JOURNAL_ENV] = schema_url(postgres)  # a fresh schema: one batch per schema
+            futures[b.id] = pool.submit(execute, b, workdir(base / f"block-{b.line}"), env)
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -228,4 +252,6 @@ def test_readme_block(block: Block, outcomes: dict[str, subprocess.CompletedProc
             f"{block.id}: no runner for {block.lang or 'a plain'} block; add one in "
             "tests/test_readme.py or mark it <!-- readme-test: skip: REASON -->"
         )
+    if block.id not in outcomes and needs_postgres(block):
+        pytest.skip("no PostgreSQL server could be started (see tests/conftest.py::pg_server)")
     judge(block, outcomes[block.id])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
 
-from vidgate import _core
+from vidgate import _core, _files
 from vidgate.errors import (
     APITimeoutError,
     DownloadError,
@@ -220,7 +220,7 @@ class AsyncClient:
         """See :meth:`vidgate.client.SyncClient.download`."""
         task = await self.get(task) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
-        path: Path = _core.download_target(task, url, dest, what, index, overwrite)
+        path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
         attempt = 0
         while True:
@@ -232,7 +232,7 @@ class AsyncClient:
                         if response.status_code == 200:
                             await self._save(
                                 response,
-                                _core.FileSink(self._cfg, path, task, what, response, end),
+                                _files.FileSink(self._cfg, path, task, what, response, end),
                                 overwrite,
                                 on_progress,
                             )
@@ -262,7 +262,7 @@ class AsyncClient:
     @staticmethod
     async def _save(
         response: httpx.Response,
-        sink: _core.FileSink,
+        sink: _files.FileSink,
         overwrite: bool,
         on_progress: ByteProgress | None,
     ) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
 
-from vidgate import _core, errors
+from vidgate import _core, _files, errors
 from vidgate.types import SubmittedTask, Task
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class SyncClient:
         """
         task = self.get(task) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
-        path: Path = _core.download_target(task, url, dest, what, index, overwrite)
+        path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
         attempt = 0
         while True:
@@ -225,7 +225,7 @@ class SyncClient:
                 timeout = self._cfg.exchange_timeout(end)
                 with self._files.stream("GET", url, timeout=timeout) as response:
                     if response.status_code == 200:
-                        sink = _core.FileSink(self._cfg, path, task, what, response, end)
+                        sink = _files.FileSink(self._cfg, path, task, what, response, end)
                         try:
                             for chunk in response.iter_bytes():
                                 sink.write(chunk, response.num_bytes_downloaded)
