@@ -232,3 +232,40 @@ def test_a_body_not_sent_as_json_is_refused(gateway: spec.Gateway, http: httpx.C
         url, content=text, headers={**AUTH, "Content-Type": "application/json; charset=utf-8"}
     )
     assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize(
+    ("gateway", "model"), [("imini", "kling/kling-v3"), ("apimart", "happyhorse-1.0")]
+)
+def test_result_files_download_through_the_in_process_transports(
+    gateway: spec.Gateway, model: str, tmp_path: Any
+) -> None:
+    """The sync transport hands the body over as a stream, so the client's Content-Length check
+    counts every byte (a pre-read body once made every sync download 'end after 0 bytes')."""
+    import asyncio
+
+    body = {"model": model, "prompt": "a cat"}
+    with MockGateway(timing=Timing(queue_s=0, run_s=0)) as gateway_mock:
+        with gateway_mock.client(gateway, sleep=lambda s: None) as client:
+            task = client.generate_and_wait(body)
+            path = client.download(task, tmp_path / "sync")
+        assert path.read_bytes() == media.video()
+
+        async def fetch() -> Any:
+            async with gateway_mock.async_client(gateway) as aclient:
+                done = await aclient.generate_and_wait(body)
+                return await aclient.download(done, tmp_path / "async")
+
+        assert asyncio.run(fetch()).read_bytes() == media.video()
+
+
+def test_a_transport_that_read_the_body_already_still_downloads(tmp_path: Any) -> None:
+    """httpx.MockTransport hands over bodies already read (no raw bytes are counted)."""
+    from vidgate.types import Status, Task, VideoOutput
+
+    content = b"\0" * 1000
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=content))
+    video = VideoOutput(url="https://cdn.example/v.mp4")
+    task = Task("t1", "imini", Status.SUCCEEDED, "completed", videos=(video,))
+    with vidgate.Imini(api_key="sk-test", transport=transport) as client:
+        assert client.download(task, tmp_path).read_bytes() == content

@@ -117,9 +117,10 @@ class FileSink:
             self.file.close()
         except OSError as exc:
             raise errors.DiskError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
-        if self.expected is not None and raw_bytes < self.expected:
+        received = raw_bytes or self.done  # 0 raw bytes: a transport that read the body already
+        if self.expected is not None and received < self.expected:
             raise errors.DownloadError(
-                f"{self.label} ended after {raw_bytes} of {self.expected} bytes"
+                f"{self.label} ended after {received} of {self.expected} bytes"
             )
         place(self.part, self.path, overwrite)
 

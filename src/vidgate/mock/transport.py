@@ -62,7 +62,10 @@ class SyncMockTransport(httpx.BaseTransport):
 
         future = asyncio.run_coroutine_threadsafe(send(), self._ensure_loop())
         status, headers, body = future.result()
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        # a stream, as from a socket: the client reads it chunk by chunk and counts raw bytes
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(body), request=request
+        )
 
     def close(self) -> None:
         with self._lock:
