@@ -8,7 +8,7 @@ SPEC: Final[dict[str, Any]] = {
     'openapi': '3.1.0',
     'info': {
         'title': 'imini router video API',
-        'version': '2026.11.21',
+        'version': '2026.12.02',
         'summary': "Hand-written contract for the imini router's video endpoints, as used by vidgate.",
         'description': "Written by the vidgate team from the gateway's documentation pages. Every property and every\ncross-field rule says where it comes from in `x-vidgate-source`:\n`doc` (the gateway's own page; enforced as a hard rule), `skill` (the vendor's agent-skill repo),\n`3p` (third-party clients or captured payloads), `upstream` (the model vendor's own API) and\n`gap` (the docs are silent; our guess). Cross-field rules carry an id in `x-vidgate-rule`, and the\ngateway error code, where the docs name one, in `x-vidgate-error-code`. The input mode of a body\nis the `x-vidgate-mode` of the first branch of its model's routing chain that matches.\nMedia limits live in `x-vidgate-media`. For an inline `data:` URL vidgate checks the decoded\nsize and, for PNG, JPEG, WebP, GIF, BMP and TIFF, the width and height read from the header\nbytes; limits that need a remote file are recorded, not enforced. A property or rule whose\nreading rests on the page's own words quotes them in `x-vidgate-quote`; constraints that are\nnot a property's value (closed objects, required-ness, polling numbers) name their source in\n`x-vidgate-sources`.\nvidgate also refuses a float such as 3.0 where an integer is specified, although JSON\nSchema counts it as one: the gateways decode integers strictly (our guess; x-vidgate-source gap).\n",
         'contact': {

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
         validator,
     )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY: dict[str, str] = {
     "APIConnectionError": "vidgate.errors",
