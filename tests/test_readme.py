@@ -34,6 +34,7 @@ from vidgate import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+VENV = Path(sys.prefix)  # the environment running the tests (the clone's .venv, as a rule)
 SKIP = re.compile(r"<!--\s*readme-test:\s*skip:\s*(?P<reason>.*?)\s*-->")
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)\s*$")
 SHELLS = {"sh", "bash", "shell", "console"}
@@ -111,7 +112,7 @@ def _example_body(gateway: spec.Gateway) -> dict[str, object]:
 def workdir(folder: Path) -> Path:
     """A folder like a clone's root, with the files the README's commands name."""
     folder.mkdir(parents=True)
-    (folder / ".venv").symlink_to(ROOT / ".venv")
+    (folder / ".venv").symlink_to(VENV)
     (folder / "specs").symlink_to(ROOT / "specs")
     body = _example_body("apimart")
     (folder / "body.json").write_text(json.dumps(body))
@@ -162,7 +163,7 @@ def execute(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.Complete
                 block.code.replace("4010", port),
             ]
         )
-        path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"  # as installed
+        path = f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"  # vidgate as installed
         return run(["bash", "-c", script], cwd, {**env, "PATH": path})
     if re.search(r"^(async )?def test_", block.code, re.MULTILINE):
         (cwd / "test_readme_block.py").write_text(block.code)
