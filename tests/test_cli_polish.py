@@ -13,22 +13,15 @@ import httpx
 import pytest
 import respx
 from conftest import API_KEY, BASE_URLS
+from test_cli import run
 
 import vidgate
 from vidgate import _extras, exits
-from vidgate.cli import main
 from vidgate.journal import Journal
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 CDN = "https://cdn.example.com/v.mp4"
 DONE = {"task_id": "task_9", "status": "succeeded", "videos": [{"url": CDN}]}
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
 
 
 @pytest.fixture
