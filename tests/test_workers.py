@@ -20,7 +20,7 @@ from vidgate.batch import BatchOptions, run_batch
 from vidgate.cli import main
 from vidgate.errors import ConfigurationError, InputError
 from vidgate.journal import JournalBackend, open_journal, safe_url
-from vidgate.mock import MockGateway, State, Timing, media
+from vidgate.mock import DEFAULT_KEY, MockGateway, State, Timing, media
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import scale
@@ -361,6 +361,42 @@ def test_a_request_woken_too_late_books_again() -> None:
     paced = Paced(httpx.AsyncBaseTransport(), Schedule(), 20.0, stalled)
     asyncio.run(paced.wait_turn())
     assert bookings == [20.0, 20.0]
+
+
+def test_a_request_that_would_start_late_books_again_and_reaches_the_gateway_once() -> None:
+    """Waking on time is not enough: a slow new connection (here 0.2 s, four intervals at 20/s)
+    delays the first byte, and a request that would go out late books a new moment instead."""
+    from vidgate.workers import Paced
+
+    bookings: list[float] = []
+    stalls = [0.2]
+
+    class Schedule:
+        def reserve_request(self, per_second: float) -> float:
+            bookings.append(per_second)
+            return 0.0
+
+    async def slow_first_connect(name: str, info: dict[str, object]) -> None:
+        if name == "connection.connect_tcp.started" and stalls:
+            await asyncio.sleep(stalls.pop())
+
+    async def fetch(base: str) -> httpx.Response:
+        paced = Paced(httpx.AsyncHTTPTransport(), Schedule(), 20.0, asyncio.sleep)
+        async with httpx.AsyncClient(transport=paced) as client:
+            reply = await client.get(
+                f"{base}/v1/tasks/task_unknown",
+                headers={"authorization": f"Bearer {DEFAULT_KEY}"},
+                extensions={"trace": slow_first_connect},
+            )
+        assert paced.rebooked == 1
+        return reply
+
+    state = State(Timing())
+    with scale._mock(state) as base:
+        reply = asyncio.run(fetch(base))
+    assert reply.status_code == 404
+    assert bookings == [20.0, 20.0]
+    assert [route for _, route in state.requests] == ["task"]
 
 
 def test_a_journal_from_an_older_vidgate_gains_the_new_columns(tmp_path: Path) -> None:

@@ -44,32 +44,73 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}-{secrets.token_hex(2)}"
 
 
+class _Late(Exception):
+    """A paced request's moment had passed before its first byte went out."""
+
+
 class Paced(httpx.AsyncBaseTransport):
-    """Waits for the journal's next free request moment before each authenticated request."""
+    """Waits for the journal's next free request moment before each authenticated request.
+
+    A request must start on time, not only wake on time: between the wake-up and the first byte
+    on the wire lie the connection pool, a new connection, the event loop's other work (a first
+    request in a busy process waited 0.15-0.5 s there in ``make scale``). So the lateness is
+    checked twice: at the wake-up, and through httpx's ``trace`` extension just before the request
+    headers are written. A late request books a new moment; nothing of it has reached the
+    gateway yet, so sending it again is safe. Either way, any one second holds at most rate + 1.5
+    requests' starts (transports without ``trace`` support, such as the in-process mock, get the
+    first check only)."""
 
     def __init__(
         self, inner: httpx.AsyncBaseTransport, journal: Any, per_second: float, sleep: Sleep
     ) -> None:
         self.inner, self.journal, self.per_second, self.sleep = inner, journal, per_second, sleep
+        self.late_ok = 0.5 / per_second
+        self.rebooked = 0  # requests booked again because they would have gone out late
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if "authorization" in request.headers:  # API calls; result files are fetched without
-            await self.wait_turn()
-        return await self.inner.handle_async_request(request)
+        if "authorization" not in request.headers:  # result files are fetched without the key
+            return await self.inner.handle_async_request(request)
+        outer = request.extensions.get("trace")
+        for attempt in range(MAX_REBOOKINGS):
+            due = await self.wait_turn()
+            refuse_late = attempt < MAX_REBOOKINGS - 1  # the last try goes out regardless
+            request.extensions = {
+                **request.extensions,
+                "trace": self._guard(outer, due, refuse_late),
+            }
+            try:
+                return await self.inner.handle_async_request(request)
+            except _Late:
+                self.rebooked += 1
+        raise AssertionError("unreachable: the last attempt is never refused")  # pragma: no cover
 
-    async def wait_turn(self) -> None:
-        """Sleep until a booked moment. A process that wakes up more than half an interval
-        after its moment (stalled, or starved of CPU) books again rather than send late:
-        requests that waited together would otherwise go out together, above the rate. So any
-        one second holds at most rate + 1.5 requests' moments."""
-        late_ok = 0.5 / self.per_second
+    def _guard(self, outer: Any, due: float, refuse_late: bool) -> Callable[..., Awaitable[None]]:
+        """httpx trace callback: raise ``_Late`` as the headers are about to be written late."""
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            if outer is not None:
+                await outer(name, info)
+            late = time.monotonic() - due > self.late_ok
+            if refuse_late and late and name.endswith("send_request_headers.started"):
+                raise _Late
+
+        return trace
+
+    async def wait_turn(self) -> float:
+        """Sleep until a booked moment and return it (``time.monotonic`` clock). A process that
+        wakes up more than half an interval after its moment (stalled, or starved of CPU) books
+        again rather than send late: requests that waited together would otherwise go out
+        together, above the rate. After ``MAX_REBOOKINGS`` tries the request goes anyway."""
+        due = time.monotonic()
         for _ in range(MAX_REBOOKINGS):
-            delay = self.journal.reserve_request(self.per_second)
+            delay = float(self.journal.reserve_request(self.per_second))
             due = time.monotonic() + delay
             if delay > 0:
                 await self.sleep(delay)
-            if time.monotonic() - due <= late_ok:
-                return
+            if time.monotonic() - due <= self.late_ok:
+                return due
+            self.rebooked += 1
+        return due
 
     async def aclose(self) -> None:
         await self.inner.aclose()
