@@ -68,9 +68,10 @@ def _jobs(folder: Path, n: int, tag: str) -> Path:
 
 
 def _batch(url: str, base: str, *args: str) -> list[str]:
+    """A batch command; workers are not told the gateway: they read it from the journal."""
     return [
-        sys.executable, "-m", "vidgate.cli", "batch", "--gateway", GATEWAY, "--journal", url,
-        "--base-url", base, "--rate", "0", *args,
+        sys.executable, "-m", "vidgate.cli", "batch", "--journal", url, "--base-url", base,
+        "--rate", "0", *args,
     ]  # fmt: skip
 
 
@@ -80,7 +81,7 @@ def _env() -> dict[str, str]:
 
 def _load(url: str, base: str, jobs: Path, *budget: str) -> None:
     done = subprocess.run(
-        [*_batch(url, base, str(jobs), "--load"), *budget],
+        [*_batch(url, base, str(jobs), "--load", "--gateway", GATEWAY), *budget],
         env=_env(),
         capture_output=True,
         text=True,

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import specvalues
 
-from vidgate.batch import BatchInvalidError, BatchOptions, run_batch
+from vidgate import exits
+from vidgate.batch import BatchInvalidError, BatchOptions, batch_gateway, run_batch
 from vidgate.cli import main
 from vidgate.errors import InputError
 from vidgate.journal import open_journal
@@ -203,5 +204,23 @@ def test_cli_batch_runs_against_a_mock_server(
         assert done.value.code == 0, capsys.readouterr()
         assert "downloaded=4" in capsys.readouterr().out
         assert len(state.ledger) == 4
+        again = ["batch", str(jobs), "--out", str(tmp_path / "out"), "--base-url"]
+        again.append(f"http://127.0.0.1:{port}/apimart")
+        with pytest.raises(SystemExit) as done:  # resumed without --gateway: the journal's
+            main(again)
+        assert done.value.code == 0, capsys.readouterr()
+        assert "downloaded=4" in capsys.readouterr().out
+        with pytest.raises(SystemExit) as done:
+            main([*again, "--gateway", "imini"])
+        assert done.value.code == exits.USAGE
+        assert "holds a apimart batch" in capsys.readouterr().err
+        assert len(state.ledger) == 4
     finally:
         server.should_exit = True
+
+
+def test_the_gateway_of_a_folder_without_a_journal_is_unknown_and_nothing_is_created(
+    tmp_path: Path,
+) -> None:
+    assert batch_gateway(None, tmp_path / "none") is None
+    assert not (tmp_path / "none").exists()

@@ -315,9 +315,7 @@ def test_cli_load_worker_and_status(
         main(
             [
                 "batch",
-                "--worker",
-                "--gateway",
-                "apimart",
+                "--worker",  # no --gateway: the journal's batch is an apimart one
                 "--base-url",
                 base,
                 "--rate",

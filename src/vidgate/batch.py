@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,10 +27,10 @@ from typing import Any
 
 from vidgate import errors, jsonin, workers
 from vidgate.gateways import gateway
-from vidgate.journal import Job, JournalBackend, open_journal
+from vidgate.journal import URL_ENV, Job, Journal, JournalBackend, open_journal
 from vidgate.validation import validator
 
-__all__ = ["BatchInvalidError", "BatchOptions", "load_jobs", "run_batch"]
+__all__ = ["BatchInvalidError", "BatchOptions", "batch_gateway", "load_jobs", "run_batch"]
 
 Event = Callable[[Job | None, dict[str, int]], None]
 
@@ -68,6 +69,19 @@ class BatchOptions:
     gateway_in_flight: int | None = None  # tasks in flight, all workers (stored in journal)
     base_url: str | None = None  # for the client built here
     transport: Any = None  # an httpx.AsyncBaseTransport for the client built here
+
+
+def batch_gateway(journal_url: str | None, out: Path) -> str | None:
+    """The gateway of the batch already in the journal (the URL, else the SQLite journal in
+    ``out``), or None if there is none yet: a worker need not be told it again."""
+    url = journal_url or os.environ.get(URL_ENV) or None
+    if url is None and not (out / Journal.NAME).is_file():
+        return None  # no SQLite journal yet: do not create one just to look
+    journal = open_journal(url, out)
+    try:
+        return journal.meta("gateway")
+    finally:
+        journal.close()
 
 
 def load_jobs(path: Path) -> list[tuple[int, Any, str | None]]:

@@ -370,6 +370,7 @@ RESUBMIT_HELP = (
 JOURNAL_HELP = (
     "postgresql://… to share the batch with workers on other machines (default: SQLite in --out)"
 )
+BATCH_GATEWAY_HELP = "which gateway (default: the one of the batch in the journal, else imini)"
 RPS_HELP = "API requests per second for all workers together (kept in the journal)"
 IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal)"
 
@@ -379,7 +380,9 @@ def batch(
     jobs: Annotated[
         Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
     ] = None,
-    gateway: GatewayOpt = GatewayName.imini,
+    gateway: Annotated[
+        GatewayName | None, typer.Option("--gateway", "-g", help=BATCH_GATEWAY_HELP)
+    ] = None,
     out_dir: Annotated[
         Path, typer.Option("--out", help="folder for the videos and the journal")
     ] = Path("batch-output"),
@@ -426,9 +429,12 @@ def batch(
     elif not jobs.is_file():
         err.print(f"[red]cannot read {jobs}[/]")
         raise typer.Exit(USAGE)
-    from vidgate.batch import BatchOptions, run_batch
+    from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
-    name = _gateway(gateway)
+    if gateway is not None:
+        name = _gateway(gateway)
+    else:  # a worker or a resumed run: the batch says which gateway
+        name = batch_gateway(journal, out_dir) or GatewayName.imini.value
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
     with Progress(
         TextColumn("{task.description:>10}"),
