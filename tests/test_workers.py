@@ -356,9 +356,45 @@ def test_a_request_woken_too_late_books_again() -> None:
     async def stalled(seconds: float) -> None:
         await asyncio.sleep(seconds + 0.2)  # woke up 0.2 s late: four intervals at 20/s
 
-    paced = Paced(httpx.AsyncBaseTransport(), Schedule(), 20.0, stalled)
-    asyncio.run(paced.wait_turn())
+    sent: list[httpx.Request] = []
+
+    class Gateway(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200)
+
+    paced = Paced(Gateway(), Schedule(), 20.0, stalled)
+    request = httpx.Request("GET", "http://gw/v1/tasks/t", headers={"authorization": "Bearer k"})
+    asyncio.run(paced.handle_async_request(request))
     assert bookings == [20.0, 20.0]
+    assert (len(sent), paced.rebooked) == (1, 1)
+
+
+def test_a_request_late_for_every_moment_goes_out_after_the_last_one() -> None:
+    """A process starved for good still makes progress: at most MAX_REBOOKINGS moments are
+    booked (and wasted) for one request."""
+    from vidgate.workers import MAX_REBOOKINGS, Paced
+
+    bookings: list[float] = []
+
+    class Schedule:
+        def reserve_request(self, per_second: float) -> float:
+            bookings.append(per_second)
+            return 0.001
+
+    async def stalled(seconds: float) -> None:
+        await asyncio.sleep(seconds + 0.06)  # more than half an interval late at 20/s, always
+
+    class Gateway(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(204)
+
+    paced = Paced(Gateway(), Schedule(), 20.0, stalled)
+    request = httpx.Request("GET", "http://gw/v1/tasks/t", headers={"authorization": "Bearer k"})
+    reply = asyncio.run(paced.handle_async_request(request))
+    assert reply.status_code == 204
+    assert len(bookings) == MAX_REBOOKINGS
+    assert paced.rebooked == MAX_REBOOKINGS - 1
 
 
 def test_a_request_that_would_start_late_books_again_and_reaches_the_gateway_once() -> None:

@@ -36,7 +36,7 @@ __all__ = ["Paced", "take_slot", "work", "worker_id"]
 
 Sleep = Callable[[float], Awaitable[None]]
 IDLE_POLL_S = 1.0  # how often an idle worker looks for jobs other workers hold
-MAX_REBOOKINGS = 10  # a request booked late this many times in a row goes out anyway
+MAX_REBOOKINGS = 10  # a request late for this many booked moments in a row goes out anyway
 
 
 def worker_id() -> str:
@@ -74,6 +74,9 @@ class Paced(httpx.AsyncBaseTransport):
         for attempt in range(MAX_REBOOKINGS):
             due = await self.wait_turn()
             refuse_late = attempt < MAX_REBOOKINGS - 1  # the last try goes out regardless
+            if refuse_late and time.monotonic() - due > self.late_ok:
+                self.rebooked += 1  # woke up late (stalled, or starved of CPU)
+                continue
             request.extensions = {
                 **request.extensions,
                 "trace": self._guard(outer, due, refuse_late),
@@ -97,19 +100,12 @@ class Paced(httpx.AsyncBaseTransport):
         return trace
 
     async def wait_turn(self) -> float:
-        """Sleep until a booked moment and return it (``time.monotonic`` clock). A process that
-        wakes up more than half an interval after its moment (stalled, or starved of CPU) books
-        again rather than send late: requests that waited together would otherwise go out
-        together, above the rate. After ``MAX_REBOOKINGS`` tries the request goes anyway."""
-        due = time.monotonic()
-        for _ in range(MAX_REBOOKINGS):
-            delay = float(self.journal.reserve_request(self.per_second))
-            due = time.monotonic() + delay
-            if delay > 0:
-                await self.sleep(delay)
-            if time.monotonic() - due <= self.late_ok:
-                return due
-            self.rebooked += 1
+        """Book the next moment in the journal, sleep until it and return it (on the
+        ``time.monotonic`` clock)."""
+        delay = float(self.journal.reserve_request(self.per_second))
+        due = time.monotonic() + delay
+        if delay > 0:
+            await self.sleep(delay)
         return due
 
     async def aclose(self) -> None:
