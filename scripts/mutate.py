@@ -3,6 +3,7 @@
     python scripts/mutate.py            # every fault
     python scripts/mutate.py --quick    # the small set CI runs
     python scripts/mutate.py --list
+    python scripts/mutate.py --match workers   # the faults whose name has this text
 
 Each fault is applied to a copy of the working tree (specs are regenerated where the fault
 touches one, as a careful developer would), then the tests that should notice it run there.
@@ -138,6 +139,20 @@ FAULTS = (
         'RANGES = () and (\n    re.compile(r"Required range:',
         ("tests/test_docs.py",),
     ),
+    Fault(
+        "workers: a dead worker's mid-submit job goes back to pending (double charge)",
+        "src/vidgate/journal_pg.py",
+        "UPDATE vidgate_jobs SET state = 'unknown', error = %s",
+        "UPDATE vidgate_jobs SET state = 'pending', error = %s",
+        ("tests/test_workers.py",),
+    ),
+    Fault(
+        "workers: a paced request that would start late goes out anyway",
+        "src/vidgate/workers.py",
+        'name.endswith("send_request_headers.started")',
+        'name.endswith("no such event")',
+        ("tests/test_workers.py",),
+    ),
 )
 
 
@@ -201,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the faults marked quick")
     parser.add_argument("--list", action="store_true", help="list the faults and exit")
+    parser.add_argument("--match", default="", help="only the faults whose name has this text")
     args = parser.parse_args(argv)
-    faults = [f for f in FAULTS if f.quick or not args.quick]
+    faults = [f for f in FAULTS if (f.quick or not args.quick) and args.match in f.name]
     if args.list:
         for f in faults:
             print(f"{'quick' if f.quick else '     '}  {f.name}  -> {' '.join(f.tests)}")
