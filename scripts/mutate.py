@@ -140,10 +140,21 @@ FAULTS = (
         ("tests/test_docs.py",),
     ),
     Fault(
-        "workers: a dead worker's mid-submit job goes back to pending (double charge)",
+        "workers: a mid-submit job whose lease ran out goes back to pending at start-up",
         "src/vidgate/journal_pg.py",
-        "UPDATE vidgate_jobs SET state = 'unknown', error = %s",
-        "UPDATE vidgate_jobs SET state = 'pending', error = %s",
+        "SET state = 'unknown', error = %s, {RELEASE} \"\n"
+        "            f\"WHERE state = 'submitting' AND (lease_until IS NULL",
+        "SET state = 'pending', error = %s, {RELEASE} \"\n"
+        "            f\"WHERE state = 'submitting' AND (lease_until IS NULL",
+        ("tests/test_workers.py",),
+    ),
+    Fault(
+        "workers: a mid-submit job whose lease ran out goes back to pending mid-run",
+        "src/vidgate/journal_pg.py",
+        "SET state = 'unknown', error = %s, {RELEASE} \"\n"
+        "            f\"WHERE state = 'submitting' AND lease_until <",
+        "SET state = 'pending', error = %s, {RELEASE} \"\n"
+        "            f\"WHERE state = 'submitting' AND lease_until <",
         ("tests/test_workers.py",),
     ),
     Fault(
@@ -196,9 +207,10 @@ def run_fault(fault: Fault) -> tuple[str, float]:
         _copy(copy)
         target = copy / fault.path
         text = target.read_text()
-        if fault.old not in text:
-            return "STALE (the code this fault edits has changed: update scripts/mutate.py)", 0.0
-        target.write_text(text.replace(fault.old, fault.new, 1))
+        if text.count(fault.old) != 1:  # gone, or ambiguous: which copy would be mutated?
+            found = f"found {text.count(fault.old)} times, not once"
+            return f"STALE (the code this fault edits {found}: update scripts/mutate.py)", 0.0
+        target.write_text(text.replace(fault.old, fault.new))
         if fault.regenerate:
             subprocess.run(
                 [sys.executable, "scripts/generate.py"],
