@@ -152,6 +152,50 @@ def test_a_removed_reply_field_is_reported_once() -> None:
     assert [c.what for c in changes] == ["field id removed"]
 
 
+TASK = "/components/schemas/Task/properties"
+ERROR_AT = "reply GET /v1/tasks/{task_id} 200 data.error"
+
+
+def test_a_reply_object_that_may_be_null_is_one_change_not_its_fields_removed() -> None:
+    """``anyOf [X, {type: null}]`` is X, nullable: comparing it with plain X names the null."""
+    plain = _apimart()
+    error = _at(plain, TASK)["error"]
+    (schema,) = [b for b in error.pop("anyOf") if b.get("type") != "null"]
+    error.update(schema)
+    became = spec_diff.diff_specs(plain, spec.document("apimart")).changes
+    assert [(c.level, c.where, c.what) for c in became] == [
+        ("breaking", ERROR_AT, "may now be null")
+    ]
+    back = spec_diff.diff_specs(spec.document("apimart"), plain).changes
+    assert [(c.level, c.where, c.what) for c in back] == [
+        ("compatible", ERROR_AT, "no longer null")
+    ]
+
+
+def test_a_nullable_type_list_is_not_a_type_change() -> None:
+    new = _apimart()
+    _at(new, TASK)["progress"]["type"] = ["number", "null"]
+    changes = spec_diff.diff_specs(spec.document("apimart"), new).changes
+    assert [c.what for c in changes] == ["may now be null"]
+
+
+def test_reply_alternatives_are_compared_in_order() -> None:
+    new = _apimart()
+    status = _at(new, TASK)["status"]
+    status["anyOf"].append({"type": "integer"})
+    status["anyOf"][1]["maxLength"] = 40  # ignored: reply limits are not compared
+    _at(new, "/components/schemas/TaskResult")["properties"].pop("videos")
+    changes = spec_diff.diff_specs(spec.document("apimart"), new).changes
+    status_at = "reply GET /v1/tasks/{task_id} 200 data.status"
+    assert (status_at, "alternative added", "breaking") in [
+        (c.where, c.what, c.level) for c in changes
+    ]
+    # a field removed inside the non-null shape of a nullable reply object is still found
+    assert any(
+        c.where.endswith("data.result") and c.what == "field videos removed" for c in changes
+    )
+
+
 def test_rule_changes_carry_their_mode_and_error_code() -> None:
     new = _apimart()
     _set(_rule("happyhorse.edit.prompt-required"), "required", ["prompt", "seed"])(new)

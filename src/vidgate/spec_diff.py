@@ -6,7 +6,8 @@ through vidgate.
 
 **breaking**: a request that was valid is now refused (a range, length or item count tightened, an
 enum value, field, model or input mode removed, a field newly required, a new or changed cross-field
-rule, a changed error code), or a reply field removed, retyped or no longer always present.
+rule, a changed error code), or a reply field removed, retyped, no longer always present or now
+nullable.
 **compatible**: loosened limits, added values, models, modes and optional fields, a changed
 default, new reply fields. **note**: provenance and prose (``x-vidgate-source``, descriptions).
 Each change names the rule id, the input mode and the gateway error code where the spec gives
@@ -436,6 +437,22 @@ def _replies(old: Any, new: Any) -> list[Change]:
     return out
 
 
+def _choices(doc: Any, node: Any) -> tuple[Any, bool, list[Any] | None]:
+    """A reply schema as (the schema a non-null value follows, may it be null, the non-null
+    alternatives when there are several). ``anyOf``/``oneOf`` of one schema and ``{type: null}``
+    (how the specs write "this object, or null") is read as that schema, nullable."""
+    branches = node.get("anyOf", node.get("oneOf"))
+    if not isinstance(branches, list):
+        return node, "null" in _types(node), None
+    rest = [b for b in branches if _types(_deref(doc, b, "")[0]) != {"null"}]
+    nullable = len(rest) < len(branches)
+    if len(rest) != 1:
+        return node, nullable, rest
+    one, _ = _deref(doc, rest[0], "")
+    outer = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}
+    return {**outer, **one}, nullable or "null" in _types(one), None
+
+
 def _reply(
     old_doc: Any, new_doc: Any, old: Any, new: Any, where: str, path: str, seen: set[str]
 ) -> list[Change]:
@@ -449,7 +466,23 @@ def _reply(
     new, ptr = _deref(new_doc, new, "")
     at = f"{where} {path or '(body)'}"
     out: list[Change] = []
-    if _types(old) and _types(new) and not _types(old) >= _types(new):
+    (old, o_null, o_alts), (new, n_null, n_alts) = _choices(old_doc, old), _choices(new_doc, new)
+    if n_null and not o_null:
+        out.append(Change("breaking", at, "may now be null", None, "null", ptr))
+    elif o_null and not n_null:
+        out.append(Change("compatible", at, "no longer null", "null", None, ptr))
+    if o_alts is not None or n_alts is not None:  # several shapes: compared in their order
+        o_list, n_list = o_alts or [old], n_alts or [new]
+        if len(n_list) != len(o_list):
+            more = len(n_list) > len(o_list)
+            what = "alternative added" if more else "alternative removed"
+            out.append(Change("breaking" if more else "compatible", at, what, None, None, ptr))
+        for i, (o_alt, n_alt) in enumerate(zip(o_list, n_list, strict=False), 1):
+            sub = f"{path or '(body)'} (alternative {i})"
+            out += _reply(old_doc, new_doc, o_alt, n_alt, where, sub, seen)
+        return out
+    o_types, n_types = _types(old) - {"null"}, _types(new) - {"null"}
+    if o_types and n_types and not o_types >= n_types:
         out.append(Change("breaking", at, "type changed", old.get("type"), new.get("type"), ptr))
     o_req, n_req = set(old.get("required", [])), set(new.get("required", []))
     o_props, n_props = old.get("properties", {}), new.get("properties", {})
