@@ -140,21 +140,17 @@ FAULTS = (
         ("tests/test_docs.py",),
     ),
     Fault(
-        "workers: a mid-submit job whose lease ran out goes back to pending at start-up",
+        "workers: a mid-submit job nobody holds goes back to pending (double charge)",
         "src/vidgate/journal_pg.py",
-        "SET state = 'unknown', error = %s, {RELEASE} \"\n"
-        "            f\"WHERE state = 'submitting' AND (lease_until IS NULL",
-        "SET state = 'pending', error = %s, {RELEASE} \"\n"
-        "            f\"WHERE state = 'submitting' AND (lease_until IS NULL",
+        "UPDATE vidgate_jobs SET state = 'unknown', error = %s",
+        "UPDATE vidgate_jobs SET state = 'pending', error = %s",
         ("tests/test_workers.py",),
     ),
     Fault(
-        "workers: a mid-submit job whose lease ran out goes back to pending mid-run",
+        "workers: a mid-submit job let go of by its worker is never found",
         "src/vidgate/journal_pg.py",
-        "SET state = 'unknown', error = %s, {RELEASE} \"\n"
-        "            f\"WHERE state = 'submitting' AND lease_until <",
-        "SET state = 'pending', error = %s, {RELEASE} \"\n"
-        "            f\"WHERE state = 'submitting' AND lease_until <",
+        "WHERE state = 'submitting' AND (lease_until IS NULL OR lease_until < {NOW})",
+        "WHERE state = 'submitting' AND lease_until < {NOW}",
         ("tests/test_workers.py",),
     ),
     Fault(

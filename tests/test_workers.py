@@ -216,11 +216,14 @@ def test_expired_leases_are_taken_over_and_nothing_is_sent_twice(
 
 
 @pytest.mark.parametrize("path", ["recover", "recover_expired"])
-def test_a_submit_whose_lease_ran_out_becomes_unknown(
-    path: str, tmp_path: Path, pg_server: str
+@pytest.mark.parametrize("how", ["died", "let go"])
+def test_a_submit_nobody_holds_becomes_unknown(
+    path: str, how: str, tmp_path: Path, pg_server: str
 ) -> None:
-    """A dead worker's mid-submit job, found as a run starts (recover) or by a running worker
-    (recover_expired): unknown, never claimable, so nobody sends it a second time."""
+    """A worker died mid-submit (its lease runs out) or let go of the job mid-submit (Ctrl-C, an
+    error: its lease is cleared). Found as a run starts (recover) or by a running worker
+    (recover_expired): unknown, never claimable, so nobody sends it a second time, and the
+    running workers do not wait for it forever."""
     url = schema_url(pg_server)
     _load(_jobs(tmp_path, 2), url, tmp_path / "loader")
     dead, other = open_journal(url, tmp_path), open_journal(url, tmp_path)
@@ -233,7 +236,10 @@ def test_a_submit_whose_lease_ran_out_becomes_unknown(
         assert [job.line for job in dead.claim("dead", 1, 0.2)] == [1]
         assert dead.start_submit(1, "dead", 0.2)
         assert found() == 0  # its lease still runs
-        time.sleep(0.3)
+        if how == "died":
+            time.sleep(0.3)
+        else:
+            dead.release(1, "dead")
         assert found() == 1
         job = other.job(1)
         assert job is not None

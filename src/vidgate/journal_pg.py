@@ -219,22 +219,18 @@ class PgJournal:
         return bool(cursor.rowcount == 1)
 
     def recover(self) -> int:
-        """A submit whose worker's lease ran out without a recorded reply may have reached the
-        gateway: ``unknown``. Submits of live workers (lease still held) are left alone."""
-        cursor = self._run(
-            "write to it",
-            f"UPDATE vidgate_jobs SET state = 'unknown', error = %s, {RELEASE} "
-            f"WHERE state = 'submitting' AND (lease_until IS NULL OR lease_until < {NOW})",
-            ("the worker stopped after sending the submit and before recording its reply",),
-        )
-        return int(cursor.rowcount)
+        """As a run starts: the same as ``recover_expired``; returns how many jobs it found."""
+        return len(self.recover_expired())
 
     def recover_expired(self) -> list[int]:
-        """While running: the jobs of workers that stopped mid-submit become ``unknown``."""
+        """A submit nobody holds any more (its worker's lease ran out, or the worker let go of it
+        mid-submit: interrupted, or stopped by an error) may have reached the gateway:
+        ``unknown``, so no other worker resubmits it. Submits of live workers are left alone."""
         cursor = self._run(
             "write to it",
             f"UPDATE vidgate_jobs SET state = 'unknown', error = %s, {RELEASE} "
-            f"WHERE state = 'submitting' AND lease_until < {NOW} RETURNING line",
+            f"WHERE state = 'submitting' AND (lease_until IS NULL OR lease_until < {NOW}) "
+            "RETURNING line",
             ("the worker stopped after sending the submit and before recording its reply",),
         )
         return sorted(int(row[0]) for row in cursor.fetchall())
