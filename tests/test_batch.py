@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,61 @@ def test_cli_batch_runs_against_a_mock_server(
         assert len(state.ledger) == 4
     finally:
         server.should_exit = True
+
+
+def test_sigterm_stops_a_batch_cleanly(tmp_path: Path) -> None:
+    """docker stop, a spot instance reclaimed: the process hands its jobs back (no lease left,
+    nothing unknown) and ends with one line and exit code 130, well before its tasks finish."""
+    import signal
+    import subprocess
+    import time
+
+    from vidgate.journal import Journal
+    from vidgate.mock import DEFAULT_KEY, State, Timing
+
+    state = State(Timing(queue_s=600.0, run_s=600.0))
+    server, port = crash._server(state)
+    out = tmp_path / "out"
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"term {i}"} for i in range(3)])
+    command = [sys.executable, "-m", "vidgate.cli", "batch", str(jobs), "--gateway", "apimart"]
+    command += ["--out", str(out), "--base-url", f"http://127.0.0.1:{port}/apimart"]
+    env = {**os.environ, "APIMART_API_KEY": DEFAULT_KEY}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(state.ledger) < 3 or _counts(out) != {"submitted": 3}:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        server.should_exit = True
+    assert process.returncode == exits.INTERRUPTED, stderr
+    assert stderr.decode().strip().splitlines()[-1].startswith("stopped (SIGTERM)")
+    assert b"Traceback" not in stderr
+    assert "submitted=3" in stdout.decode()
+    journal = Journal(out, create=False)
+    try:
+        assert journal.counts() == {"submitted": 3}
+        assert journal.open_jobs() == (3, None)
+    finally:
+        journal.close()
+    assert len(state.ledger) == 3
+
+
+def _counts(out: Path) -> dict[str, int]:
+    from vidgate.journal import Journal
+
+    if not (out / Journal.NAME).is_file():
+        return {}
+    journal = Journal(out, create=False)
+    try:
+        return journal.counts()
+    finally:
+        journal.close()
 
 
 def test_the_gateway_of_a_folder_without_a_journal_is_unknown_and_nothing_is_created(

@@ -372,6 +372,44 @@ def test_cli_load_worker_and_status(
     assert str(len(media.video())) in printed
 
 
+def test_a_stopped_worker_hands_its_jobs_back_at_once(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    """BatchOptions.stop (the CLI sets it on SIGTERM): the jobs being polled are let go of at
+    once, still submitted, with no lease and no partial file; the next run finishes them
+    without submitting anything again."""
+    jobs = _jobs(tmp_path, 6)
+    with MockGateway(timing=Timing(queue_s=1.0, run_s=1.0)) as mock:
+        stop = asyncio.Event()
+
+        def on_event(job: Any, counts: dict[str, int]) -> None:
+            if counts.get("submitted") == 6:
+                stop.set()  # every submit recorded, every job now waiting for its task
+
+        async def first() -> dict[str, int]:
+            client = mock.async_client("apimart")  # real sleeps: the first poll is seconds away
+            try:
+                options = BatchOptions(
+                    "apimart", tmp_path / "w1", rate=0, journal=journal_url, client=client,
+                    stop=stop,
+                )  # fmt: skip
+                return await asyncio.wait_for(run_batch(jobs, options, on_event), 60)
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(first()) == {"submitted": 6}
+        assert len(mock.ledger) == 6
+        journal = open_journal(journal_url, tmp_path / "w1")
+        try:
+            assert journal.open_jobs() == (6, None)  # nobody holds them: free for others now
+        finally:
+            journal.close()
+        assert not any((tmp_path / "w1").glob("*.part"))
+        second = asyncio.run(_worker(mock, journal_url, tmp_path / "w1"))
+        assert second == {"downloaded": 6}
+        assert len(mock.ledger) == 6
+
+
 def test_journal_urls_in_messages_hide_the_password() -> None:
     assert safe_url("postgresql://ops:s3cret@db.internal:5433/videos?sslmode=require") == (
         "postgresql://ops:***@db.internal:5433/videos"

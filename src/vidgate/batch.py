@@ -17,6 +17,7 @@ jobs file (``path=None``). See vidgate.workers for claims, leases and the shared
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import time
@@ -69,6 +70,10 @@ class BatchOptions:
     gateway_in_flight: int | None = None  # tasks in flight, all workers (stored in journal)
     base_url: str | None = None  # for the client built here
     transport: Any = None  # an httpx.AsyncBaseTransport for the client built here
+    # set it to stop soon and cleanly (the CLI sets it on SIGTERM): nothing new is submitted,
+    # submits under way record their reply, jobs being polled or downloaded are handed back
+    # (they stay submitted, for another worker or the next run) and run_batch returns
+    stop: asyncio.Event | None = None
 
 
 def batch_gateway(journal_url: str | None, out: Path) -> str | None:
@@ -202,8 +207,10 @@ async def _run_job(
 ) -> None:
     line, task_id, fresh = job.line, job.task_id, False
     if job.state == "pending":
-        if me.cap:
-            await workers.take_slot(journal, line, me.cap, asyncio.sleep, me.slots)
+        if me.cap and not await workers.take_slot(
+            journal, line, me.cap, asyncio.sleep, me.slots, stop
+        ):
+            return None  # stopping
         await limit.wait()
         if stop.is_set() or not journal.start_submit(line, me.owner, options.lease):
             if stop.is_set():
@@ -226,6 +233,37 @@ async def _run_job(
         journal.set(line, "submitted", task_id=task_id, error=None)
         notify(job)
     assert task_id is not None
+    if stop.is_set():
+        return None  # handed back: it stays submitted
+    finishing = asyncio.ensure_future(_finish(job, task_id, fresh, client, journal, options, me))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({finishing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # cancelled itself (Ctrl-C)
+        finishing.cancel()
+        raise
+    finally:
+        stopping.cancel()
+    if not finishing.done():  # stopping: hand the job back (a partial download is removed)
+        finishing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await finishing
+        return None
+    finishing.result()  # a journal failure is the batch's
+    notify(job)
+
+
+async def _finish(
+    job: Job,
+    task_id: str,
+    fresh: bool,
+    client: Any,
+    journal: JournalBackend,
+    options: BatchOptions,
+    me: _Worker,
+) -> None:
+    """Poll a submitted job until its task ends, then download and record the file."""
+    line = job.line
     try:
         report = options.on_task
         on_progress = (lambda t: report(line, t)) if report is not None else None
@@ -237,7 +275,7 @@ async def _run_job(
             journal.free_slot(line)  # the task ended, or this worker stopped waiting for it
     except errors.TaskFailedError as exc:
         journal.set(line, "failed", status=exc.task.raw_status, error=_reason(exc))
-        return notify(job)
+        return
     except (
         errors.WaitTimeoutError,
         errors.APIError,
@@ -245,14 +283,14 @@ async def _run_job(
         errors.MalformedResponseError,
     ) as exc:
         journal.set(line, "submitted", error=f"still waiting: {_reason(exc)}")  # polled on resume
-        return notify(job)
+        return
     try:
         path = await client.download(task, options.out / f"{line:06d}.mp4", overwrite=True)
         digest = await asyncio.to_thread(_sha256, path)
         size = path.stat().st_size
     except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
         journal.set(line, "submitted", status=task.raw_status, error=f"download: {_reason(exc)}")
-        return notify(job)
+        return
     journal.set(
         line,
         "downloaded",
@@ -263,7 +301,6 @@ async def _run_job(
         worker=me.owner,
         error=None,
     )
-    notify(job)
 
 
 def _reason(exc: BaseException) -> str:
@@ -314,7 +351,8 @@ async def run_batch(
                 "base_url/transport instead of client"
             )
         limit = _RateLimit(options.rate, options.sleep or asyncio.sleep)
-        stop = asyncio.Event()
+        stop = asyncio.Event()  # set by the caller's stop, or by a fatal error here
+        relay = asyncio.ensure_future(_relay(options.stop, stop)) if options.stop else None
         idempotent = gateway(options.gateway).idempotency_header is not None
         fatal: list[BaseException] = []
 
@@ -326,8 +364,8 @@ async def run_batch(
             try:
                 await _run_job(job, client, journal, options, limit, notify, me, stop)
             except Exception as exc:
-                # send nothing more; the jobs in flight finish and record what they can
-                # (a job that claimed its submit but cannot record the reply stays
+                # send nothing more; submits under way record what they can, polled jobs are
+                # handed back (a job that claimed its submit but cannot record the reply stays
                 # `submitting` and becomes `unknown` on resume: it may exist)
                 stop.set()
                 fatal.append(exc)
@@ -349,6 +387,8 @@ async def run_batch(
                 after_recover=taken_over,
             )
         finally:
+            if relay is not None:
+                relay.cancel()
             if options.client is None:
                 await client.aclose()
         if fatal:
@@ -356,6 +396,11 @@ async def run_batch(
         return journal.counts()
     finally:
         journal.close()
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 def _client(options: BatchOptions, journal: JournalBackend, rps: float) -> Any:

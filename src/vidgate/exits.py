@@ -19,7 +19,7 @@ DOWNLOAD = 4  # nothing to download, or the download failed
 LOCAL = 5  # a local file, folder or journal: unwritable, full, damaged, in use
 TIMEOUT = 6  # the wait's deadline passed; the task goes on
 INTERNAL = 70  # a bug in vidgate (please report it, with VIDGATE_DEBUG=1 output)
-INTERRUPTED = 130  # Ctrl-C; the task (or the batch) goes on / resumes
+INTERRUPTED = 130  # Ctrl-C (or SIGTERM in a batch); the task goes on, the batch resumes
 
 CODES: dict[int, str] = {
     OK: "success",
@@ -35,8 +35,8 @@ CODES: dict[int, str] = {
     "permission), the batch journal is damaged, or another batch is running on it",
     TIMEOUT: "`wait --timeout` passed before the task finished; the task goes on",
     INTERNAL: "an unexpected error inside vidgate (a bug): set VIDGATE_DEBUG=1 and report it",
-    INTERRUPTED: "interrupted with Ctrl-C; the task goes on, a batch resumes when run again "
-    "(the hint says how)",
+    INTERRUPTED: "interrupted with Ctrl-C, or a batch stopped by SIGTERM; the task goes on, a "
+    "batch resumes when run again (the hint says how)",
 }
 
 _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (

@@ -112,14 +112,19 @@ class Paced(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-async def take_slot(journal: Any, line: int, cap: int, sleep: Sleep, lock: asyncio.Lock) -> None:
+async def take_slot(
+    journal: Any, line: int, cap: int, sleep: Sleep, lock: asyncio.Lock, stop: asyncio.Event
+) -> bool:
     """Wait until the job holds one of the batch's ``cap`` in-flight slots (one waiter per
-    process asks the journal, every 0.1-0.5 s)."""
+    process asks the journal, every 0.1-0.5 s); False if ``stop`` was set first."""
     delay = 0.1
     async with lock:
-        while not journal.take_slot(line, cap):
+        while not stop.is_set():
+            if journal.take_slot(line, cap):
+                return True
             await sleep(delay)
             delay = min(0.5, delay * 1.5)
+    return False
 
 
 async def work(

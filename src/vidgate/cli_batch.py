@@ -1,0 +1,211 @@
+"""`vidgate batch`: many jobs from a JSONL file, resumable, on one machine (a SQLite journal in
+--out) or spread over several (a PostgreSQL journal, --worker). Registered on ``vidgate.cli.app``
+when that module is imported; the work itself is ``vidgate.batch``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+
+from vidgate import errors, exits
+from vidgate.cli import (
+    FAILED,
+    USAGE,
+    GatewayName,
+    JsonOpt,
+    _emit,
+    _fail,
+    _gateway,
+    _on_ctrl_c,
+    app,
+    err,
+    out,
+)
+from vidgate.journal import URL_ENV, safe_url
+
+__all__ = ["batch"]
+
+RESUBMIT_HELP = (
+    "submit again the jobs whose first submit may have reached the gateway "
+    "(with their idempotency key where the gateway takes one)"
+)
+
+
+JOURNAL_HELP = (
+    "postgresql://… to share the batch with workers on other machines (default: SQLite in --out)"
+)
+BATCH_GATEWAY_HELP = "which gateway (default: the one of the batch in the journal, else imini)"
+STOPPED = (
+    "stopped (SIGTERM): submits under way were recorded, the other jobs handed back; run the "
+    "same command again, or let the other workers finish them"
+)
+RPS_HELP = "API requests per second for all workers together (kept in the journal)"
+IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal)"
+
+
+@app.command()
+def batch(
+    jobs: Annotated[
+        Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
+    ] = None,
+    gateway: Annotated[
+        GatewayName | None, typer.Option("--gateway", "-g", help=BATCH_GATEWAY_HELP)
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder for the videos and the journal")
+    ] = Path("batch-output"),
+    status_dir: Annotated[
+        str | None, typer.Option("--status", help="print a batch's journal (folder or URL)")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="jobs in flight at once")] = 8,
+    rate: Annotated[float, typer.Option(help="submits per second (0: no limit)")] = 5.0,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="run the valid lines, record the others")
+    ] = False,
+    retry_failed: Annotated[bool, typer.Option(help="submit failed jobs again")] = False,
+    resubmit_unknown: Annotated[bool, typer.Option(help=RESUBMIT_HELP)] = False,
+    base_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    as_json: JsonOpt = False,
+    journal: Annotated[str | None, typer.Option(help=JOURNAL_HELP, envvar=URL_ENV)] = None,
+    load: Annotated[bool, typer.Option(help="load JOBS into the journal and stop")] = False,
+    worker: Annotated[bool, typer.Option(help="join the batch in --journal (no JOBS)")] = False,
+    lease: Annotated[float, typer.Option(help="seconds a claimed job is held unrenewed")] = 30.0,
+    gateway_rps: Annotated[float | None, typer.Option(help=RPS_HELP)] = None,
+    gateway_in_flight: Annotated[int | None, typer.Option(help=IN_FLIGHT_HELP)] = None,
+) -> None:
+    """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
+
+    from vidgate.journal import Journal, open_journal
+
+    if status_dir is not None:
+        shared = status_dir.startswith(("postgresql://", "postgres://"))
+        if not shared and not (Path(status_dir) / Journal.NAME).is_file():
+            raise errors.InputError(f"no batch in {status_dir} (no {Journal.NAME} there)")
+        folder = Path(status_dir)
+        book = open_journal(status_dir, folder) if shared else Journal(folder, create=False)
+        try:
+            _print_journal(book, as_json)
+        finally:
+            book.close()
+        return
+    if worker and jobs is None and journal is not None:
+        pass  # a worker joins the batch already loaded into the journal
+    elif jobs is None:
+        err.print("[red]give a jobs file[/] (or --worker --journal URL, or --status DIR)")
+        raise typer.Exit(USAGE)
+    elif not jobs.is_file():
+        err.print(f"[red]cannot read {jobs}[/]")
+        raise typer.Exit(USAGE)
+    from vidgate.batch import BatchOptions, batch_gateway, run_batch
+
+    if gateway is not None:
+        name = _gateway(gateway)
+    else:  # a worker or a resumed run: the batch says which gateway
+        name = batch_gateway(journal, out_dir) or GatewayName.imini.value
+    terminated = asyncio.Event()
+    states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
+    with Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        TextColumn("{task.completed:>5.0f}"),
+        console=err,
+    ) as bar:
+        rows: dict[str, Any] = {}  # added at the first event: after validation, never before
+        running: dict[int, Any] = {}  # line -> row of a job in flight
+
+        def on_event(job: Any, counts: dict[str, int]) -> None:
+            if not rows:
+                rows.update({state: bar.add_task(state, total=None) for state in states})
+            total = sum(counts.values())
+            for state, row in rows.items():
+                bar.update(row, completed=counts.get(state, 0), total=total)
+            if job is not None and job.line in running:
+                bar.remove_task(running.pop(job.line))
+
+        def on_task(line: int, task: Any) -> None:
+            if line not in running:
+                running[line] = bar.add_task(f"line {line}", total=100)
+            done = 100 if task.succeeded else (task.progress or 0)
+            bar.update(running[line], completed=done, description=f"line {line} {task.raw_status}")
+
+        options = BatchOptions(
+            name,
+            out_dir,
+            concurrency,
+            rate,
+            skip_invalid,
+            resubmit_unknown,
+            retry_failed,
+            on_task=on_task,
+            journal=journal,
+            load_only=load,
+            lease=lease,
+            gateway_rps=gateway_rps,
+            gateway_in_flight=gateway_in_flight,
+            base_url=base_url,
+            stop=terminated,
+        )
+
+        async def run() -> dict[str, int]:  # SIGTERM (docker stop, a spot reclaim): stop cleanly
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+            return await run_batch(jobs, options, on_event)
+
+        with _on_ctrl_c(
+            "the batch stopped; run the same command again to resume (finished jobs are "
+            "skipped, known tasks polled, nothing is resubmitted)"
+        ):
+            counts = asyncio.run(run())
+    where = safe_url(journal) if journal else out_dir
+    if as_json:
+        _emit({"counts": counts, "journal": str(where)})
+    else:
+        out.print(
+            " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {where})"
+        )
+    if load:
+        raise typer.Exit(0)
+    if terminated.is_set():
+        _fail(STOPPED, exits.INTERRUPTED)
+    if counts.get("unknown") and not as_json:
+        out.print(
+            "[yellow]unknown jobs may exist at the gateway; check before --resubmit-unknown[/]"
+        )
+    raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
+
+
+def _print_journal(journal: Any, as_json: bool = False) -> None:
+    from rich.table import Column, Table
+
+    if as_json:
+        keys = ("line", "state", "task_id", "status", "file", "size", "worker", "error", "attempts")
+        _emit(
+            {
+                "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
+                "counts": journal.counts(),
+            }
+        )
+        return
+    # ids and file names wrap rather than end in "…": a script or a person may copy them
+    fold = {name: Column(name, overflow="fold") for name in ("task", "status", "file", "error")}
+    names = ("line", "state", "task", "status", "file", "bytes", "worker", "error")
+    table = Table(*(fold.get(name, name) for name in names))
+    for job in journal.jobs():
+        table.add_row(
+            str(job.line),
+            job.state,
+            job.task_id or "",
+            job.status or "",
+            job.file or "",
+            "" if job.size is None else str(job.size),
+            job.worker or "",
+            (job.error or "")[:80],
+        )
+    out.print(table)
+    out.print(" ".join(f"{k}={v}" for k, v in sorted(journal.counts().items())))
