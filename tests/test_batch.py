@@ -214,7 +214,7 @@ def test_cli_batch_runs_against_a_mock_server(
         with pytest.raises(SystemExit) as done:
             main([*again, "--gateway", "imini"])
         assert done.value.code == exits.USAGE
-        assert "holds a apimart batch" in capsys.readouterr().err
+        assert "holds a batch for apimart" in capsys.readouterr().err
         assert len(state.ledger) == 4
     finally:
         server.should_exit = True

@@ -188,3 +188,19 @@ def test_an_unexpected_error_is_one_line_with_its_code_and_a_traceback_only_on_r
         err = capsys.readouterr().err
         assert "internal error (ZeroDivisionError: a bug)" in err
         assert ("Traceback" in err) is traceback
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://ops:pw-1@db:5432/v?x=1 holds", "postgresql://ops:***@db:5432/v?x=1 holds"),
+        ("postgresql://ops:Wr@ng-pw@db/v", "postgresql://ops:***@db/v"),  # "@" not encoded
+        ("mysql://u:p@h/d", "mysql://u:***@h/d"),
+        ("host=db password=pw-1 port=5", "host=db password=*** port=5"),
+        ("password='p w' x", "password=*** x"),
+        ("https://cdn.example/a.mp4 and http://h:8080/x", None),  # no password: unchanged
+        ("postgresql://ops@db/v", None),
+    ],
+)
+def test_url_passwords_are_redacted(text: str, shown: str | None) -> None:
+    assert redact(text) == (text if shown is None else shown)

@@ -410,6 +410,45 @@ def test_a_stopped_worker_hands_its_jobs_back_at_once(
         assert len(mock.ledger) == 6
 
 
+SECRET = "S3cr3t-Pa55word"
+
+
+def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    printed = capsys.readouterr()
+    return int(done.value.code or 0), printed.out + printed.err
+
+
+def test_no_message_shows_the_journal_password(
+    tmp_path: Path,
+    pg_server: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test server trusts every login, so a password in the URL is accepted and ignored."""
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    url = schema_url(pg_server).replace("vidgate@", f"vidgate:{SECRET}@")
+    code, printed = _run_cli(["batch", "--status", url], capsys)
+    assert (code, SECRET in printed) == (2, False), printed
+    assert "no batch in postgresql://vidgate:***@" in printed  # and it created no table
+    _load(_jobs(tmp_path, 1), url, tmp_path / "loader")
+    code, printed = _run_cli(["batch", "--worker", "--journal", url, "--gateway", "imini"], capsys)
+    assert (code, SECRET in printed) == (2, False), printed
+    assert "holds a batch for apimart" in printed
+    port = int(pg_server.rsplit(":", 1)[1].split("/")[0])
+    for bad in (
+        f"mysql://u:{SECRET}@db/videos",
+        f"host=db password={SECRET}",
+        f"postgresql://vidgate:Wr@ng{SECRET}@127.0.0.1:{port}/nosuchdb",  # "@" not encoded
+    ):
+        for args in (["--status", bad], ["--worker", "--journal", bad]):
+            code, printed = _run_cli(["batch", *args], capsys)
+            assert code in (2, 5), printed
+            assert SECRET not in printed, printed
+            assert "Traceback" not in printed
+
+
 def test_journal_urls_in_messages_hide_the_password() -> None:
     assert safe_url("postgresql://ops:s3cret@db.internal:5433/videos?sslmode=require") == (
         "postgresql://ops:***@db.internal:5433/videos"

@@ -28,7 +28,7 @@ from typing import Any
 
 from vidgate import errors, jsonin, workers
 from vidgate.gateways import gateway
-from vidgate.journal import URL_ENV, Job, Journal, JournalBackend, open_journal
+from vidgate.journal import URL_ENV, Job, Journal, JournalBackend, open_journal, safe_url
 from vidgate.validation import validator
 
 __all__ = ["BatchInvalidError", "BatchOptions", "batch_gateway", "load_jobs", "run_batch"]
@@ -125,10 +125,11 @@ def _kind(value: Any) -> str:
 
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
     known = journal.meta("gateway")
-    where = options.journal or options.out
+    url = options.journal or os.environ.get(URL_ENV)
+    where = safe_url(url) if url else options.out
     if known is not None and known != options.gateway:
         raise errors.ConfigurationError(
-            f"{where} holds a {known} batch; use another journal for {options.gateway}"
+            f"{where} holds a batch for {known}; use another journal for {options.gateway}"
         )
     if path is None:
         if known is None:

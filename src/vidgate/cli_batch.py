@@ -83,12 +83,16 @@ def batch(
 
     from vidgate.journal import Journal, open_journal
 
-    if status_dir is not None:
-        shared = status_dir.startswith(("postgresql://", "postgres://"))
+    if status_dir is not None:  # a folder, or a journal URL (read only: nothing is created)
+        shared = "://" in status_dir or "=" in status_dir
         if not shared and not (Path(status_dir) / Journal.NAME).is_file():
             raise errors.InputError(f"no batch in {status_dir} (no {Journal.NAME} there)")
         folder = Path(status_dir)
-        book = open_journal(status_dir, folder) if shared else Journal(folder, create=False)
+        book = (
+            open_journal(status_dir, folder, create=False)
+            if shared
+            else Journal(folder, create=False)
+        )
         try:
             _print_journal(book, as_json)
         finally:

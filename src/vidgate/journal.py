@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -56,6 +57,7 @@ __all__ = [
     "clean_error",
     "job_key",
     "open_journal",
+    "register_url_password",
     "safe_url",
 ]
 
@@ -166,30 +168,50 @@ class JournalBackend(Protocol):
 
 
 def safe_url(url: str) -> str:
-    """A journal URL for messages: no password, no query."""
+    """A journal URL for messages: no password, no query (and nothing of a text that is not a
+    URL at all, such as libpq's ``host=… password=…``)."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    if not parts.scheme or not parts.netloc:
+        return "(not a URL)"
+    userinfo, at, host = parts.netloc.rpartition("@")  # the password may hold an "@" unencoded
+    user = userinfo.split(":", 1)[0]
+    netloc = f"{user}{':***' if ':' in userinfo else ''}{at}{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def open_journal(url: str | None, folder: Path) -> JournalBackend:
+def register_url_password(url: str) -> None:
+    """Have ``redact`` hide a journal URL's password from every later message, also the pieces
+    a driver may quote when it reads an unencoded "@" in it as the host's start."""
+    from urllib.parse import unquote, urlsplit
+
+    from vidgate.redact import register_secret
+
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    if ":" not in userinfo:
+        return
+    secret = userinfo.split(":", 1)[1]
+    for piece in {secret, unquote(secret), *(p for p in secret.split("@") if len(p) >= 4)}:
+        register_secret(piece)
+
+
+def open_journal(url: str | None, folder: Path, create: bool = True) -> JournalBackend:
     """``postgresql://…`` (or ``postgres://…``): the shared PostgreSQL journal; None or empty:
-    the SQLite journal in ``folder``. The URL may come from VIDGATE_JOURNAL_URL."""
+    the SQLite journal in ``folder``. The URL may come from VIDGATE_JOURNAL_URL. With
+    ``create=False`` (reading only) nothing is created or written to open it."""
     url = url or os.environ.get(URL_ENV) or None
     if url is None:
-        return Journal(folder)
+        return Journal(folder, create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from vidgate.journal_pg import PgJournal
 
-        return PgJournal(url)
+        return PgJournal(url, create=create)
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]{0,30}(?=://)", url)
+    given = f"{scheme.group(0)}://…" if scheme else "(not a URL)"
     raise ConfigurationError(
-        f"journal {url.split(':', 1)[0]}://…: use a postgresql:// URL, or none for the SQLite "
-        "journal in the output folder"
+        f"journal {given}: use a postgresql:// URL, or none for the SQLite journal in the "
+        "output folder"
     )
 
 

@@ -30,7 +30,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from vidgate.errors import InputError, JournalError
-from vidgate.journal import TRANSITIONS, Job, clean_error, job_key, safe_url, storable
+from vidgate.journal import (
+    TRANSITIONS,
+    Job,
+    clean_error,
+    job_key,
+    register_url_password,
+    safe_url,
+    storable,
+)
+from vidgate.redact import redact
 
 __all__ = ["PgJournal"]
 
@@ -87,7 +96,9 @@ class PgJournal:
 
     shared = True  # several processes work on it at once
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
+        """Connect, and create the tables unless ``create`` is False (reading only: then a
+        schema without them is an InputError, and nothing is written)."""
         try:
             import psycopg
         except ImportError:
@@ -95,9 +106,22 @@ class PgJournal:
                 "a postgresql:// journal needs psycopg: pip install 'vidgate[postgres]'"
             ) from None
         self._psycopg = psycopg
+        register_url_password(url)  # a driver error may quote the URL, or a piece of it
         self.where = safe_url(url)
         with self._faults("connect"):
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        if not create:
+            with self._faults("read it"):
+                found = self.db.execute("SELECT to_regclass('vidgate_jobs')").fetchone()
+                path = self.db.execute("SHOW search_path").fetchone()
+            if found is None or found[0] is None:
+                self.db.close()
+                schema = path[0] if path else "?"
+                raise InputError(
+                    f"no batch in {self.where} (no vidgate_jobs on search_path {schema})"
+                )
+            self._slot_key = self._load_key = 0  # reading only: never locks
+            return
         with self._faults("create its tables"), self.db.transaction():
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(self.db, "schema"),))
             self.db.execute(SCHEMA)
@@ -110,6 +134,7 @@ class PgJournal:
             yield
         except self._psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = redact(reason)
             raise JournalError(f"batch journal {self.where}: cannot {what}: {reason}") from exc
 
     def _run(self, what: str, sql: str, args: Sequence[Any] = ()) -> Any:

@@ -3,8 +3,9 @@
 Error messages, reprs, log lines, the batch journal and the CLI's output all pass through
 ``redact``: every API key a client was built with is replaced by ``***`` in each form it can take
 in a server's echo (raw, JSON- or repr-escaped, URL-encoded), and so is any bearer-shaped token
-(``Bearer <token>``), whoever's it is. ``check_key`` refuses keys that could not be sent as a
-header value anyway (whitespace, control characters), without quoting them.
+(``Bearer <token>``), whoever's it is, and the password of any URL or ``password=`` setting
+(a journal's ``postgresql://user:password@host``). ``check_key`` refuses keys that could not
+be sent as a header value anyway (whitespace, control characters), without quoting them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ __all__ = ["MASK", "check_key", "mentions_secret", "redact", "redact_data", "reg
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"'<>,;&]+")
+# the password of any URL (a journal's postgresql://user:password@host), up to the last "@"
+# before the path, and libpq's keyword form (password=...)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/]*@")
+_KEYWORD_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'][^\s]*)")
 _lock = threading.Lock()
 _forms: list[str] = []  # every form of every registered key, longest first
 
@@ -48,6 +53,8 @@ def redact(text: str) -> str:
     for form in _forms:
         if form in text:
             text = text.replace(form, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    text = _KEYWORD_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
