@@ -161,6 +161,28 @@ def test_crash_and_resume(tmp_path: Path) -> None:
     assert figures["duplicate_submissions"] == 0
 
 
+def test_a_file_already_in_the_output_folder_is_never_replaced(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    """A second batch into the same --out (the README's worker command, run again): the first
+    batch's videos stay; the new one takes the next free name and the journal records it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    precious = out / "000001.mp4"
+    precious.write_bytes(b"an earlier batch's video")
+    with MockGateway() as mock:
+        counts = _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "a"}]), out, journal=journal_url)
+    assert counts == {"downloaded": 1}
+    assert precious.read_bytes() == b"an earlier batch's video"
+    journal = open_journal(journal_url, out)
+    try:
+        (job,) = journal.jobs()
+    finally:
+        journal.close()
+    assert Path(str(job.file)) == (out / "000001-2.mp4").resolve()
+    assert Path(str(job.file)).read_bytes() == media.video()
+
+
 def test_status_prints_the_journal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], journal_url: str | None
 ) -> None:

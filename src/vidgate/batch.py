@@ -172,6 +172,9 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
         journal.add_many([(n, body, "pending", None) for n, body in valid])
 
 
+MAX_NAMES = 100  # names tried for one job's file before giving up
+
+
 class _RateLimit:
     def __init__(self, per_second: float, sleep: Callable[[float], Awaitable[None]]) -> None:
         self.interval = 1 / per_second if per_second > 0 else 0.0
@@ -286,7 +289,7 @@ async def _finish(
         journal.set(line, "submitted", error=f"still waiting: {_reason(exc)}")  # polled on resume
         return
     try:
-        path = await client.download(task, options.out / f"{line:06d}.mp4", overwrite=True)
+        path = await _download_new(client, task, options.out, line)
         digest = await asyncio.to_thread(_sha256, path)
         size = path.stat().st_size
     except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
@@ -302,6 +305,19 @@ async def _finish(
         worker=me.owner,
         error=None,
     )
+
+
+async def _download_new(client: Any, task: Any, out: Path, line: int) -> Path:
+    """Into the first free name of the line's (000001.mp4, then 000001-2.mp4, …): a file that is
+    there already (an earlier batch's video, an orphan of a crash) is never replaced."""
+    for n in range(1, MAX_NAMES + 1):
+        name = f"{line:06d}.mp4" if n == 1 else f"{line:06d}-{n}.mp4"
+        try:
+            path: Path = await client.download(task, out / name)
+            return path
+        except errors.OutputExistsError:
+            continue  # checked before the download, and again, atomically, as it is placed
+    raise errors.OutputExistsError(f"{out}: {MAX_NAMES} files named {line:06d}*.mp4 exist")
 
 
 def _reason(exc: BaseException) -> str:
