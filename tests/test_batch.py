@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import specvalues
 
-from vidgate import exits
+from vidgate import errors, exits
 from vidgate.batch import BatchInvalidError, BatchOptions, batch_gateway, run_batch
 from vidgate.cli import main
 from vidgate.errors import InputError
@@ -181,6 +181,51 @@ def test_a_file_already_in_the_output_folder_is_never_replaced(
         journal.close()
     assert Path(str(job.file)) == (out / "000001-2.mp4").resolve()
     assert Path(str(job.file)).read_bytes() == media.video()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"api_key": "sk-not-this-one"}, errors.AuthenticationError),
+        ({"base_url": "http://127.0.0.1:9/apimart"}, errors.APIConnectionError),  # nobody there
+    ],
+    ids=["refused key", "gateway unreachable"],
+)
+def test_a_fault_that_is_not_the_jobs_stops_the_batch_and_leaves_them_pending(
+    tmp_path: Path, journal_url: str | None, fault: dict[str, Any], error: type[Exception]
+) -> None:
+    """One misconfigured worker must not fail a shared batch job by job."""
+    from vidgate.aio import AsyncApimart
+
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"p{i}"} for i in range(4)])
+    with MockGateway() as mock:
+        settings: dict[str, Any] = {
+            "api_key": mock.api_key,
+            "base_url": mock.base_url("apimart"),
+            "transport": mock.async_transport(),
+            "sleep": _no_sleep,
+            "max_retries": 0,
+            **fault,
+        }
+        if "base_url" in fault:
+            del settings["transport"]
+
+        async def go() -> None:
+            async with AsyncApimart(**settings) as client:
+                options = BatchOptions(
+                    "apimart", tmp_path / "out", rate=0, client=client, journal=journal_url,
+                    concurrency=2,
+                )  # fmt: skip
+                await run_batch(jobs, options)
+
+        with pytest.raises(error):
+            asyncio.run(go())
+        assert len(mock.ledger) == 0
+    journal = open_journal(journal_url, tmp_path / "out")
+    try:
+        assert journal.counts() == {"pending": 4}
+    finally:
+        journal.close()
 
 
 def test_status_prints_the_journal(

@@ -173,6 +173,16 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
 
 
 MAX_NAMES = 100  # names tried for one job's file before giving up
+# submit refusals that say nothing about the job itself (after the client's own retries): they
+# stop the batch and leave the job pending, rather than fail every job in turn
+NOT_THE_JOBS_FAULT = (
+    errors.AuthenticationError,
+    errors.PaymentRequiredError,
+    errors.PermissionDeniedError,
+    errors.RateLimitError,
+    errors.InternalServerError,
+    errors.APIConnectionError,
+)
 
 
 class _RateLimit:
@@ -224,8 +234,14 @@ async def _run_job(
         try:
             submitted = await client.generate(job.body, idempotency_key=key)
         except (errors.APIError, errors.APIConnectionError) as exc:
-            unknown = bool(getattr(exc, "may_have_been_submitted", False))
-            journal.set(line, "unknown" if unknown else "failed", error=_reason(exc))
+            if getattr(exc, "may_have_been_submitted", False):
+                journal.set(line, "unknown", error=_reason(exc))
+            elif isinstance(exc, NOT_THE_JOBS_FAULT):  # the key, the account, the gateway:
+                journal.set(line, "pending", expect="submitting", error=_reason(exc))
+                notify(job)
+                raise  # every other job would meet it too: stop the batch (jobs stay pending)
+            else:
+                journal.set(line, "failed", error=_reason(exc))
             return notify(job)
         except errors.MalformedResponseError as exc:  # answered, so the task may well exist
             journal.set(line, "unknown", error=_reason(exc))

@@ -45,6 +45,7 @@ STOPPED = (
     "stopped (SIGTERM): submits under way were recorded, the other jobs handed back; run the "
     "same command again, or let the other workers finish them"
 )
+PENDING_HINT = "the jobs it did not send stay pending: run the same command again once fixed"
 RPS_HELP = "API requests per second for all workers together (kept in the journal)"
 IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal)"
 
@@ -165,14 +166,16 @@ def batch(
             "the batch stopped; run the same command again to resume (finished jobs are "
             "skipped, known tasks polled, nothing is resubmitted)"
         ):
-            counts = asyncio.run(run())
+            try:
+                counts = asyncio.run(run())
+            except (errors.APIError, errors.APIConnectionError) as exc:  # the key, the gateway
+                _fail(f"the batch stopped: {exc} ({PENDING_HINT})", exits.code_for(exc), exc)
     where = safe_url(journal) if journal else out_dir
     if as_json:
         _emit({"counts": counts, "journal": str(where)})
     else:
-        out.print(
-            " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"  (journal in {where})"
-        )
+        summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        out.print(f"{summary}  (journal in {where})", soft_wrap=True)  # one line, for scripts
     if load:
         raise typer.Exit(0)
     if terminated.is_set():
