@@ -228,6 +228,44 @@ def test_a_fault_that_is_not_the_jobs_stops_the_batch_and_leaves_them_pending(
         journal.close()
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"concurrency": 0},
+        {"rate": -1.0},
+        {"rate": float("nan")},
+        {"lease": 0.0},
+        {"lease": float("inf")},
+        {"gateway_rps": -1.0},
+        {"gateway_rps": float("nan")},
+        {"gateway_in_flight": -3},
+        {"timeout": 0.0},
+    ],
+    ids=str,
+)
+def test_settings_that_cannot_work_are_refused_before_anything_is_opened(
+    tmp_path: Path, setting: dict[str, Any]
+) -> None:
+    (name,) = setting
+    options = BatchOptions("apimart", tmp_path / "out", **setting)
+    with pytest.raises(errors.ConfigurationError, match=f"--{name.replace('_', '-')} "):
+        asyncio.run(run_batch(_jobs(tmp_path, [APIMART]), options))
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_a_negative_cap_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = _jobs(tmp_path, [APIMART])
+    with pytest.raises(SystemExit) as done:
+        main(["batch", str(jobs), "--out", str(tmp_path / "o"), "--gateway-in-flight", "-3"])
+    assert done.value.code == exits.USAGE
+    assert (
+        capsys.readouterr().err.strip()
+        == "--gateway-in-flight -3: must be 0 (no shared cap) or more"
+    )
+
+
 def test_status_prints_the_journal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], journal_url: str | None
 ) -> None:

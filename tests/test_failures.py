@@ -204,3 +204,12 @@ def test_an_unexpected_error_is_one_line_with_its_code_and_a_traceback_only_on_r
 )
 def test_url_passwords_are_redacted(text: str, shown: str | None) -> None:
     assert redact(text) == (text if shown is None else shown)
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_base_url_with_an_impossible_port_is_refused_at_once(port: str) -> None:
+    """(It reached the socket before, as an OverflowError inside an ExceptionGroup: exit 70.)"""
+    from vidgate import Apimart
+
+    with pytest.raises(errors.ConfigurationError, match=f"port {port} is not 1-65535"):
+        Apimart(api_key="sk-x", base_url=f"http://127.0.0.1:{port}/apimart")

@@ -85,6 +85,8 @@ def check_base_url(url: str, what: str) -> str:
         raise errors.ConfigurationError(
             f"{what} {url!r}: use an http:// or https:// URL with a host"
         )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise errors.ConfigurationError(f"{what} {url!r}: port {parsed.port} is not 1-65535")
     return url
 
 

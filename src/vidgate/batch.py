@@ -123,6 +123,24 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "a number")
 
 
+def check_options(options: BatchOptions) -> None:
+    """Refuse settings that cannot work (a worker with 0 jobs at once waits forever; a
+    negative cap is never satisfied) before anything is opened or sent."""
+    import math
+
+    def bad(name: str, value: float | None, rule: str, ok: bool) -> None:
+        if value is not None and not (math.isfinite(value) and ok):
+            raise errors.ConfigurationError(f"--{name.replace('_', '-')} {value!r}: must be {rule}")
+
+    bad("concurrency", options.concurrency, "at least 1", options.concurrency >= 1)
+    bad("rate", options.rate, "0 (no limit) or more", options.rate >= 0)
+    bad("lease", options.lease, "at least 1 second", options.lease >= 1)
+    bad("timeout", options.timeout, "more than 0 seconds", (options.timeout or 0) > 0)
+    rps, cap = options.gateway_rps, options.gateway_in_flight
+    bad("gateway_rps", rps, "0 (no shared rate) or more", rps is None or rps >= 0)
+    bad("gateway_in_flight", cap, "0 (no shared cap) or more", cap is None or cap >= 0)
+
+
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
     known = journal.meta("gateway")
     url = options.journal or os.environ.get(URL_ENV)
@@ -361,6 +379,7 @@ async def run_batch(
     Raises JournalBusyError at once if another process runs a batch on the same SQLite journal,
     and JournalError if the journal cannot be written (jobs not yet sent stay pending).
     """
+    check_options(options)
     if options.out.exists() and not options.out.is_dir():
         raise errors.InputError(f"--out {options.out} is a file; give a folder")
     journal = open_journal(options.journal, options.out)

@@ -46,8 +46,8 @@ STOPPED = (
     "same command again, or let the other workers finish them"
 )
 PENDING_HINT = "the jobs it did not send stay pending: run the same command again once fixed"
-RPS_HELP = "API requests per second for all workers together (kept in the journal)"
-IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal)"
+RPS_HELP = "API requests per second for all workers together (kept in the journal; 0: none)"
+IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal; 0: no cap)"
 
 
 @app.command()
