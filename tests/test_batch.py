@@ -25,6 +25,7 @@ from vidgate.mock import MockGateway, media
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import crash
 import soak
+from conftest import schema_url
 
 DURATION = specvalues.prop("apimart", "happyhorse-1.0", "duration")
 APIMART = {"model": "happyhorse-1.0", "duration": DURATION["minimum"]}
@@ -264,6 +265,46 @@ def test_cli_refuses_a_negative_cap_in_one_line(
         capsys.readouterr().err.strip()
         == "--gateway-in-flight -3: must be 0 (no shared cap) or more"
     )
+
+
+def test_a_full_disk_stops_the_batch_instead_of_failing_each_download(
+    tmp_path: Path, journal_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidgate import _files
+
+    def full(self: Any, chunk: bytes, raw_bytes: int) -> None:
+        raise errors.DiskError(f"cannot write {self.part}: No space left on device")
+
+    monkeypatch.setattr(_files.FileSink, "write", full)
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"d{i}"} for i in range(3)])
+    with MockGateway() as mock, pytest.raises(errors.DiskError, match="No space left"):
+        _run(mock, jobs, tmp_path / "out", journal=journal_url, concurrency=1)
+    journal = open_journal(journal_url, tmp_path / "out")
+    try:
+        counts = journal.counts()
+    finally:
+        journal.close()
+    assert counts == {"submitted": 1, "pending": 2}  # the next run downloads it, then the rest
+
+
+def test_a_worker_that_cannot_write_its_folder_sends_nothing(
+    tmp_path: Path, pg_server: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    url = schema_url(pg_server)
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": "w"}])
+    with pytest.raises(SystemExit) as done:
+        main(["batch", str(jobs), "--gateway", "apimart", "--journal", url, "--load"])
+    assert done.value.code == 0
+    with MockGateway() as mock, pytest.raises(SystemExit) as done:
+        main(
+            ["batch", "--worker", "--journal", url, "--out", "/proc/vidgate-cannot-write",
+             "--base-url", mock.base_url("apimart")]
+        )  # fmt: skip
+    assert done.value.code == exits.LOCAL
+    assert "cannot write to --out /proc/vidgate-cannot-write" in capsys.readouterr().err
+    assert len(mock.ledger) == 0
 
 
 def test_status_prints_the_journal(

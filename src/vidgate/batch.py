@@ -328,6 +328,9 @@ async def _finish(
         size = path.stat().st_size
     except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
         journal.set(line, "submitted", status=task.raw_status, error=f"download: {_reason(exc)}")
+        local = isinstance(exc, errors.DiskError | OSError)
+        if local and not isinstance(exc, errors.DownloadError):  # full or unwritable: every
+            raise  # file would meet it; stop the batch (the job stays submitted, for later)
         return
     journal.set(
         line,
@@ -388,6 +391,7 @@ async def run_batch(
         _prepare(journal, path, options)
         if options.load_only:
             return journal.counts()
+        _check_writable(options.out)
         if not journal.shared:
             _remove_partial_files(options.out)
         rps = float(journal.meta("gateway_rps") or 0)
@@ -467,6 +471,19 @@ def _client(options: BatchOptions, journal: JournalBackend, rps: float) -> Any:
         transport = workers.Paced(inner, journal, rps, asyncio.sleep)
     cls = AsyncImini if options.gateway == "imini" else AsyncApimart
     return cls(base_url=options.base_url, transport=transport)
+
+
+def _check_writable(folder: Path) -> None:
+    """--out must take a file before anything is submitted (a worker's folder is not the
+    journal's, so nothing else has written there yet)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise errors.DiskError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
 
 
 def _remove_partial_files(folder: Path) -> None:

@@ -168,7 +168,7 @@ def batch(
         ):
             try:
                 counts = asyncio.run(run())
-            except (errors.APIError, errors.APIConnectionError) as exc:  # the key, the gateway
+            except (errors.APIError, errors.APIConnectionError, errors.DiskError) as exc:
                 _fail(f"the batch stopped: {exc} ({PENDING_HINT})", exits.code_for(exc), exc)
     where = safe_url(journal) if journal else out_dir
     if as_json:
