@@ -6,6 +6,7 @@ PostgreSQL (a throwaway server, one schema per test)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -320,6 +321,19 @@ def test_status_prints_the_journal(
     printed = capsys.readouterr().out
     assert "downloaded=1" in printed
     assert str(len(media.video())) in printed  # the file's size, next to its path and worker
+    with pytest.raises(SystemExit) as done:
+        main(["batch", "--status", url or str(out), "--json"])
+    (job,) = json.loads(capsys.readouterr().out)["jobs"]
+    assert job["sha256"] == hashlib.sha256(Path(job["file"]).read_bytes()).hexdigest()
+
+
+def test_a_worker_is_given_no_jobs_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    jobs = _jobs(tmp_path, [APIMART])
+    for extra in ([str(jobs)], ["--load"]):
+        with pytest.raises(SystemExit) as done:
+            main(["batch", "--worker", "--journal", "postgresql://h/db", *extra])
+        assert done.value.code == exits.USAGE
+        assert "give no JOBS and no --load" in capsys.readouterr().err
 
 
 def test_cli_batch_runs_against_a_mock_server(

@@ -99,6 +99,11 @@ def batch(
         finally:
             book.close()
         return
+    if worker and (jobs is not None or load):
+        err.print(
+            "[red]--worker joins the batch already in the journal:[/] give no JOBS and no --load"
+        )
+        raise typer.Exit(USAGE)
     if worker and jobs is None and journal is not None:
         pass  # a worker joins the batch already loaded into the journal
     elif jobs is None:
@@ -191,7 +196,8 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
     from rich.table import Column, Table
 
     if as_json:
-        keys = ("line", "state", "task_id", "status", "file", "size", "worker", "error", "attempts")
+        keys = ("line", "state", "task_id", "status", "file", "size", "sha256", "worker", "error")
+        keys += ("attempts",)
         _emit(
             {
                 "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
