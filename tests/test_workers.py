@@ -19,7 +19,7 @@ import pytest
 from vidgate.aio import AsyncApimart
 from vidgate.batch import BatchOptions, run_batch
 from vidgate.cli import main
-from vidgate.errors import ConfigurationError, InputError
+from vidgate.errors import ConfigurationError, InputError, JournalError
 from vidgate.journal import JournalBackend, open_journal, safe_url
 from vidgate.mock import DEFAULT_KEY, MockGateway, State, Timing, media
 
@@ -447,6 +447,27 @@ def test_no_message_shows_the_journal_password(
             assert code in (2, 5), printed
             assert SECRET not in printed, printed
             assert "Traceback" not in printed
+
+
+def test_a_database_that_stops_answering_is_cut_off(pg_server: str) -> None:
+    """A frozen server (here its process for this connection, SIGSTOPped) must not block a
+    worker forever: the call fails with JournalError once the limit has passed."""
+    import os
+    import signal
+
+    from vidgate.journal_pg import PgJournal
+
+    journal = PgJournal(schema_url(pg_server), answer_within=1.0)
+    (pid,) = journal.db.execute("SELECT pg_backend_pid()").fetchone()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(
+            JournalError, match=r"cannot read it: no answer from the database in 1 s"
+        ):
+            journal.counts()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        journal.close()
 
 
 def test_journal_urls_in_messages_hide_the_password() -> None:

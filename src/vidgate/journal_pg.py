@@ -26,6 +26,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import socket
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -44,6 +48,7 @@ from vidgate.redact import redact
 __all__ = ["PgJournal"]
 
 NOW = "extract(epoch from clock_timestamp())"
+ANSWER_WITHIN_S = 60.0  # longest wait for one database call (loading excepted)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vidgate_jobs (
     line INTEGER PRIMARY KEY,
@@ -91,14 +96,47 @@ def _job(row: Sequence[Any]) -> Job:
     return Job(row[0], json.loads(row[1]), *row[2:])
 
 
+class _Watchdog:
+    """Cuts the connection when one database call has waited longer than ``limit``: psycopg's
+    calls have no time limit of their own, so a frozen server or a network that silently drops
+    the packets would block the worker (and its heartbeat) forever."""
+
+    def __init__(self, conn: Any, limit: float) -> None:
+        self.conn, self.limit = conn, limit
+        self.since: float | None = None  # when the call under way started
+        self.quiet = 0  # > 0: calls that may wait as long as they need
+        self.fired = False
+        self._stop = threading.Event()
+        threading.Thread(target=self._watch, name="vidgate-journal-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.limit / 4)):
+            since = self.since
+            if since is not None and not self.quiet and time.monotonic() - since > self.limit:
+                self.fired = True
+                with contextlib.suppress(OSError, ValueError):  # the blocked read sees the end
+                    cut = socket.socket(fileno=os.dup(self.conn.fileno()))
+                    try:
+                        cut.shutdown(socket.SHUT_RDWR)
+                    finally:
+                        cut.close()
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class PgJournal:
     """The jobs of one batch in PostgreSQL, shared by any number of workers."""
 
     shared = True  # several processes work on it at once
 
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(
+        self, url: str, create: bool = True, answer_within: float = ANSWER_WITHIN_S
+    ) -> None:
         """Connect, and create the tables unless ``create`` is False (reading only: then a
-        schema without them is an InputError, and nothing is written)."""
+        schema without them is an InputError, and nothing is written). A call the database
+        has not answered in ``answer_within`` seconds fails with JournalError."""
         try:
             import psycopg
         except ImportError:
@@ -108,14 +146,16 @@ class PgJournal:
         self._psycopg = psycopg
         register_url_password(url)  # a driver error may quote the URL, or a piece of it
         self.where = safe_url(url)
+        self._dog: _Watchdog | None = None
         with self._faults("connect"):
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        self._dog = _Watchdog(self.db, answer_within)
         if not create:
             with self._faults("read it"):
                 found = self.db.execute("SELECT to_regclass('vidgate_jobs')").fetchone()
                 path = self.db.execute("SHOW search_path").fetchone()
             if found is None or found[0] is None:
-                self.db.close()
+                self.close()
                 schema = path[0] if path else "?"
                 raise InputError(
                     f"no batch in {self.where} (no vidgate_jobs on search_path {schema})"
@@ -130,18 +170,29 @@ class PgJournal:
 
     @contextlib.contextmanager
     def _faults(self, what: str) -> Iterator[None]:
+        dog = self._dog
+        outermost = dog is not None and dog.since is None
+        if dog is not None and outermost:
+            dog.since = time.monotonic()
         try:
             yield
         except self._psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if dog is not None and dog.fired:
+                reason = f"no answer from the database in {dog.limit:g} s (connection cut)"
             reason = redact(reason)
             raise JournalError(f"batch journal {self.where}: cannot {what}: {reason}") from exc
+        finally:
+            if dog is not None and outermost:
+                dog.since = None
 
     def _run(self, what: str, sql: str, args: Sequence[Any] = ()) -> Any:
         with self._faults(what):
             return self.db.execute(sql, args)
 
     def close(self) -> None:
+        if self._dog is not None:
+            self._dog.close()
         self.db.close()
 
     def lock(self) -> None:
@@ -150,9 +201,14 @@ class PgJournal:
     @contextlib.contextmanager
     def loading(self) -> Iterator[None]:
         """One loader at a time (a second one waits, then finds the lines already there)."""
-        with self._faults("load the jobs"), self.db.transaction():
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._load_key,))
-            yield
+        assert self._dog is not None
+        self._dog.quiet += 1  # waiting for another loader, then a big insert: no time limit
+        try:
+            with self._faults("load the jobs"), self.db.transaction():
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._load_key,))
+                yield
+        finally:
+            self._dog.quiet -= 1
 
     # ------------------------------------------------------------------------ setup
     def meta(self, key: str) -> str | None:
