@@ -458,7 +458,9 @@ def test_a_database_that_stops_answering_is_cut_off(pg_server: str) -> None:
     from vidgate.journal_pg import PgJournal
 
     journal = PgJournal(schema_url(pg_server), answer_within=1.0)
-    (pid,) = journal.db.execute("SELECT pg_backend_pid()").fetchone()
+    row = journal.db.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    pid = row[0]
     os.kill(pid, signal.SIGSTOP)
     try:
         with pytest.raises(

@@ -45,6 +45,10 @@ STOPPED = (
     "stopped (SIGTERM): submits under way were recorded, the other jobs handed back; run the "
     "same command again, or let the other workers finish them"
 )
+STATUS_KEYS = (
+    *("line", "state", "task_id", "status", "file", "size", "sha256", "worker", "error"),
+    "attempts",
+)
 PENDING_HINT = "the jobs it did not send stay pending: run the same command again once fixed"
 RPS_HELP = "API requests per second for all workers together (kept in the journal; 0: none)"
 IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal; 0: no cap)"
@@ -196,8 +200,7 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
     from rich.table import Column, Table
 
     if as_json:
-        keys = ("line", "state", "task_id", "status", "file", "size", "sha256", "worker", "error")
-        keys += ("attempts",)
+        keys = STATUS_KEYS
         _emit(
             {
                 "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
