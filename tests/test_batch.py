@@ -185,6 +185,20 @@ def test_a_file_already_in_the_output_folder_is_never_replaced(
     assert Path(str(job.file)).read_bytes() == media.video()
 
 
+def test_a_dangling_link_in_the_output_folder_is_left_alone(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "000001.mp4").symlink_to(tmp_path / "nowhere")
+    with MockGateway() as mock:
+        counts = _run(mock, _jobs(tmp_path, [{**APIMART, "prompt": "l"}]), out, journal=journal_url)
+    assert counts == {"downloaded": 1}
+    assert (out / "000001.mp4").is_symlink()
+    assert not (tmp_path / "nowhere").exists()
+    assert (out / "000001-2.mp4").read_bytes() == media.video()
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -240,6 +254,8 @@ def test_a_fault_that_is_not_the_jobs_stops_the_batch_and_leaves_them_pending(
         {"lease": float("inf")},
         {"gateway_rps": -1.0},
         {"gateway_rps": float("nan")},
+        {"gateway_rps": 1e-300},  # one request per 1e300 s: a hang, not a plan
+        {"rate": 0.001},
         {"gateway_in_flight": -3},
         {"timeout": 0.0},
     ],

@@ -176,9 +176,12 @@ def test_a_second_loader_does_not_load_twice(tmp_path: Path, pg_server: str) -> 
         _load(changed, url, tmp_path / "loader")
 
 
-def test_a_worker_needs_a_loaded_batch(tmp_path: Path, pg_server: str) -> None:
+def test_a_worker_needs_a_loaded_batch_and_creates_nothing(tmp_path: Path, pg_server: str) -> None:
+    url = schema_url(pg_server)
     with MockGateway() as mock, pytest.raises(ConfigurationError, match="load one first"):
-        asyncio.run(_worker(mock, schema_url(pg_server), tmp_path / "out"))
+        asyncio.run(_worker(mock, url, tmp_path / "out"))
+    with pytest.raises(InputError, match="no batch in"):  # still no tables
+        open_journal(url, tmp_path, create=False)
 
 
 def test_expired_leases_are_taken_over_and_nothing_is_sent_twice(
@@ -441,6 +444,10 @@ def test_no_message_shows_the_journal_password(
         f"mysql://u:{SECRET}@db/videos",
         f"host=db password={SECRET}",
         f"postgresql://vidgate:Wr@ng{SECRET}@127.0.0.1:{port}/nosuchdb",  # "@" not encoded
+        f"postgresql://vidgate:{SECRET}/x@127.0.0.1:{port}/postgres",  # "/" not encoded
+        f"postgresql://vidgate:{SECRET}?x@127.0.0.1:{port}/postgres",
+        f"postgresql://vidgate:{SECRET}#x@127.0.0.1:{port}/postgres",
+        f"postgresql://vidgate:[{SECRET}@127.0.0.1:{port}/postgres",  # urlsplit: bad IPv6
     ):
         for args in (["--status", bad], ["--worker", "--journal", bad]):
             code, printed = _run_cli(["batch", *args], capsys)
@@ -470,6 +477,68 @@ def test_a_database_that_stops_answering_is_cut_off(pg_server: str) -> None:
     finally:
         os.kill(pid, signal.SIGCONT)
         journal.close()
+
+
+def test_a_worker_whose_database_freezes_stops_with_one_error(
+    tmp_path: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs being polled when the journal is cut off end with the batch, quietly: no task is
+    left with an error nobody reads (asyncio would print one traceback per job at exit)."""
+    import gc
+    import logging
+    import os
+    import signal
+
+    import psycopg
+
+    from vidgate import journal_pg
+
+    monkeypatch.setattr(journal_pg, "ANSWER_WITHIN_S", 1.0)
+    url = schema_url(pg_server)
+    _load(_jobs(tmp_path, 3), url, tmp_path / "loader")
+    unread: list[logging.LogRecord] = []
+
+    class Unread(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            unread.append(record)
+
+    handler = Unread()
+    logging.getLogger("asyncio").addHandler(handler)
+    stopped: list[int] = []
+    with MockGateway(timing=Timing(queue_s=600.0, run_s=600.0)) as mock:
+        watcher = psycopg.connect(pg_server, autocommit=True)
+
+        def on_event(job: Any, counts: dict[str, int]) -> None:
+            if counts.get("submitted") == 3 and not stopped:  # all three being polled: freeze
+                rows = watcher.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchall()
+                for (pid,) in rows:
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+
+        async def run() -> None:
+            client = mock.async_client("apimart")
+            try:
+                options = BatchOptions(
+                    "apimart", tmp_path / "w", rate=0, journal=url, client=client, lease=3
+                )
+                await run_batch(None, options, on_event)
+            finally:
+                await client.aclose()
+
+        try:
+            with pytest.raises(JournalError, match="no answer from the database in 1 s"):
+                asyncio.run(run())
+            gc.collect()
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+            watcher.close()
+            logging.getLogger("asyncio").removeHandler(handler)
+    assert stopped
+    assert [r.getMessage() for r in unread] == []
 
 
 def test_journal_urls_in_messages_hide_the_password() -> None:

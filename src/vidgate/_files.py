@@ -151,6 +151,8 @@ def place(part: Any, path: Any, overwrite: bool) -> None:
             part.replace(path)
             return
         part.unlink()
+    except errors.OutputExistsError:  # a FileExistsError, so an OSError too: not a disk fault
+        raise
     except OSError as exc:
         raise errors.DiskError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

@@ -82,7 +82,10 @@ def batch_gateway(journal_url: str | None, out: Path) -> str | None:
     url = journal_url or os.environ.get(URL_ENV) or None
     if url is None and not (out / Journal.NAME).is_file():
         return None  # no SQLite journal yet: do not create one just to look
-    journal = open_journal(url, out)
+    try:
+        journal = open_journal(url, out, create=False)
+    except errors.InputError:  # no tables: no batch yet
+        return None
     try:
         return journal.meta("gateway")
     finally:
@@ -123,6 +126,13 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "a number")
 
 
+MIN_RATE = 0.01  # requests per second: one per 100 s; below it a "rate" is a typo, not a plan
+
+
+def _rate_ok(rate: float | None) -> bool:
+    return rate is None or rate == 0 or rate >= MIN_RATE
+
+
 def check_options(options: BatchOptions) -> None:
     """Refuse settings that cannot work (a worker with 0 jobs at once waits forever; a
     negative cap is never satisfied) before anything is opened or sent."""
@@ -133,11 +143,11 @@ def check_options(options: BatchOptions) -> None:
             raise errors.ConfigurationError(f"--{name.replace('_', '-')} {value!r}: must be {rule}")
 
     bad("concurrency", options.concurrency, "at least 1", options.concurrency >= 1)
-    bad("rate", options.rate, "0 (no limit) or more", options.rate >= 0)
+    bad("rate", options.rate, f"0 (no limit) or at least {MIN_RATE}", _rate_ok(options.rate))
     bad("lease", options.lease, "at least 1 second", options.lease >= 1)
     bad("timeout", options.timeout, "more than 0 seconds", (options.timeout or 0) > 0)
     rps, cap = options.gateway_rps, options.gateway_in_flight
-    bad("gateway_rps", rps, "0 (no shared rate) or more", rps is None or rps >= 0)
+    bad("gateway_rps", rps, f"0 (no shared rate) or at least {MIN_RATE}", _rate_ok(rps))
     bad("gateway_in_flight", cap, "0 (no shared cap) or more", cap is None or cap >= 0)
 
 
@@ -274,6 +284,7 @@ async def _run_job(
     if stop.is_set():
         return None  # handed back: it stays submitted
     finishing = asyncio.ensure_future(_finish(job, task_id, fresh, client, journal, options, me))
+    finishing.add_done_callback(_retrieved)  # cancelled with us, it may still end in an error
     stopping = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({finishing, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -289,6 +300,12 @@ async def _run_job(
         return None
     finishing.result()  # a journal failure is the batch's
     notify(job)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark a task's outcome as seen (asyncio would print its traceback at exit otherwise)."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _finish(
@@ -309,8 +326,9 @@ async def _finish(
             task = await client.wait(
                 task_id, timeout=options.timeout, poll_now=not fresh, on_progress=on_progress
             )
-        finally:
-            journal.free_slot(line)  # the task ended, or this worker stopped waiting for it
+        finally:  # the task ended, or this worker stopped waiting for it (a journal that is
+            with contextlib.suppress(errors.JournalError):  # gone fails the next call anyway)
+                journal.free_slot(line)
     except errors.TaskFailedError as exc:
         journal.set(line, "failed", status=exc.task.raw_status, error=_reason(exc))
         return
@@ -385,7 +403,13 @@ async def run_batch(
     check_options(options)
     if options.out.exists() and not options.out.is_dir():
         raise errors.InputError(f"--out {options.out} is a file; give a folder")
-    journal = open_journal(options.journal, options.out)
+    try:  # a worker only joins: it creates no tables
+        journal = open_journal(options.journal, options.out, create=path is not None)
+    except errors.InputError:
+        where = safe_url(options.journal or os.environ.get(URL_ENV) or "")
+        raise errors.ConfigurationError(
+            f"{where} holds no batch yet: load one first (vidgate batch JOBS --load)"
+        ) from None
     try:
         journal.lock()
         _prepare(journal, path, options)

@@ -176,9 +176,15 @@ def batch(
             "skipped, known tasks polled, nothing is resubmitted)"
         ):
             try:
-                counts = asyncio.run(run())
+                counts, stopped_by = asyncio.run(run()), None
             except (errors.APIError, errors.APIConnectionError, errors.DiskError) as exc:
-                _fail(f"the batch stopped: {exc} ({PENDING_HINT})", exits.code_for(exc), exc)
+                counts, stopped_by = {}, exc
+    if stopped_by is not None:  # after the progress display's last frame: the last line
+        _fail(
+            f"the batch stopped: {stopped_by} ({PENDING_HINT})",
+            exits.code_for(stopped_by),
+            stopped_by,
+        )
     where = safe_url(journal) if journal else out_dir
     if as_json:
         _emit({"counts": counts, "journal": str(where)})

@@ -167,32 +167,43 @@ class JournalBackend(Protocol):
     def counts(self) -> dict[str, int]: ...
 
 
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30})://(?P<rest>\S*)")
+
+
+def _userinfo(rest: str) -> tuple[str, str]:
+    """(user:password, host/path…) of a URL's text after "://". The userinfo runs to the last
+    "@", since a password may hold "@", "/", "?" or "#" unencoded (which urlsplit would cut)."""
+    userinfo, at, after = rest.rpartition("@")
+    return (userinfo, after) if at else ("", rest)
+
+
 def safe_url(url: str) -> str:
     """A journal URL for messages: no password, no query (and nothing of a text that is not a
     URL at all, such as libpq's ``host=… password=…``)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
+    found = _URL.fullmatch(url.strip())
+    if found is None:
         return "(not a URL)"
-    userinfo, at, host = parts.netloc.rpartition("@")  # the password may hold an "@" unencoded
+    userinfo, after = _userinfo(found["rest"])
+    where = re.split(r"[?#]", after, maxsplit=1)[0]
     user = userinfo.split(":", 1)[0]
-    netloc = f"{user}{':***' if ':' in userinfo else ''}{at}{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    login = f"{user}{':***' if ':' in userinfo else ''}@" if userinfo else ""
+    return f"{found['scheme']}://{login}{where}"
 
 
 def register_url_password(url: str) -> None:
     """Have ``redact`` hide a journal URL's password from every later message, also the pieces
-    a driver may quote when it reads an unencoded "@" in it as the host's start."""
-    from urllib.parse import unquote, urlsplit
+    a driver may quote when it splits it at an unencoded "@", "/", "?" or "#"."""
+    from urllib.parse import unquote
 
     from vidgate.redact import register_secret
 
-    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    found = _URL.fullmatch(url.strip())
+    userinfo = _userinfo(found["rest"])[0] if found else ""
     if ":" not in userinfo:
         return
     secret = userinfo.split(":", 1)[1]
-    for piece in {secret, unquote(secret), *(p for p in secret.split("@") if len(p) >= 4)}:
+    pieces = [p for p in re.split(r"[@/?#]", secret) if len(p) >= 4]
+    for piece in {secret, unquote(secret), *pieces}:
         register_secret(piece)
 
 

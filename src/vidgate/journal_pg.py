@@ -131,12 +131,11 @@ class PgJournal:
 
     shared = True  # several processes work on it at once
 
-    def __init__(
-        self, url: str, create: bool = True, answer_within: float = ANSWER_WITHIN_S
-    ) -> None:
+    def __init__(self, url: str, create: bool = True, answer_within: float | None = None) -> None:
         """Connect, and create the tables unless ``create`` is False (reading only: then a
         schema without them is an InputError, and nothing is written). A call the database
-        has not answered in ``answer_within`` seconds fails with JournalError."""
+        has not answered in ``answer_within`` seconds (default ``ANSWER_WITHIN_S``) fails with
+        JournalError."""
         try:
             import psycopg
         except ImportError:
@@ -149,7 +148,7 @@ class PgJournal:
         self._dog: _Watchdog | None = None
         with self._faults("connect"):
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        self._dog = _Watchdog(self.db, answer_within)
+        self._dog = _Watchdog(self.db, answer_within or ANSWER_WITHIN_S)
         if not create:
             with self._faults("read it"):
                 found = self.db.execute("SELECT to_regclass('vidgate_jobs')").fetchone()
