@@ -350,6 +350,11 @@ def test_a_worker_is_given_no_jobs_file(tmp_path: Path, capsys: pytest.CaptureFi
             main(["batch", "--worker", "--journal", "postgresql://h/db", *extra])
         assert done.value.code == exits.USAGE
         assert "give no JOBS and no --load" in capsys.readouterr().err
+    for extra in ([str(jobs)], ["--load"], ["--worker"]):
+        with pytest.raises(SystemExit) as done:
+            main(["batch", "--status", str(tmp_path), *extra])
+        assert done.value.code == exits.USAGE
+        assert "--status only reads a journal" in capsys.readouterr().err
 
 
 def test_cli_batch_runs_against_a_mock_server(

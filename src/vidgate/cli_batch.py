@@ -88,6 +88,9 @@ def batch(
 
     from vidgate.journal import Journal, open_journal
 
+    if status_dir is not None and (jobs is not None or worker or load):
+        err.print("[red]--status only reads a journal:[/] give no JOBS, --worker or --load with it")
+        raise typer.Exit(USAGE)
     if status_dir is not None:  # a folder, or a journal URL (read only: nothing is created)
         shared = "://" in status_dir or "=" in status_dir
         if not shared and not (Path(status_dir) / Journal.NAME).is_file():
