@@ -26,6 +26,7 @@ from vidgate.mock import DEFAULT_KEY, MockGateway, State, Timing, media
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import scale
 from conftest import schema_url
+from test_cli import run
 
 APIMART = {"model": "happyhorse-1.0", "duration": 3}
 
@@ -416,13 +417,6 @@ def test_a_stopped_worker_hands_its_jobs_back_at_once(
 SECRET = "S3cr3t-Pa55word"
 
 
-def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    printed = capsys.readouterr()
-    return int(done.value.code or 0), printed.out + printed.err
-
-
 def test_no_message_shows_the_journal_password(
     tmp_path: Path,
     pg_server: str,
@@ -432,11 +426,13 @@ def test_no_message_shows_the_journal_password(
     """The test server trusts every login, so a password in the URL is accepted and ignored."""
     monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
     url = schema_url(pg_server).replace("vidgate@", f"vidgate:{SECRET}@")
-    code, printed = _run_cli(["batch", "--status", url], capsys)
+    code, out, err = run(["batch", "--status", url], capsys)
+    printed = out + err
     assert (code, SECRET in printed) == (2, False), printed
     assert "no batch in postgresql://vidgate:***@" in printed  # and it created no table
     _load(_jobs(tmp_path, 1), url, tmp_path / "loader")
-    code, printed = _run_cli(["batch", "--worker", "--journal", url, "--gateway", "imini"], capsys)
+    code, out, err = run(["batch", "--worker", "--journal", url, "--gateway", "imini"], capsys)
+    printed = out + err
     assert (code, SECRET in printed) == (2, False), printed
     assert "holds a batch for apimart" in printed
     port = int(pg_server.rsplit(":", 1)[1].split("/")[0])
@@ -450,7 +446,8 @@ def test_no_message_shows_the_journal_password(
         f"postgresql://vidgate:[{SECRET}@127.0.0.1:{port}/postgres",  # urlsplit: bad IPv6
     ):
         for args in (["--status", bad], ["--worker", "--journal", bad]):
-            code, printed = _run_cli(["batch", *args], capsys)
+            code, out, err = run(["batch", *args], capsys)
+            printed = out + err
             assert code in (2, 5), printed
             assert SECRET not in printed, printed
             assert "Traceback" not in printed
@@ -518,7 +515,7 @@ def test_a_worker_whose_database_freezes_stops_with_one_error(
                     os.kill(pid, signal.SIGSTOP)
                     stopped.append(pid)
 
-        async def run() -> None:
+        async def go() -> None:
             client = mock.async_client("apimart")
             try:
                 options = BatchOptions(
@@ -530,7 +527,7 @@ def test_a_worker_whose_database_freezes_stops_with_one_error(
 
         try:
             with pytest.raises(JournalError, match="no answer from the database in 1 s"):
-                asyncio.run(run())
+                asyncio.run(go())
             gc.collect()
         finally:
             for pid in stopped:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any
 
 from vidgate import errors, jsonin, workers
 from vidgate.gateways import gateway
-from vidgate.journal import URL_ENV, Job, Journal, JournalBackend, open_journal, safe_url
+from vidgate.journal import Job, Journal, JournalBackend, journal_url, open_journal, safe_url
 from vidgate.validation import validator
 
 __all__ = ["BatchInvalidError", "BatchOptions", "batch_gateway", "load_jobs", "run_batch"]
@@ -76,10 +75,10 @@ class BatchOptions:
     stop: asyncio.Event | None = None
 
 
-def batch_gateway(journal_url: str | None, out: Path) -> str | None:
+def batch_gateway(url: str | None, out: Path) -> str | None:
     """The gateway of the batch already in the journal (the URL, else the SQLite journal in
     ``out``), or None if there is none yet: a worker need not be told it again."""
-    url = journal_url or os.environ.get(URL_ENV) or None
+    url = journal_url(url)
     if url is None and not (out / Journal.NAME).is_file():
         return None  # no SQLite journal yet: do not create one just to look
     try:
@@ -153,7 +152,7 @@ def check_options(options: BatchOptions) -> None:
 
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
     known = journal.meta("gateway")
-    url = options.journal or os.environ.get(URL_ENV)
+    url = journal_url(options.journal)
     where = safe_url(url) if url else options.out
     if known is not None and known != options.gateway:
         raise errors.ConfigurationError(
@@ -406,7 +405,7 @@ async def run_batch(
     try:  # a worker only joins: it creates no tables
         journal = open_journal(options.journal, options.out, create=path is not None)
     except errors.InputError:
-        where = safe_url(options.journal or os.environ.get(URL_ENV) or "")
+        where = safe_url(journal_url(options.journal) or "")
         raise errors.ConfigurationError(
             f"{where} holds no batch yet: load one first (vidgate batch JOBS --load)"
         ) from None

@@ -46,7 +46,15 @@ STOPPED = (
     "same command again, or let the other workers finish them"
 )
 STATUS_KEYS = (
-    *("line", "state", "task_id", "status", "file", "size", "sha256", "worker", "error"),
+    "line",
+    "state",
+    "task_id",
+    "status",
+    "file",
+    "size",
+    "sha256",
+    "worker",
+    "error",
     "attempts",
 )
 PENDING_HINT = "the jobs it did not send stay pending: run the same command again once fixed"

@@ -56,6 +56,7 @@ __all__ = [
     "JournalBackend",
     "clean_error",
     "job_key",
+    "journal_url",
     "open_journal",
     "register_url_password",
     "safe_url",
@@ -207,19 +208,24 @@ def register_url_password(url: str) -> None:
         register_secret(piece)
 
 
+def journal_url(url: str | None) -> str | None:
+    """The journal URL in use: the one given, else VIDGATE_JOURNAL_URL; None for SQLite."""
+    return url or os.environ.get(URL_ENV) or None
+
+
 def open_journal(url: str | None, folder: Path, create: bool = True) -> JournalBackend:
     """``postgresql://…`` (or ``postgres://…``): the shared PostgreSQL journal; None or empty:
     the SQLite journal in ``folder``. The URL may come from VIDGATE_JOURNAL_URL. With
     ``create=False`` (reading only) nothing is created or written to open it."""
-    url = url or os.environ.get(URL_ENV) or None
+    url = journal_url(url)
     if url is None:
         return Journal(folder, create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from vidgate.journal_pg import PgJournal
 
         return PgJournal(url, create=create)
-    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]{0,30}(?=://)", url)
-    given = f"{scheme.group(0)}://…" if scheme else "(not a URL)"
+    found = _URL.match(url)
+    given = f"{found['scheme']}://…" if found else "(not a URL)"
     raise ConfigurationError(
         f"journal {given}: use a postgresql:// URL, or none for the SQLite journal in the "
         "output folder"
