@@ -112,10 +112,11 @@ def test_listed_extension_keys_keep_their_types_and_limits() -> None:
 
 
 def test_closed_objects_are_marked_as_guesses() -> None:
-    hh = schema("imini", "HappyHorseExtraParams")
-    assert hh["additionalProperties"] is False
-    assert hh["x-vidgate-sources"]["additionalProperties"] == "gap"
-    result = validator("imini").check({"model": HH, "prompt": "p", "extra_params": {"x": 1}})
+    item = schema("imini", "HappyHorseReferenceImage")
+    assert item["additionalProperties"] is False
+    assert item["x-vidgate-sources"]["additionalProperties"] == "gap"
+    images = [{"url": IMG, "x": 1}]
+    result = validator("imini").check({"model": HH, "prompt": "p", "reference_images": images})
     assert not result.valid
 
 

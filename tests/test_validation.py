@@ -162,3 +162,70 @@ def test_a_float_is_not_an_integer() -> None:
     assert "not 3.0" in violation.message
     ok = {"model": "kling/kling-v3", "prompt": "p", "extra_params": {"cfg_scale": 1.0}}
     assert validator("imini").check(ok).valid  # a number field takes 1.0
+
+
+# ---------------------------------------------------------------------------- upstream parameters
+UPSTREAM_EXTRAS: list[tuple[spec.Gateway, str, str]] = [
+    ("imini", rules.HH, "text"),
+    ("imini", rules.MC, "motion_control"),
+]
+
+
+def _extras_of(gateway: spec.Gateway, model: str) -> dict[str, Any]:
+    return specvalues.prop(gateway, model, "extra_params")
+
+
+def _wrong(schema: dict[str, Any]) -> Any:
+    """A value of the wrong type or just past the limit, derived from the key's schema."""
+    if "enum" in schema:
+        return f"not-{schema['enum'][0]}"
+    if "maximum" in schema:
+        return schema["maximum"] + 1
+    return "x" if schema["type"] != "string" else 1
+
+
+@pytest.mark.parametrize(("gateway", "model", "mode"), UPSTREAM_EXTRAS)
+def test_unknown_upstream_keys_pass_with_a_warning(
+    gateway: spec.Gateway, model: str, mode: str
+) -> None:
+    extras = _extras_of(gateway, model)
+    assert extras["x-vidgate-unknown-keys"] == "warn"
+    body = copy.deepcopy(rules.BASES[(gateway, model)][mode])
+    body.setdefault("extra_params", {})["not_yet_listed"] = 1
+    result = validator(gateway).check(body)
+    assert result.valid, result.violations
+    [warning] = result.warnings
+    assert (warning.path, warning.rule) == ("/extra_params/not_yet_listed", "unknown-extension-key")
+    assert warning.limit == sorted(extras["properties"])
+
+
+def _upstream_keys() -> list[tuple[spec.Gateway, str, str, str]]:
+    return [
+        (gateway, model, mode, key)
+        for gateway, model, mode in UPSTREAM_EXTRAS
+        for key, sub in _extras_of(gateway, model)["properties"].items()
+        if sub["x-vidgate-source"] == "upstream"
+    ]
+
+
+@pytest.mark.parametrize(("gateway", "model", "mode", "key"), _upstream_keys())
+def test_upstream_keys_are_quoted_and_checked(
+    gateway: spec.Gateway, model: str, mode: str, key: str
+) -> None:
+    sub = _extras_of(gateway, model)["properties"][key]
+    source = sub["x-vidgate-upstream"]
+    assert source["url"].startswith("https://")
+    assert source["quote"].strip()
+    body = copy.deepcopy(rules.BASES[(gateway, model)][mode])
+    body.setdefault("extra_params", {})[key] = _wrong(sub)
+    result = validator(gateway).check(body)
+    assert [v.path for v in result.violations] == [f"/extra_params/{key}"]
+    assert not result.warnings
+
+
+def test_the_upstream_happyhorse_watermark_can_be_turned_off() -> None:
+    body = {"model": rules.HH, "prompt": "a cat", "extra_params": {"watermark": False, "seed": 7}}
+    result = validator("imini").check(body)
+    assert result.valid, result.violations
+    assert not result.warnings
+    assert _extras_of("imini", rules.HH)["properties"]["watermark"]["default"] is True

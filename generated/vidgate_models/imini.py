@@ -64,15 +64,23 @@ class ErrorResponse(BaseModel):
 
 class HappyHorseExtraParams(BaseModel):
     """
-    happyhorse extension parameters.
+    happyhorse extension parameters; keys not listed here are sent as given (and reported as warnings).
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="allow",
     )
     audio_setting: Literal["auto", "origin"] = "auto"
     """
     Edit mode only; `origin` keeps the source video's sound.
+    """
+    watermark: StrictBool = True
+    """
+    The upstream "Happy Horse" watermark, on unless turned off.
+    """
+    seed: Annotated[StrictInt | MISSING, Field(ge=0, le=2147483647)] = MISSING
+    """
+    Omitted means random.
     """
 
 
@@ -269,15 +277,31 @@ class KlingV3Request(BaseModel):
 
 class MotionControlExtraParams(BaseModel):
     """
-    Motion-control extension parameters.
+    Motion-control extension parameters; keys not listed here are sent as given (and reported as warnings).
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="allow",
     )
     character_orientation: Literal["image", "video"]
     """
     Whose orientation the character keeps; also caps the clip (video 30 s, image 10 s).
+    """
+    keep_original_sound: Literal["yes", "no"] = "yes"
+    """
+    Keep the motion clip's own sound.
+    """
+    mode: Literal["std", "pro"] | MISSING = MISSING
+    """
+    Kling's quality mode; imini's own `resolution` (720P/1080P) may already choose it.
+    """
+    element_list: list[dict[str, Any]] | MISSING = MISSING
+    """
+    Kling subject references.
+    """
+    watermark_info: dict[str, Any] | MISSING = MISSING
+    """
+    Kling's watermark options.
     """
 
 

@@ -990,13 +990,15 @@ SPEC: Final[dict[str, Any]] = {
                 ],
             },
             'HappyHorseExtraParams': {
-                'description': 'happyhorse extension parameters.',
+                'description': 'happyhorse extension parameters; keys not listed here are sent as given (and reported as warnings).',
                 'type': 'object',
-                'additionalProperties': False,
+                'additionalProperties': True,
+                'x-vidgate-unknown-keys': 'warn',
                 'x-vidgate-sources': {
-                    'additionalProperties': 'gap',
+                    'additionalProperties': 'upstream',
                 },
                 'x-vidgate-source': 'doc',
+                'x-vidgate-note': 'The page lists audio_setting only, but the upstream model (DashScope happyhorse-1.0) takes more parameters (watermark, seed), so other keys pass with a warning instead of a refusal. Whether imini forwards them is unconfirmed.',
                 'properties': {
                     'audio_setting': {
                         'type': 'string',
@@ -1007,6 +1009,29 @@ SPEC: Final[dict[str, Any]] = {
                         'default': 'auto',
                         'description': "Edit mode only; `origin` keeps the source video's sound.",
                         'x-vidgate-source': 'doc',
+                    },
+                    'watermark': {
+                        'type': 'boolean',
+                        'default': True,
+                        'description': 'The upstream "Happy Horse" watermark, on unless turned off.',
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': 'Not on the imini page; forwarding by imini is unconfirmed.',
+                        'x-vidgate-upstream': {
+                            'url': 'https://github.com/cinience/alicloud-skills/blob/bdc3527d4726145f9f730e35ab5151f1180232c6/skills/ai/video/aliyun-happyhorse-t2v/references/api_reference.md',
+                            'quote': '| watermark | boolean | true | Add bottom-right "Happy Horse" watermark |',
+                        },
+                    },
+                    'seed': {
+                        'type': 'integer',
+                        'minimum': 0,
+                        'maximum': 2147483647,
+                        'description': 'Omitted means random.',
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': 'Not on the imini page; forwarding by imini is unconfirmed. apimart documents the same range for the same model.',
+                        'x-vidgate-upstream': {
+                            'url': 'https://github.com/cinience/alicloud-skills/blob/bdc3527d4726145f9f730e35ab5151f1180232c6/skills/ai/video/aliyun-happyhorse-t2v/references/api_reference.md',
+                            'quote': '| seed | integer | auto | Range [0, 2147483647] |',
+                        },
                     },
                 },
             },
@@ -2265,17 +2290,19 @@ SPEC: Final[dict[str, Any]] = {
                 ],
             },
             'MotionControlExtraParams': {
-                'description': 'Motion-control extension parameters.',
+                'description': 'Motion-control extension parameters; keys not listed here are sent as given (and reported as warnings).',
                 'type': 'object',
-                'additionalProperties': False,
+                'additionalProperties': True,
+                'x-vidgate-unknown-keys': 'warn',
                 'required': [
                     'character_orientation',
                 ],
                 'x-vidgate-sources': {
-                    'additionalProperties': 'gap',
+                    'additionalProperties': 'upstream',
                     'required': 'gap',
                 },
                 'x-vidgate-source': 'doc',
+                'x-vidgate-note': 'The page says only "Extension parameters"; Kling\'s motion-control API takes more (keep_original_sound, mode, element_list, watermark_info), so other keys pass with a warning instead of a refusal. Whether imini forwards them is unconfirmed.',
                 'properties': {
                     'character_orientation': {
                         'type': 'string',
@@ -2286,6 +2313,58 @@ SPEC: Final[dict[str, Any]] = {
                         'description': 'Whose orientation the character keeps; also caps the clip (video 30 s, image 10 s).',
                         'x-vidgate-source': 'gap',
                         'x-vidgate-note': 'The values are documented, the default is not (mirrors disagree), so vidgate requires it.',
+                    },
+                    'keep_original_sound': {
+                        'type': 'string',
+                        'enum': [
+                            'yes',
+                            'no',
+                        ],
+                        'default': 'yes',
+                        'description': "Keep the motion clip's own sound.",
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': "Kling's values are the strings yes and no (some resellers take a boolean); the default is yes upstream. Forwarding by imini is unconfirmed.",
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.fast-token.com/en/kling/video/KlingVideoMotionControl.html',
+                            'quote': 'Whether to keep the original audio from the reference video. Enum: yes, no.',
+                        },
+                    },
+                    'mode': {
+                        'type': 'string',
+                        'enum': [
+                            'std',
+                            'pro',
+                        ],
+                        'description': "Kling's quality mode; imini's own `resolution` (720P/1080P) may already choose it.",
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': 'Resellers map 720p to std and 1080p to pro, so mode may conflict with resolution; forwarding by imini is unconfirmed.',
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.fast-token.com/en/kling/video/KlingVideoMotionControl.html',
+                            'quote': 'Video generation mode. Enum: std, pro.',
+                        },
+                    },
+                    'element_list': {
+                        'type': 'array',
+                        'items': {
+                            'type': 'object',
+                        },
+                        'description': 'Kling subject references.',
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': 'The item shape is not documented on the page we read, so only "a list of objects" is checked.',
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.fast-token.com/en/kling/video/KlingVideoMotionControl.html',
+                            'quote': 'Subject reference list',
+                        },
+                    },
+                    'watermark_info': {
+                        'type': 'object',
+                        'description': "Kling's watermark options.",
+                        'x-vidgate-source': 'upstream',
+                        'x-vidgate-note': "The object's keys are not documented on the page we read; passed through as an object.",
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.fast-token.com/en/kling/video/KlingVideoMotionControl.html',
+                            'quote': 'Whether to also generate a watermarked result',
+                        },
                     },
                 },
             },

@@ -329,7 +329,7 @@ class Validator:
                         f"/{name}/{key}",
                         "unknown-extension-key",
                         f"{name}.{key}: not a parameter the spec lists; sent as given "
-                        f"(the page promises the vendor's own {name})",
+                        f"(the vendor's own {name} pass through)",
                         sorted(listed),
                         None,
                         source,

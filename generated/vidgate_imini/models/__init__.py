@@ -33,6 +33,16 @@ from .motion_control_extra_params import MotionControlExtraParams
 from .motion_control_extra_params_character_orientation import (
     MotionControlExtraParamsCharacterOrientation,
 )
+from .motion_control_extra_params_element_list_item import (
+    MotionControlExtraParamsElementListItem,
+)
+from .motion_control_extra_params_keep_original_sound import (
+    MotionControlExtraParamsKeepOriginalSound,
+)
+from .motion_control_extra_params_mode import MotionControlExtraParamsMode
+from .motion_control_extra_params_watermark_info import (
+    MotionControlExtraParamsWatermarkInfo,
+)
 from .motion_control_image import MotionControlImage
 from .motion_control_image_reference_type import MotionControlImageReferenceType
 from .seedance_extra_params import SeedanceExtraParams
@@ -74,6 +84,10 @@ __all__ = (
     "KlingV3RequestResolution",
     "MotionControlExtraParams",
     "MotionControlExtraParamsCharacterOrientation",
+    "MotionControlExtraParamsElementListItem",
+    "MotionControlExtraParamsKeepOriginalSound",
+    "MotionControlExtraParamsMode",
+    "MotionControlExtraParamsWatermarkInfo",
     "MotionControlImage",
     "MotionControlImageReferenceType",
     "SeedanceExtraParams",

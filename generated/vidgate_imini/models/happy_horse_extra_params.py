@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.happy_horse_extra_params_audio_setting import (
     HappyHorseExtraParamsAudioSetting,
@@ -18,21 +19,34 @@ T = TypeVar("T", bound="HappyHorseExtraParams")
 
 @_attrs_define
 class HappyHorseExtraParams:
-    """happyhorse extension parameters."""
+    """happyhorse extension parameters; keys not listed here are sent as given (and reported as warnings)."""
 
     audio_setting: HappyHorseExtraParamsAudioSetting | Unset = "auto"
     """ Edit mode only; `origin` keeps the source video's sound. """
+    watermark: bool | Unset = True
+    """ The upstream "Happy Horse" watermark, on unless turned off. """
+    seed: int | Unset = UNSET
+    """ Omitted means random. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         audio_setting: str | Unset = UNSET
         if not isinstance(self.audio_setting, Unset):
             audio_setting = self.audio_setting
 
-        field_dict: dict[str, Any] = {}
+        watermark = self.watermark
 
+        seed = self.seed
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
         field_dict.update({})
         if audio_setting is not UNSET:
             field_dict["audio_setting"] = audio_setting
+        if watermark is not UNSET:
+            field_dict["watermark"] = watermark
+        if seed is not UNSET:
+            field_dict["seed"] = seed
 
         return field_dict
 
@@ -46,8 +60,31 @@ class HappyHorseExtraParams:
         else:
             audio_setting = check_happy_horse_extra_params_audio_setting(_audio_setting)
 
+        watermark = d.pop("watermark", UNSET)
+
+        seed = d.pop("seed", UNSET)
+
         happy_horse_extra_params = cls(
             audio_setting=audio_setting,
+            watermark=watermark,
+            seed=seed,
         )
 
+        happy_horse_extra_params.additional_properties = d
         return happy_horse_extra_params
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

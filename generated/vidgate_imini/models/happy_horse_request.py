@@ -49,7 +49,7 @@ class HappyHorseRequest:
     reference_videos: list[VideoReference] | Unset = UNSET
     """ The source video of an edit. """
     extra_params: HappyHorseExtraParams | Unset = UNSET
-    """ happyhorse extension parameters. """
+    """ happyhorse extension parameters; keys not listed here are sent as given (and reported as warnings). """
 
     def to_dict(self) -> dict[str, Any]:
         model = self.model

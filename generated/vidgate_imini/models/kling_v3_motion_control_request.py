@@ -38,7 +38,7 @@ class KlingV3MotionControlRequest:
     reference_videos: list[VideoReference]
     """ The motion clip the character follows. """
     extra_params: MotionControlExtraParams
-    """ Motion-control extension parameters. """
+    """ Motion-control extension parameters; keys not listed here are sent as given (and reported as warnings). """
     prompt: str | Unset = UNSET
     """ May hold both positive and negative descriptions. """
     resolution: KlingV3MotionControlRequestResolution | Unset = "720P"

@@ -3,47 +3,166 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.motion_control_extra_params_character_orientation import (
     MotionControlExtraParamsCharacterOrientation,
     check_motion_control_extra_params_character_orientation,
 )
+from ..models.motion_control_extra_params_keep_original_sound import (
+    MotionControlExtraParamsKeepOriginalSound,
+    check_motion_control_extra_params_keep_original_sound,
+)
+from ..models.motion_control_extra_params_mode import (
+    MotionControlExtraParamsMode,
+    check_motion_control_extra_params_mode,
+)
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.motion_control_extra_params_element_list_item import (
+        MotionControlExtraParamsElementListItem,
+    )
+    from ..models.motion_control_extra_params_watermark_info import (
+        MotionControlExtraParamsWatermarkInfo,
+    )
+
 
 T = TypeVar("T", bound="MotionControlExtraParams")
 
 
 @_attrs_define
 class MotionControlExtraParams:
-    """Motion-control extension parameters."""
+    """Motion-control extension parameters; keys not listed here are sent as given (and reported as warnings)."""
 
     character_orientation: MotionControlExtraParamsCharacterOrientation
     """ Whose orientation the character keeps; also caps the clip (video 30 s, image 10 s). """
+    keep_original_sound: MotionControlExtraParamsKeepOriginalSound | Unset = "yes"
+    """ Keep the motion clip's own sound. """
+    mode: MotionControlExtraParamsMode | Unset = UNSET
+    """ Kling's quality mode; imini's own `resolution` (720P/1080P) may already choose it. """
+    element_list: list[MotionControlExtraParamsElementListItem] | Unset = UNSET
+    """ Kling subject references. """
+    watermark_info: MotionControlExtraParamsWatermarkInfo | Unset = UNSET
+    """ Kling's watermark options. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         character_orientation: str = self.character_orientation
 
-        field_dict: dict[str, Any] = {}
+        keep_original_sound: str | Unset = UNSET
+        if not isinstance(self.keep_original_sound, Unset):
+            keep_original_sound = self.keep_original_sound
 
+        mode: str | Unset = UNSET
+        if not isinstance(self.mode, Unset):
+            mode = self.mode
+
+        element_list: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.element_list, Unset):
+            element_list = []
+            for element_list_item_data in self.element_list:
+                element_list_item = element_list_item_data.to_dict()
+                element_list.append(element_list_item)
+
+        watermark_info: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.watermark_info, Unset):
+            watermark_info = self.watermark_info.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "character_orientation": character_orientation,
             }
         )
+        if keep_original_sound is not UNSET:
+            field_dict["keep_original_sound"] = keep_original_sound
+        if mode is not UNSET:
+            field_dict["mode"] = mode
+        if element_list is not UNSET:
+            field_dict["element_list"] = element_list
+        if watermark_info is not UNSET:
+            field_dict["watermark_info"] = watermark_info
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.motion_control_extra_params_element_list_item import (
+            MotionControlExtraParamsElementListItem,  # noqa: PLC0415
+        )
+        from ..models.motion_control_extra_params_watermark_info import (
+            MotionControlExtraParamsWatermarkInfo,  # noqa: PLC0415
+        )
+
         d = dict(src_dict)
         character_orientation = check_motion_control_extra_params_character_orientation(
             d.pop("character_orientation")
         )
 
+        _keep_original_sound = d.pop("keep_original_sound", UNSET)
+        keep_original_sound: MotionControlExtraParamsKeepOriginalSound | Unset
+        if isinstance(_keep_original_sound, Unset):
+            keep_original_sound = UNSET
+        else:
+            keep_original_sound = check_motion_control_extra_params_keep_original_sound(
+                _keep_original_sound
+            )
+
+        _mode = d.pop("mode", UNSET)
+        mode: MotionControlExtraParamsMode | Unset
+        if isinstance(_mode, Unset):
+            mode = UNSET
+        else:
+            mode = check_motion_control_extra_params_mode(_mode)
+
+        _element_list = d.pop("element_list", UNSET)
+        element_list: list[MotionControlExtraParamsElementListItem] | Unset = UNSET
+        if _element_list is not UNSET:
+            element_list = []
+            for element_list_item_data in _element_list:
+                element_list_item = MotionControlExtraParamsElementListItem.from_dict(
+                    element_list_item_data
+                )
+
+                element_list.append(element_list_item)
+
+        _watermark_info = d.pop("watermark_info", UNSET)
+        watermark_info: MotionControlExtraParamsWatermarkInfo | Unset
+        if isinstance(_watermark_info, Unset):
+            watermark_info = UNSET
+        else:
+            watermark_info = MotionControlExtraParamsWatermarkInfo.from_dict(
+                _watermark_info
+            )
+
         motion_control_extra_params = cls(
             character_orientation=character_orientation,
+            keep_original_sound=keep_original_sound,
+            mode=mode,
+            element_list=element_list,
+            watermark_info=watermark_info,
         )
 
+        motion_control_extra_params.additional_properties = d
         return motion_control_extra_params
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
