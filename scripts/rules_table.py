@@ -39,6 +39,11 @@ MEDIA_KEYWORDS: dict[str, Callable[[Any], str]] = {
     "aspect_ratio": lambda v: f"aspect ratio {v[0]} to {v[1]}",
     "short_over_long_min": lambda v: f"short / long ≥ {v}",
     "min_short_side_px_recommended": lambda v: f"short side ≥ {v} px advised (warning)",
+    "formats": lambda v: f"bytes are the labelled format, one of {', '.join(v)}",
+    "duration_s": lambda v: (
+        f"each clip {v[0]}-{v[1]} s, read from WAV/MP3 bytes (unreadable: warning)"
+    ),
+    "total_duration_max_s": lambda v: f"inline clips ≤ {v} s together",
 }
 
 

@@ -395,7 +395,7 @@ class SeedanceRequest(BaseModel):
         MISSING
     )
     """
-    Public URLs; all clips together at most 15 s; never without an image or a video.
+    Public URLs or data:audio URIs; all clips together at most 15 s; never without an image or a video.
     """
     extra_params: SeedanceExtraParams | MISSING = MISSING
 

@@ -10,7 +10,7 @@ SPEC: Final[dict[str, Any]] = {
         'title': 'imini router video API',
         'version': '2026.12.02',
         'summary': "Hand-written contract for the imini router's video endpoints, as used by vidgate.",
-        'description': "Written by the vidgate team from the gateway's documentation pages. Every property and every\ncross-field rule says where it comes from in `x-vidgate-source`:\n`doc` (the gateway's own page; enforced as a hard rule), `skill` (the vendor's agent-skill repo),\n`3p` (third-party clients or captured payloads), `upstream` (the model vendor's own API) and\n`gap` (the docs are silent; our guess). Cross-field rules carry an id in `x-vidgate-rule`, and the\ngateway error code, where the docs name one, in `x-vidgate-error-code`. The input mode of a body\nis the `x-vidgate-mode` of the first branch of its model's routing chain that matches.\nMedia limits live in `x-vidgate-media`. For an inline `data:` URL vidgate checks the decoded\nsize and, for PNG, JPEG, WebP, GIF, BMP and TIFF, the width and height read from the header\nbytes; limits that need a remote file are recorded, not enforced. A property or rule whose\nreading rests on the page's own words quotes them in `x-vidgate-quote`; constraints that are\nnot a property's value (closed objects, required-ness, polling numbers) name their source in\n`x-vidgate-sources`.\nvidgate also refuses a float such as 3.0 where an integer is specified, although JSON\nSchema counts it as one: the gateways decode integers strictly (our guess; x-vidgate-source gap).\n",
+        'description': "Written by the vidgate team from the gateway's documentation pages. Every property and every\ncross-field rule says where it comes from in `x-vidgate-source`:\n`doc` (the gateway's own page; enforced as a hard rule), `skill` (the vendor's agent-skill repo),\n`3p` (third-party clients or captured payloads), `upstream` (the model vendor's own API) and\n`gap` (the docs are silent; our guess). Cross-field rules carry an id in `x-vidgate-rule`, and the\ngateway error code, where the docs name one, in `x-vidgate-error-code`. The input mode of a body\nis the `x-vidgate-mode` of the first branch of its model's routing chain that matches.\nMedia limits live in `x-vidgate-media`. For an inline `data:` URL vidgate checks the decoded\nsize, that the bytes are the format the MIME type names, for PNG, JPEG, WebP, GIF, BMP and\nTIFF the width and height read from the header bytes, and for WAV and MP3 the length of each\nclip and of all clips together; limits that need a remote file are recorded, not enforced. A property or rule whose\nreading rests on the page's own words quotes them in `x-vidgate-quote`; constraints that are\nnot a property's value (closed objects, required-ness, polling numbers) name their source in\n`x-vidgate-sources`.\nvidgate also refuses a float such as 3.0 where an integer is specified, although JSON\nSchema counts it as one: the gateways decode integers strictly (our guess; x-vidgate-source gap).\n",
         'contact': {
             'name': 'vidgate maintainers',
         },
@@ -736,6 +736,8 @@ SPEC: Final[dict[str, Any]] = {
                             },
                             'asset': {
                                 'min_short_side_px': 400,
+                                'min_short_side_px_recommended': 720,
+                                'x-vidgate-quote': 'reference-to-video requires shorter side ≥ 400 px, 720P or higher recommended',
                             },
                         },
                         'items': {
@@ -1200,8 +1202,9 @@ SPEC: Final[dict[str, Any]] = {
                     'reference_audios': {
                         'type': 'array',
                         'maxItems': 3,
-                        'description': 'Public URLs; all clips together at most 15 s; never without an image or a video.',
+                        'description': 'Public URLs or data:audio URIs; all clips together at most 15 s; never without an image or a video.',
                         'x-vidgate-source': 'doc',
+                        'x-vidgate-quote': 'total duration across all audios ≤ 15 seconds',
                         'x-vidgate-media': {
                             'formats': [
                                 'wav',
@@ -1213,7 +1216,7 @@ SPEC: Final[dict[str, Any]] = {
                             ],
                             'total_duration_max_s': 15,
                             'max_bytes': 15728640,
-                            'x-vidgate-quote': '≤ 15 MB each',
+                            'x-vidgate-quote': 'formats wav / mp3; 2–15 seconds per clip, ≤ 15 MB each',
                         },
                         'items': {
                             '$ref': '#/components/schemas/AudioReference',

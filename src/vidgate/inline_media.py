@@ -7,6 +7,13 @@ comes from the spec: ``max_bytes``, ``side_px`` [min, max], ``min_side_px``, ``m
 ``aspect_ratio`` [lowest, highest] as "w:h" strings, ``short_over_long_min`` and
 ``min_short_side_px_recommended`` (a warning, not an error). A media block may hold a sub-block per
 ``reference_type`` (e.g. ``first_frame``) whose limits apply to items of that type.
+
+What the bytes are (vidgate.media_content): where the block lists ``formats``, a file whose magic
+bytes are another known format than its MIME type says is refused (``media.format``); an audio
+clip's length is read from its bytes and held to ``duration_s`` [min, max] per clip
+(``media.duration``) and ``total_duration_max_s`` for the field's inline clips together
+(``media.total-duration``); a clip whose length cannot be read is a warning
+(``media.duration-unreadable``), never a silent pass.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 
 import imagesize  # type: ignore[import-untyped]  # no py.typed
 
+from vidgate import media_content
 from vidgate.errors import Violation
 
 __all__ = ["HEADER_PREFIX_CHARS", "check", "data_urls", "decoded_size", "dimensions"]
@@ -87,14 +95,22 @@ def check(
     """(violations, warnings) of the inline media in one field against its x-vidgate-media."""
     errors: list[Violation] = []
     warnings: list[Violation] = []
+    clips: list[float] = []
     for pointer, url, kind in data_urls(value, path):
         match = _DATA_URL.match(url)
         if not match:
             continue
         family, payload = match.group(1).lower(), match.group(3)
-        for rule, text, limit, advice in _findings(_limits(media, kind), family, payload):
+        limits = _limits(media, kind)
+        subtype = match.group(2)
+        for rule, text, limit, advice in (
+            *_findings(limits, family, payload),
+            *_content_findings(limits, family, subtype, payload, clips),
+        ):
             found = Violation(pointer, rule, f"{_where(pointer)}: {text}", limit, None, source)
             (warnings if advice else errors).append(found)
+    for rule, text, limit in _total_findings(media, clips):
+        errors.append(Violation(path, rule, f"{_where(path)}: {text}", limit, None, source))
     return errors, warnings
 
 
@@ -133,3 +149,58 @@ def _findings(
     if advised and min(w, h) < advised:
         text = f"{size_text}; a short side ≥ {advised} px is recommended"
         yield "media.recommended-side-px", text, advised, True
+
+
+def _decoded(payload: str, chars: int | None = None) -> bytes | None:
+    """The payload's bytes (only the first ``chars`` base64 characters, when given)."""
+    text = payload.strip() if chars is None else payload[:chars]
+    text = text[: len(text) - len(text) % 4] if chars is not None else text
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _content_findings(
+    limits: Mapping[str, Any], family: str, subtype: str, payload: str, clips: list[float]
+) -> Iterator[tuple[str, str, Any, bool]]:
+    """(rule, message, limit, only a recommendation?) from what the bytes are: a format other
+    than the label says, and an audio clip's length; each readable length goes to ``clips``."""
+    formats = limits.get("formats")
+    head = _decoded(payload, 4 * media_content.HEAD_BYTES)
+    found = media_content.sniff(head) if head else None
+    labelled = media_content.canonical(subtype)
+    if formats and found and found != labelled:
+        listed = sorted({media_content.canonical(f) for f in formats})
+        text = (
+            f"the bytes are {found.upper()} but the data: URL says {family}/{subtype.lower()}; "
+            f"the page lists {', '.join(listed)}"
+        )
+        yield "media.format", text, list(formats), False
+    per_clip, total = limits.get("duration_s"), limits.get("total_duration_max_s")
+    if family != "audio" or not (per_clip or total):
+        return
+    data = _decoded(payload)
+    seconds = media_content.audio_seconds(data, found) if data else None
+    if seconds is None:
+        text = "the clip's length cannot be read from its bytes (WAV or MP3); not checked"
+        yield "media.duration-unreadable", text, per_clip or total, True
+        return
+    clips.append(seconds)
+    if per_clip and not per_clip[0] <= seconds <= per_clip[1]:
+        text = f"clip is {seconds:.3f} s long; each clip must be {per_clip[0]}-{per_clip[1]} s"
+        yield "media.duration", text, per_clip, False
+
+
+def _total_findings(media: Mapping[str, Any], clips: list[float]) -> Iterator[tuple[str, str, Any]]:
+    """The field's inline clips together against ``total_duration_max_s`` (clips given by URL
+    are not counted: their length is not known here)."""
+    total, per_clip = media.get("total_duration_max_s"), media.get("duration_s")
+    if per_clip and len(clips) == 1 and clips[0] > per_clip[1]:
+        return  # one clip already refused as too long on its own
+    if isinstance(total, int | float) and sum(clips) > total:
+        text = (
+            f"the inline clips add up to {sum(clips):.3f} s, over the documented {total} s "
+            "for all clips together"
+        )
+        yield "media.total-duration", text, total

@@ -49,7 +49,7 @@ class SeedanceRequest:
     reference_videos: list[VideoReference] | Unset = UNSET
     """ Public URLs only; all clips together at most 15 s. """
     reference_audios: list[AudioReference] | Unset = UNSET
-    """ Public URLs; all clips together at most 15 s; never without an image or a video. """
+    """ Public URLs or data:audio URIs; all clips together at most 15 s; never without an image or a video. """
     extra_params: SeedanceExtraParams | Unset = UNSET
     """ Seedance extension parameters, all optional; keys not listed here are sent as given (and reported as
     warnings). """
