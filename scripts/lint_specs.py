@@ -13,6 +13,8 @@ Checks, per spec:
   closed object (`additionalProperties: false`), every object's `required` list and every number
   of `x-vidgate-polling`; a closed object claimed as `doc` must quote the page (`x-vidgate-quote`),
   and an open extension object (`x-vidgate-unknown-keys: warn`) must not be closed;
+- every warning rule (`x-vidgate-warnings`) has a source, a description, an id unused by any
+  other rule of its model, and one check (`when` or `x-vidgate-text-budget`);
 - `info` declares how a null (`x-vidgate-null`) and an empty array (`x-vidgate-empty-arrays`) are
   read, and every byte limit is a whole number of the spec's MB (`x-vidgate-mb`).
 Exit status 1 with one line per problem.
@@ -140,6 +142,15 @@ def rule_problems(doc: Json) -> Iterator[str]:
             if rule.id in ids and ids[rule.id] != rule.pointer:
                 yield f"{model}: rule id {rule.id} used twice ({ids[rule.id]}, {rule.pointer})"
             ids[rule.id] = rule.pointer
+        for warning in spec.iter_warnings(schemas[name], pointer):
+            checks = [k for k in ("when", "x-vidgate-text-budget") if k in warning.schema]
+            if warning.source not in spec.SOURCES or not warning.description:
+                yield f"{model}: warning {warning.id} needs an x-vidgate-source and a description"
+            if len(checks) != 1:
+                yield f"{model}: warning {warning.id} needs one of when, x-vidgate-text-budget"
+            if warning.id in ids:
+                yield f"{model}: warning id {warning.id} is also used at {ids[warning.id]}"
+            ids[warning.id] = warning.pointer
         chains = [r for r in schemas[name].get("allOf", []) if spec.is_routing_chain(r)]
         if len(chains) != 1:
             yield f"{model}: expected one routing chain (allOf entry with modes), got {len(chains)}"

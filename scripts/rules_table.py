@@ -123,6 +123,15 @@ def section() -> str:
                 code = f" → `{rule.error_code}`" if rule.error_code else ""
                 text = f"{rule.description}{code}"
                 out.append(f"| `{rule.id}` | {text} | cross-field: {how} | {rule.source} |")
+            for rule in spec.iter_warnings(schema, f"/components/schemas/{name}"):
+                budget = rule.schema.get("x-vidgate-text-budget")
+                text = rule.description
+                if budget:
+                    text += (
+                        f" `{budget['field']}` over {budget['cjk_chars']} CJK or "
+                        f"{budget['other_chars']} other characters."
+                    )
+                out.append(f"| `{rule.id}` | {text} | warning: vidgate | {rule.source} |")
             out.append("")
     out.append(END)
     return "\n".join(out)

@@ -229,3 +229,85 @@ def test_the_upstream_happyhorse_watermark_can_be_turned_off() -> None:
     assert result.valid, result.violations
     assert not result.warnings
     assert _extras_of("imini", rules.HH)["properties"]["watermark"]["default"] is True
+
+
+# ------------------------------------------------------------------------ warnings from upstream
+def _warning_rule(gateway: spec.Gateway, model: str, rule_id: str) -> dict[str, Any]:
+    schema = specvalues.schema(gateway, model)
+    [found] = [r.schema for r in spec.iter_warnings(schema, "") if r.id == rule_id]
+    return found
+
+
+PROMPT_BUDGET = "happyhorse.prompt.upstream-truncation"
+HAN, LATIN = "\u732b", "a"  # a CJK ideograph and a Latin letter
+
+
+@pytest.mark.parametrize(("gateway", "model"), [("imini", rules.HH), ("apimart", rules.AH)])
+def test_a_happyhorse_prompt_past_the_upstream_budget_is_a_warning(
+    gateway: spec.Gateway, model: str
+) -> None:
+    rule = _warning_rule(gateway, model, PROMPT_BUDGET)
+    budget, upstream = rule["x-vidgate-text-budget"], rule["x-vidgate-upstream"]
+    cjk, other = budget["cjk_chars"], budget["other_chars"]
+    assert f"{other} non-Chinese characters or {cjk} Chinese characters" in upstream["quote"]
+    assert rule["x-vidgate-source"] == "upstream"
+    max_length = specvalues.prop(gateway, model, "prompt")["maxLength"]
+
+    def warned(prompt: str) -> bool:
+        result = validator(gateway).check({"model": model, "prompt": prompt})
+        found = [w for w in result.warnings if w.rule == PROMPT_BUDGET]
+        assert all(w.path == "/prompt" for w in found)
+        return bool(found)
+
+    assert not warned(HAN * cjk)
+    assert warned(HAN * (cjk + 1))
+    half = HAN * (cjk // 2) + LATIN * (other // 2)  # half of each budget: all of it
+    assert not warned(half[:max_length])
+    if len(half) + 1 <= max_length:
+        assert warned(half + LATIN)
+    assert not warned(LATIN * min(other, max_length))
+
+
+def test_the_budget_counts_cjk_as_the_spec_says() -> None:
+    rule = _warning_rule("imini", rules.HH, PROMPT_BUDGET)
+    cjk, other = (
+        rule["x-vidgate-text-budget"]["cjk_chars"],
+        rule["x-vidgate-text-budget"]["other_chars"],
+    )
+    for char in ("\u732b", "\u30ab", "\uac00", "\u3002"):  # ideograph, katakana, hangul, 。
+        result = validator("imini").check({"model": rules.HH, "prompt": char * (cjk + 1)})
+        [warning] = result.warnings
+        assert warning.limit == {"cjk_chars": cjk, "other_chars": other}
+        assert f"{cjk + 1} CJK and 0 other" in warning.message
+
+
+def test_an_apimart_prompt_past_its_page_limit_is_refused_and_warned() -> None:
+    rule = _warning_rule("apimart", rules.AH, PROMPT_BUDGET)
+    cjk = rule["x-vidgate-text-budget"]["cjk_chars"]
+    result = validator("apimart").check({"model": rules.AH, "prompt": HAN * (cjk + 1)})
+    assert [v.rule for v in result.violations] == ["maxLength"]
+    assert [w.rule for w in result.warnings] == [PROMPT_BUDGET]
+
+
+GENERATE_AUDIO = "seedance.reference-audio.generate-audio"
+
+
+@pytest.mark.parametrize(
+    ("audio", "generate", "warned"),
+    [(True, False, True), (True, True, False), (True, None, False), (False, False, False)],
+)
+def test_seedance_reference_audio_with_generate_audio_false_is_a_warning(
+    audio: bool, generate: bool | None, warned: bool
+) -> None:
+    rule = _warning_rule("imini", rules.SD, GENERATE_AUDIO)
+    assert rule["x-vidgate-source"] == "gap"
+    assert rule["x-vidgate-note"]
+    body: Body = {"model": rules.SD, "prompt": "p", "reference_images": [{"url": rules.IMG}]}
+    if audio:
+        body["reference_audios"] = [{"url": rules.AUD}]
+    if generate is not None:
+        body["generate_audio"] = generate
+    result = validator("imini").check(body)
+    assert result.valid, result.violations
+    found = [(w.path, w.rule, w.source) for w in result.warnings]
+    assert found == ([("/generate_audio", GENERATE_AUDIO, "gap")] if warned else [])

@@ -486,6 +486,24 @@ SPEC: Final[dict[str, Any]] = {
                     'additionalProperties': 'gap',
                     'required': 'doc',
                 },
+                'x-vidgate-warnings': [
+                    {
+                        'x-vidgate-rule': 'happyhorse.prompt.upstream-truncation',
+                        'x-vidgate-source': 'upstream',
+                        'description': 'The prompt is longer than the upstream model reads; it cuts the rest off without an error.',
+                        'x-vidgate-text-budget': {
+                            'field': 'prompt',
+                            'cjk_chars': 2500,
+                            'other_chars': 5000,
+                            'cjk': '[ᄀ-ᇿ⺀-\u2fdf\u3000-〿\u3040-ヿ\u3100-ㇿ㐀-䶿一-鿿가-\ud7af豈-\ufaff︰-﹏\uff00-\uffef𠀀-\U0003134f]',
+                        },
+                        'x-vidgate-note': 'Upstream (DashScope happyhorse-1.0) reads at most 2,500 CJK or 5,000 other characters and truncates silently. Our reading of a mixed prompt: each CJK character uses 5000/2500 of the budget of another character; CJK here is the ideographs, kana, hangul, CJK punctuation and full-width forms (the upstream words say "Chinese characters").',
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.cloudsway.net/maasapi/api-reference/video/MaaS_HappyHorse/',
+                            'quote': 'with a length not exceeding 5000 non-Chinese characters or 2500 Chinese characters; any excess will be automatically truncated',
+                        },
+                    },
+                ],
                 'properties': {
                     'model': {
                         'type': 'string',

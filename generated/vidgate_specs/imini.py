@@ -671,6 +671,24 @@ SPEC: Final[dict[str, Any]] = {
                     'additionalProperties': 'gap',
                     'required': 'doc',
                 },
+                'x-vidgate-warnings': [
+                    {
+                        'x-vidgate-rule': 'happyhorse.prompt.upstream-truncation',
+                        'x-vidgate-source': 'upstream',
+                        'description': 'The prompt is longer than the upstream model reads; it cuts the rest off without an error.',
+                        'x-vidgate-text-budget': {
+                            'field': 'prompt',
+                            'cjk_chars': 2500,
+                            'other_chars': 5000,
+                            'cjk': '[ᄀ-ᇿ⺀-\u2fdf\u3000-〿\u3040-ヿ\u3100-ㇿ㐀-䶿一-鿿가-\ud7af豈-\ufaff︰-﹏\uff00-\uffef𠀀-\U0003134f]',
+                        },
+                        'x-vidgate-note': 'Upstream (DashScope happyhorse-1.0) reads at most 2,500 CJK or 5,000 other characters and truncates silently. Our reading of a mixed prompt: each CJK character uses 5000/2500 of the budget of another character; CJK here is the ideographs, kana, hangul, CJK punctuation and full-width forms (the upstream words say "Chinese characters").',
+                        'x-vidgate-upstream': {
+                            'url': 'https://docs.cloudsway.net/maasapi/api-reference/video/MaaS_HappyHorse/',
+                            'quote': 'with a length not exceeding 5000 non-Chinese characters or 2500 Chinese characters; any excess will be automatically truncated',
+                        },
+                    },
+                ],
                 'properties': {
                     'model': {
                         'type': 'string',
@@ -1084,6 +1102,29 @@ SPEC: Final[dict[str, Any]] = {
                     'additionalProperties': 'gap',
                     'required': 'doc',
                 },
+                'x-vidgate-warnings': [
+                    {
+                        'x-vidgate-rule': 'seedance.reference-audio.generate-audio',
+                        'x-vidgate-source': 'gap',
+                        'description': 'Reference audios are given with generate_audio false; upstream Seedance wants generate_audio true whenever reference audio is given.',
+                        'field': 'generate_audio',
+                        'when': {
+                            'required': [
+                                'reference_audios',
+                                'generate_audio',
+                            ],
+                            'properties': {
+                                'reference_audios': {
+                                    'minItems': 1,
+                                },
+                                'generate_audio': {
+                                    'const': False,
+                                },
+                            },
+                        },
+                        'x-vidgate-note': "Gathered as an upstream Seedance fact (the project's reference notes, issue 20); no upstream page we could read says it in words (searched the BytePlus ModelArk and Volcengine Seedance 2.0 references and their mirrors), so it is a guess and only a warning. The imini page allows the combination.",
+                    },
+                ],
                 'properties': {
                     'model': {
                         'type': 'string',

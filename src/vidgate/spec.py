@@ -28,6 +28,7 @@ __all__ = [
     "document",
     "is_routing_chain",
     "iter_rules",
+    "iter_warnings",
     "request_schema_names",
     "resolve",
     "submit_operation",
@@ -121,6 +122,22 @@ def iter_rules(doc: Json, schema: Json, pointer: str) -> Iterator[Rule]:
             yield from walk(prop, f"{ptr}/properties/{name}")
 
     yield from walk(schema, pointer)
+
+
+def iter_warnings(schema: Json, pointer: str) -> Iterator[Rule]:
+    """A model's warning rules (``x-vidgate-warnings``): what is sent as given but reported,
+    because a source other than the page says the gateway or its model may not do what the body
+    asks. Each holds one check: ``when`` (a JSON Schema the body matches) or
+    ``x-vidgate-text-budget`` (a character budget of one text field)."""
+    for i, node in enumerate(schema.get("x-vidgate-warnings", [])):
+        yield Rule(
+            id=node["x-vidgate-rule"],
+            source=node.get("x-vidgate-source", ""),
+            description=node.get("description", ""),
+            error_code=None,
+            pointer=f"{pointer}/x-vidgate-warnings/{i}",
+            schema=node,
+        )
 
 
 def _pointer(instance: Any, pointer: str) -> Any:

@@ -8,12 +8,16 @@ limits, codes and rule ids all come from the spec document.
 Beyond JSON Schema, from the spec's own declarations: a JSON null is read per
 ``info.x-vidgate-null`` (refused with one error naming the field, the rest judged as if it were
 absent); keys an open extension object does not list (``x-vidgate-unknown-keys: warn``) are
-warnings; inline ``data:`` media is checked against ``x-vidgate-media`` (vidgate.inline_media).
+warnings; inline ``data:`` media is checked against ``x-vidgate-media`` (vidgate.inline_media);
+a model's ``x-vidgate-warnings`` (facts from the upstream model's docs or our guesses, never the
+page's) give warnings: a ``when`` schema the body matches, or a text field over an
+``x-vidgate-text-budget``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -77,6 +81,7 @@ class _Model:
     max_body_bytes: int | None
     schema: Json
     extras: list[tuple[str, Any, str | None, Any]]  # (field, x-vidgate-media, source, open keys)
+    advisories: list[tuple[spec.Rule, Any]]  # x-vidgate-warnings, with a compiled `when`
 
 
 class Validator:
@@ -120,6 +125,10 @@ class Validator:
                 schema.get("x-vidgate-max-body-bytes"),
                 schema,
                 self._extra_fields(schema),
+                [
+                    (rule, self._compile(f"{rule.pointer}/when") if "when" in rule.schema else None)
+                    for rule in spec.iter_warnings(schema, pointer)
+                ],
             )
         return self._compiled[model]
 
@@ -174,6 +183,7 @@ class Validator:
             violations.extend(self._float_integers(compiled.name, sent))
         media_errors, warnings = self._extras(compiled, sent)
         violations.extend(media_errors)
+        warnings.extend(_advised(compiled.advisories, sent))
         return Result(
             self.gateway,
             model,
@@ -472,6 +482,56 @@ class Validator:
                 "doc",
             )
         ]
+
+
+def _advised(advisories: list[tuple[spec.Rule, Any]], body: Mapping[str, Any]) -> list[Violation]:
+    """Warnings from a model's ``x-vidgate-warnings`` (see vidgate.spec.iter_warnings)."""
+    found = []
+    for rule, when in advisories:
+        budget = rule.schema.get("x-vidgate-text-budget")
+        if budget:
+            text = body.get(budget["field"])
+            over = _over_budget(budget, text) if isinstance(text, str) else None
+            if over:
+                found.append(
+                    Violation(
+                        f"/{budget['field']}", rule.id, over, _budget(budget), None, rule.source
+                    )
+                )
+        elif when is not None and when.is_valid(body):
+            field_name = rule.schema.get("field", "")
+            where = field_name or "body"
+            message = f"{where}: {rule.description.rstrip('.')} (sent as given)"
+            found.append(
+                Violation(
+                    f"/{field_name}" if field_name else "",
+                    rule.id,
+                    message,
+                    None,
+                    None,
+                    rule.source,
+                )
+            )
+    return found
+
+
+def _budget(budget: Mapping[str, Any]) -> Json:
+    return {"cjk_chars": budget["cjk_chars"], "other_chars": budget["other_chars"]}
+
+
+def _over_budget(budget: Mapping[str, Any], text: str) -> str | None:
+    """A message when ``text`` is longer than the budget reads: ``cjk_chars`` CJK or
+    ``other_chars`` other characters, a mixed text using both in proportion."""
+    cjk_limit, other_limit = budget["cjk_chars"], budget["other_chars"]
+    cjk = len(re.findall(budget["cjk"], text))
+    other = len(text) - cjk
+    if cjk * other_limit + other * cjk_limit <= cjk_limit * other_limit:
+        return None
+    return (
+        f"{budget['field']}: {cjk} CJK and {other} other characters, more than the upstream "
+        f"model reads ({cjk_limit} CJK or {other_limit} other characters, mixed in proportion); "
+        "it cuts the rest off without an error (sent as given)"
+    )
 
 
 _NULL, _FLOAT = 1, 2
