@@ -133,6 +133,27 @@ FAULTS = (
         ("tests/test_page_readings.py",),
     ),
     Fault(
+        "validation: inline audio length unchecked",
+        "src/vidgate/inline_media.py",
+        "    if per_clip and not per_clip[0] <= seconds <= per_clip[1]:",
+        "    if per_clip and not per_clip[0] <= seconds <= per_clip[1] * 2:",
+        ("tests/test_inline_audio.py",),
+    ),
+    Fault(
+        "validation: inline bytes trusted to be what their label says",
+        "src/vidgate/inline_media.py",
+        "    if formats and found and found != labelled:",
+        "    if formats and found and found != labelled and not formats:",
+        ("tests/test_inline_audio.py",),
+    ),
+    Fault(
+        "validation: warnings from upstream facts dropped",
+        "src/vidgate/validation.py",
+        "        warnings.extend(_advised(compiled.advisories, sent))",
+        "        _advised(compiled.advisories, sent)",
+        ("tests/test_validation.py",),
+    ),
+    Fault(
         "docs-diff: blind to ranges",
         "src/vidgate/docs_diff.py",
         'RANGES = (\n    re.compile(r"Required range:',
