@@ -311,3 +311,13 @@ def test_seedance_reference_audio_with_generate_audio_false_is_a_warning(
     assert result.valid, result.violations
     found = [(w.path, w.rule, w.source) for w in result.warnings]
     assert found == ([("/generate_audio", GENERATE_AUDIO, "gap")] if warned else [])
+
+
+def test_every_warning_rule_of_the_specs_has_a_case_here() -> None:
+    found = {
+        rule.id
+        for gateway in spec.GATEWAYS
+        for model in spec.request_schema_names(spec.document(gateway))
+        for rule in spec.iter_warnings(specvalues.schema(gateway, model), "")
+    }
+    assert found == {PROMPT_BUDGET, GENERATE_AUDIO}

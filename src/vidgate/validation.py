@@ -519,11 +519,20 @@ def _budget(budget: Mapping[str, Any]) -> Json:
     return {"cjk_chars": budget["cjk_chars"], "other_chars": budget["other_chars"]}
 
 
+@cache
+def _cjk_class(ranges: tuple[str, ...]) -> re.Pattern[str]:
+    """A character class of the spec's code point ranges (``U+4E00-U+9FFF``)."""
+    spans = (tuple(int(end.strip().removeprefix("U+"), 16) for end in r.split("-")) for r in ranges)
+    return re.compile(
+        "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in spans) + "]"
+    )
+
+
 def _over_budget(budget: Mapping[str, Any], text: str) -> str | None:
     """A message when ``text`` is longer than the budget reads: ``cjk_chars`` CJK or
     ``other_chars`` other characters, a mixed text using both in proportion."""
     cjk_limit, other_limit = budget["cjk_chars"], budget["other_chars"]
-    cjk = len(re.findall(budget["cjk"], text))
+    cjk = len(_cjk_class(tuple(budget["cjk_ranges"])).findall(text))
     other = len(text) - cjk
     if cjk * other_limit + other * cjk_limit <= cjk_limit * other_limit:
         return None
