@@ -180,6 +180,21 @@ async def test_retry_after_as_an_http_date_is_honoured(
     assert 38 <= fake_time.sleeps[0] <= 41
 
 
+async def test_a_retry_after_beyond_the_wait_budget_is_raised_not_slept(
+    make_client: Any, api: respx.MockRouter, fake_time: FakeTime
+) -> None:
+    budget = spec.document("apimart")["paths"]["/v1/tasks/{task_id}"]["get"]["x-vidgate-polling"][
+        "max_wait_s"
+    ]
+    date = email.utils.formatdate(time.time() + budget + 3600, usegmt=True)
+    api.get(TASK).respond(429, json=apimart_error(429), headers={"Retry-After": date})
+    with pytest.raises(errors.RateLimitError) as caught:
+        await call(make_client("apimart").get("task_V"))
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > budget
+    assert fake_time.sleeps == []
+
+
 async def test_408_is_retried_for_polls_and_keyed_submits_only(
     make_client: Any, api: respx.MockRouter
 ) -> None:
@@ -328,3 +343,24 @@ def test_vidgate_batch_ends_done_on_the_vendor_shapes(
     assert "downloaded=1" in out + err
     assert "unknown=" not in out + err
     assert (tmp_path / "o").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", 7.0),
+        ("-3", 0.0),
+        ("Thu, 03 Dec 2026 12:00:40 GMT", 40.0),
+        ("Thu, 03 Dec 2026 11:59:00 GMT", 0.0),  # in the past: at once
+        ("soon", None),
+        ("inf", None),
+        ("nan", None),
+        ("", None),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(value: str, expected: float | None) -> None:
+    from vidgate._core import _retry_after
+
+    noon = email.utils.parsedate_to_datetime("Thu, 03 Dec 2026 12:00:00 GMT").timestamp()
+    reply = httpx.Response(429, headers={"Retry-After": value})
+    assert _retry_after(reply, lambda: noon) == expected

@@ -351,7 +351,8 @@ class Config:
         before any work), or when it carries an idempotency key (then also after a 408, and
         after the gateway's "still in progress" reply, e.g. apimart's 202: same key, same body).
         Retry-After is read as seconds or an HTTP-date; after a 429 the wait is never below the
-        spec's ``after_429_s``.
+        spec's ``after_429_s``. A Retry-After beyond the spec's whole wait budget (``max_wait_s``)
+        is not slept through: the error is raised at once, carrying it.
         """
         attempt = 0
         while True:
@@ -366,10 +367,11 @@ class Config:
                 retryable = (
                     waiting or code == 429 or (code == 408 and safe) or (code >= 500 and safe)
                 )
-                if not retryable or attempt >= self.max_retries:
+                retry_after = _retry_after(outcome)
+                too_long = retry_after is not None and retry_after > self.gateway.polling.max_wait_s
+                if not retryable or attempt >= self.max_retries or too_long:
                     maybe = submit and (waiting or (code >= 500 and not idempotent))
                     raise self.api_error(outcome, submit=maybe)
-                retry_after = _retry_after(outcome)
                 floor = self.gateway.polling.after_429_s if code == 429 else 0.0
             elif isinstance(outcome, Exception):
                 never_sent = isinstance(outcome, NEVER_SENT)
