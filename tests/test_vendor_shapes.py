@@ -91,6 +91,7 @@ async def test_both_submit_reply_shapes_give_the_task_id(
     api.post(SUBMIT).respond(200, json=reply, headers={"X-APIMart-Response-Version": VERSION})
     submitted = await call(make_client("apimart").generate(BODY, idempotency_key=KEY))
     assert (submitted.id, submitted.replayed) == ("task_V", False)
+    assert submitted.typed().data  # the generated model takes either shape
 
 
 async def test_a_key_goes_with_the_response_version_and_no_key_with_neither(
@@ -134,6 +135,7 @@ async def test_a_replay_is_visible_on_the_submitted_task(
     api.post(SUBMIT).respond(200, json=OBJECT_REPLY, headers={"Idempotency-Replayed": "true"})
     submitted = await call(make_client("apimart").generate(BODY, idempotency_key=KEY))
     assert (submitted.id, submitted.replayed) == ("task_V", True)
+    assert submitted.request_id == OBJECT_REPLY["request_id"]  # the envelope's, in this shape
 
 
 async def test_202_in_progress_waits_retry_after_and_asks_again_with_the_same_key(
@@ -211,6 +213,17 @@ async def test_408_is_retried_for_polls_and_keyed_submits_only(
     assert caught.value.status == 408
     assert not caught.value.may_have_been_submitted
     assert submit.call_count == 3
+
+
+async def test_a_408_on_a_result_file_is_retried(
+    make_client: Any, api: respx.MockRouter, tmp_path: Path
+) -> None:
+    api.get(TASK).respond(200, json=completed(VIDEOS))
+    api.get(CDN).mock(side_effect=[httpx.Response(408), httpx.Response(200, content=b"mp4")])
+    client = make_client("apimart")
+    task = await call(client.get("task_V"))
+    path = await call(client.download(task, tmp_path / "v.mp4"))
+    assert path.read_bytes() == b"mp4"
 
 
 async def test_imini_waits_at_least_the_skills_floor_after_a_bare_429(

@@ -614,11 +614,11 @@ def download_retry(
 ) -> float:
     """Seconds to wait before fetching a result file again, or raise why not.
 
-    A file download is a safe GET: connection errors, 429 and 5xx are retried with the usual
-    backoff, up to max_retries; anything else fails at once.
+    A file download is a safe GET: connection errors, 408, 429 and 5xx are retried with the
+    usual backoff, up to max_retries; anything else fails at once.
     """
     status = response.status_code if response is not None else None
-    retryable = exc is not None or status == 429 or (status is not None and status >= 500)
+    retryable = exc is not None or status in (408, 429) or (status is not None and status >= 500)
     if not retryable or attempt > cfg.max_retries:
         if exc is not None:
             if isinstance(exc, httpx.TimeoutException):
