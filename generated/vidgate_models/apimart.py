@@ -203,7 +203,7 @@ class Task(BaseModel):
     progress: Annotated[StrictFloat | MISSING, Field(ge=0.0, le=100.0)] = MISSING
     result: TaskResult | None | MISSING = MISSING
     """
-    Present once completed; null is read as absent.
+    Present once completed; null is read as absent, and a completed task without a video is read as unknown (TaskStatus x-vidgate-succeeded-without-videos).
     """
     created: StrictInt | MISSING = MISSING
     """

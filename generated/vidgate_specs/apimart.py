@@ -1048,7 +1048,7 @@ SPEC: Final[dict[str, Any]] = {
                         'x-vidgate-note': 'Whole numbers in the docs; a fraction is accepted too (tolerant on what we receive).',
                     },
                     'result': {
-                        'description': 'Present once completed; null is read as absent.',
+                        'description': 'Present once completed; null is read as absent, and a completed task without a video is read as unknown (TaskStatus x-vidgate-succeeded-without-videos).',
                         'x-vidgate-source': 'doc',
                         'anyOf': [
                             {
