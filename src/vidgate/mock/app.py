@@ -97,8 +97,9 @@ class Gateway:
         """Faults, then authentication, then the handler; drop-after faults run it first.
 
         An apimart submit whose Idempotency-Key is still being handled gets 202 + Retry-After."""
-        key = request.headers.get("idempotency-key") if route == "submit" else None
-        if key is not None and self.name == "apimart" and not self.state.begin(self.name, key):
+        keyed = route == "submit" and self.name == "apimart" and self._authorized(request)
+        key = request.headers.get("idempotency-key") if keyed else None  # (a stranger's: no 202)
+        if key is not None and not self.state.begin(self.name, key):
             self.state.requests.append((self.state.clock(), route))
             return JSONResponse(
                 {"code": 202, "message": "a request with this Idempotency-Key is in progress"},
@@ -112,7 +113,7 @@ class Gateway:
                 return _Abort()
             raise  # in-process: the transport turns it into the matching httpx error
         finally:
-            if key is not None and self.name == "apimart":
+            if key is not None:
                 self.state.end(self.name, key)
 
     async def _guarded(self, route: str, request: Request, handler: Handler) -> Response:
