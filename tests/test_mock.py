@@ -269,3 +269,137 @@ def test_a_transport_that_read_the_body_already_still_downloads(tmp_path: Any) -
     task = Task("t1", "imini", Status.SUCCEEDED, "completed", videos=(video,))
     with vidgate.Imini(api_key="sk-test", transport=transport) as client:
         assert client.download(task, tmp_path).read_bytes() == content
+
+
+# ---------------------------------------------------------------------------- reply versions
+def _version() -> tuple[str, str]:
+    submit = spec.submit_operation(spec.document("apimart"))[1]
+    header = next(p for p in submit["parameters"] if p["name"].endswith("Response-Version"))
+    return header["name"], header["schema"]["default"]
+
+
+def test_apimart_answers_in_the_version_asked_for_and_marks_replays(
+    mock: MockGateway, http: httpx.Client
+) -> None:
+    header, version = _version()
+    body = {"model": "happyhorse-1.0", "prompt": "p"}
+    url = "/apimart" + SUBMIT["apimart"]
+    legacy = http.post(url, json=body, headers=AUTH)
+    assert isinstance(legacy.json()["data"], list)
+    assert "idempotency-replayed" not in legacy.headers
+    keyed = {**AUTH, "Idempotency-Key": "k-1", header: version}
+    first, again = (http.post(url, json=body, headers=keyed) for _ in range(2))
+    assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    assert first.json()["data"]["object"] == "generation.task"
+    assert (first.headers[header], first.headers["idempotency-replayed"]) == (version, "false")
+    assert again.headers["idempotency-replayed"] == "true"
+    unknown = http.post(url, json=body, headers={**keyed, "Idempotency-Key": "k-2", header: "x"})
+    assert isinstance(unknown.json()["data"], list)  # a version it does not speak: the pages'
+    assert len(mock.ledger) == 3
+
+
+def test_apimart_says_202_while_the_first_request_with_the_key_is_in_progress() -> None:
+    import asyncio
+
+    from vidgate.mock import Fault
+
+    header, version = _version()
+    with MockGateway() as mock:
+        mock.faults.script("submit", Fault("slow", delay_s=0.3))
+
+        async def both() -> list[httpx.Response]:
+            async with httpx.AsyncClient(
+                base_url="http://mock", transport=mock.async_transport()
+            ) as http:
+                keyed = {**AUTH, "Idempotency-Key": "k-1", header: version}
+                url = "/apimart" + SUBMIT["apimart"]
+                body = {"model": "happyhorse-1.0", "prompt": "p"}
+                first = asyncio.ensure_future(http.post(url, json=body, headers=keyed))
+                await asyncio.sleep(0.1)
+                second = await http.post(url, json=body, headers=keyed)
+                third = await http.post(url, json=body, headers={**AUTH, "Idempotency-Key": "k-9"})
+                return [await first, second, third]
+
+        first, second, third = asyncio.run(both())
+        assert first.status_code == 200
+        assert third.status_code == 200
+        assert second.status_code == 202
+        assert int(second.headers["retry-after"]) >= 0
+        assert len(mock.ledger) == 2  # the 202 created nothing
+
+
+def test_two_async_submits_with_one_key_end_on_one_task() -> None:
+    import asyncio
+
+    from vidgate.mock import Fault
+
+    with MockGateway() as mock:
+        mock.faults.script("submit", Fault("slow", delay_s=0.3))
+
+        async def both() -> tuple[Any, Any]:
+            async def pause(seconds: float) -> None:
+                await asyncio.sleep(0.2)
+
+            client = mock.async_client("apimart", sleep=pause)
+            try:
+                body = {"model": "happyhorse-1.0", "prompt": "p"}
+                first = asyncio.ensure_future(client.generate(body, idempotency_key="k-1"))
+                await asyncio.sleep(0.05)
+                second = await client.generate(body, idempotency_key="k-1")
+                return await first, second
+            finally:
+                await client.aclose()
+
+        first, second = asyncio.run(both())
+    assert first.id == second.id
+    assert (first.replayed, second.replayed) == (False, True)
+    assert len(mock.ledger) == 1
+
+
+# ---------------------------------------------------------------------------- reply readings
+def test_apimart_error_envelopes_carry_integer_codes_and_the_types_per_status(
+    mock: MockGateway, http: httpx.Client
+) -> None:
+    detail = spec.document("apimart")["components"]["schemas"]["ErrorDetail"]
+    types = detail["properties"]["type"]["x-vidgate-by-status"]
+    url = "/apimart" + TASK["apimart"].format("x")
+    mock.faults.script("task", "429-bare", "500")
+    replies = [http.get(url, headers=AUTH) for _ in range(2)]
+    replies.append(http.get(url))  # 401
+    replies.append(http.post("/apimart" + SUBMIT["apimart"], json={"model": 1}, headers=AUTH))
+    seen = {r.status_code: r.json()["error"] for r in replies}
+    assert set(seen) == {400, 401, 429, 500}
+    for status, error in seen.items():
+        assert (error["code"], error["type"]) == (status, types[str(status)])
+
+
+def test_rate_limit_faults_without_retry_after_and_with_a_date(
+    mock: MockGateway, http: httpx.Client, clock: Clock
+) -> None:
+    import email.utils
+
+    from vidgate.mock import Fault
+
+    mock.faults.script("task", "429-bare", Fault("429-date", retry_after=30), "408")
+    url = "/imini" + TASK["imini"].format("x")
+    bare, dated, timeout = (http.get(url, headers=AUTH) for _ in range(3))
+    assert bare.status_code == 429
+    assert "retry-after" not in bare.headers
+    when = email.utils.parsedate_to_datetime(dated.headers["retry-after"])
+    assert when.timestamp() == int(clock.now) + 30
+    assert timeout.status_code == 408
+
+
+def test_apimart_result_urls_live_as_long_as_the_version_says(clock: Clock) -> None:
+    reading = spec.document("apimart")["components"]["schemas"]["VideoResult"][
+        "x-vidgate-url-lifetime"
+    ]
+    with MockGateway(clock=clock) as mock:
+        keyed = mock.client("apimart", clock=clock).generate(
+            model="happyhorse-1.0", prompt="p", idempotency_key="k-1"
+        )
+        bare = mock.client("apimart", clock=clock).generate(model="happyhorse-1.0", prompt="p")
+        client = mock.client("apimart", clock=clock)
+        ends = [client.get(t.id).videos[0].expires_at for t in (keyed, bare)]
+        lives = [end.timestamp() - clock.now for end in ends if end is not None]
+    assert lives == [reading["seconds"], reading["legacy_seconds"]]

@@ -41,11 +41,16 @@ def page_of(model: str) -> str:
     return _flat(next(p for p in seeds.pages() if p.model == model).text)
 
 
+QUOTE_FROM = re.compile(r"^[\w.-]+/[\w.-]+:[\w./-]+$")  # owner/repo:path of a vendor file
+
+
 def quotes(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every quote of a page (one with x-vidgate-quote-from is a vendor file's, not a page's)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "x-vidgate-quote":
-                yield where, value
+                if "x-vidgate-quote-from" not in node:
+                    yield where, value
             else:
                 yield from quotes(value, f"{where}/{key}")
     elif isinstance(node, list):
@@ -75,6 +80,30 @@ def test_every_quote_in_the_spec_is_on_a_page_of_its_gateway(gateway_name: spec.
     assert found
     for where, words in found:
         assert any(_flat(words) in page for page in pages), f"{where}: {words!r} is on no page"
+
+
+def vendor_quotes(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if "x-vidgate-quote-from" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from vendor_quotes(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from vendor_quotes(value, f"{where}/{i}")
+
+
+@pytest.mark.parametrize("gateway_name", spec.GATEWAYS)
+def test_a_vendor_quote_names_its_file_and_a_source_that_is_not_a_page(
+    gateway_name: spec.Gateway,
+) -> None:
+    """A quote from the vendor's own client or skill names the file (owner/repo:path) and
+    carries a non-page source, so it cannot pass for a page's words."""
+    for where, node in vendor_quotes(spec.document(gateway_name)):
+        assert QUOTE_FROM.match(node["x-vidgate-quote-from"]), where
+        assert node.get("x-vidgate-quote"), where
+        given = [node.get("x-vidgate-source"), *node.get("x-vidgate-sources", {}).values()]
+        assert any(s in ("skill", "3p", "upstream") for s in given), where
 
 
 # ---------------------------------------------------------------------------- extension objects

@@ -118,6 +118,16 @@ class ImageUrl(RootModel[StrictStr]):
     ]
 
 
+class InProgress(BaseModel):
+    """
+    Body of a 202 (unknown; nothing in it is read).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+
+
 class SubmitEnvelope(BaseModel):
     """
     Reply to an accepted submit.
@@ -130,9 +140,9 @@ class SubmitEnvelope(BaseModel):
     """
     200 on success.
     """
-    data: Annotated[list[SubmittedTask], Field(min_length=1)]
+    data: Data | SubmittedTaskObject
     """
-    One entry per submitted task.
+    An array with one entry per submitted task (the pages), or one object (the vendor client, under X-APIMart-Response-Version 2026-07-27, and the veo3.1 and grok-imagine pages).
     """
 
 
@@ -151,6 +161,32 @@ class SubmittedTask(BaseModel):
     task_id: Annotated[StrictStr, Field(min_length=1)]
 
 
+class Data(RootModel[list[SubmittedTask]]):
+    root: Annotated[list[SubmittedTask], Field(min_length=1)]
+    """
+    An array with one entry per submitted task (the pages), or one object (the vendor client, under X-APIMart-Response-Version 2026-07-27, and the veo3.1 and grok-imagine pages).
+    """
+
+
+class SubmittedTaskObject(BaseModel):
+    """
+    The submitted task in the object shape; its id is `id`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: Annotated[StrictStr, Field(min_length=1)]
+    object: StrictStr | MISSING = MISSING
+    """
+    generation.task (poll it) or generation.result (a synchronous result; not seen for video).
+    """
+    status: StrictStr | MISSING = MISSING
+    """
+    A task status, commonly pending.
+    """
+
+
 class Task(BaseModel):
     """
     A task; unknown fields are kept.
@@ -167,7 +203,7 @@ class Task(BaseModel):
     progress: Annotated[StrictFloat | MISSING, Field(ge=0.0, le=100.0)] = MISSING
     result: TaskResult | None | MISSING = MISSING
     """
-    Present once completed; null is read as absent.
+    Present once completed; null is read as absent, and a completed task without a video is read as unknown (TaskStatus x-vidgate-succeeded-without-videos).
     """
     created: StrictInt | MISSING = MISSING
     """
@@ -281,5 +317,5 @@ class VideoResult(BaseModel):
     """
     expires_at: StrictInt | MISSING = MISSING
     """
-    Unix seconds after which the url stops working (about 24 h after completion).
+    Unix seconds after which the url stops working (see x-vidgate-url-lifetime).
     """

@@ -79,6 +79,20 @@ SPEC: Final[dict[str, Any]] = {
                             'pattern': '^[!-~]{1,191}$',
                         },
                     },
+                    {
+                        'name': 'X-APIMart-Response-Version',
+                        'in': 'header',
+                        'required': False,
+                        'description': "The reply contract asked for. vidgate sends it, with the spec's default, on every submit that carries an Idempotency-Key (as the vendor's client does); the submit reply's `data` is then an object, not an array.",
+                        'x-vidgate-source': 'skill',
+                        'x-vidgate-quote': 'Generation requests also send: Idempotency-Key: <saved-key> X-APIMart-Response-Version: 2026-07-27',
+                        'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
+                        'schema': {
+                            'type': 'string',
+                            'minLength': 1,
+                            'default': '2026-07-27',
+                        },
+                    },
                 ],
                 'requestBody': {
                     'required': True,
@@ -120,20 +134,44 @@ SPEC: Final[dict[str, Any]] = {
                 },
                 'responses': {
                     '200': {
-                        'description': 'Task accepted; poll it with the task query.',
+                        'description': 'Task accepted (or, with a known Idempotency-Key, the first reply replayed); poll it with the task query.',
+                        'headers': {
+                            'Idempotency-Replayed': {
+                                '$ref': '#/components/headers/IdempotencyReplayed',
+                            },
+                            'X-APIMart-Response-Version': {
+                                '$ref': '#/components/headers/ResponseVersion',
+                            },
+                        },
                         'content': {
                             'application/json': {
                                 'schema': {
                                     '$ref': '#/components/schemas/SubmitEnvelope',
                                 },
-                                'example': {
-                                    'code': 200,
-                                    'data': [
-                                        {
-                                            'status': 'submitted',
-                                            'task_id': 'task_01J9HA7JPQ9A0Z6JZ3V8M9W6PZ',
+                                'examples': {
+                                    'legacy': {
+                                        'summary': "Without X-APIMart-Response-Version (the pages' shape)",
+                                        'value': {
+                                            'code': 200,
+                                            'data': [
+                                                {
+                                                    'status': 'submitted',
+                                                    'task_id': 'task_01J9HA7JPQ9A0Z6JZ3V8M9W6PZ',
+                                                },
+                                            ],
                                         },
-                                    ],
+                                    },
+                                    'v2026_07_27': {
+                                        'summary': "With X-APIMart-Response-Version 2026-07-27 (the vendor client's shape)",
+                                        'value': {
+                                            'code': 200,
+                                            'data': {
+                                                'id': 'task_01J9HA7JPQ9A0Z6JZ3V8M9W6PZ',
+                                                'object': 'generation.task',
+                                                'status': 'pending',
+                                            },
+                                        },
+                                    },
                                 },
                             },
                         },
@@ -143,7 +181,25 @@ SPEC: Final[dict[str, Any]] = {
                                 'parameters': {
                                     'task_id': '$response.body#/data/0/task_id',
                                 },
-                                'description': "The first submitted task's id identifies it in the task query.",
+                                'description': "The first submitted task's id identifies it in the task query (data.id in the object shape).",
+                            },
+                        },
+                    },
+                    '202': {
+                        'description': 'A request with this Idempotency-Key is still being processed: nothing new was created; wait Retry-After and send the same request with the same key again.',
+                        'x-vidgate-in-progress': True,
+                        'x-vidgate-source': 'gap',
+                        'x-vidgate-note': "Our reading of the vendor's idempotent-replay contract (research notes on the vendor client); the stored copies of the skill do not show this reply, so its body is unknown and vidgate reads only the status and Retry-After.",
+                        'headers': {
+                            'Retry-After': {
+                                '$ref': '#/components/headers/RetryAfter',
+                            },
+                        },
+                        'content': {
+                            'application/json': {
+                                'schema': {
+                                    '$ref': '#/components/schemas/InProgress',
+                                },
                             },
                         },
                     },
@@ -155,6 +211,9 @@ SPEC: Final[dict[str, Any]] = {
                     },
                     '402': {
                         '$ref': '#/components/responses/PaymentRequired',
+                    },
+                    '408': {
+                        '$ref': '#/components/responses/RequestTimeout',
                     },
                     '429': {
                         '$ref': '#/components/responses/TooManyRequests',
@@ -182,14 +241,18 @@ SPEC: Final[dict[str, Any]] = {
                     'max_wait_s': 1800,
                     'backoff_factor': 2,
                     'jitter': 0.2,
+                    'after_429_s': 2,
                     'x-vidgate-sources': {
                         'interval_s': 'skill',
                         'max_interval_s': 'skill',
                         'max_wait_s': 'skill',
                         'backoff_factor': 'gap',
                         'jitter': 'skill',
+                        'after_429_s': 'gap',
                     },
-                    'x-vidgate-note': "The vendor skill suggests 2 s; no interval is documented. Cap, budget and jitter follow imini's skill; growth 2 is vidgate's.",
+                    'x-vidgate-note': "The vendor skill suggests 2 s; no interval is documented. Cap, budget and jitter follow imini's skill; growth 2 is vidgate's. After a 429 without Retry-After the wait is never below after_429_s (apimart names no floor; the interval is ours).",
+                    'x-vidgate-quote': '`next_poll_after_seconds`: suggested delay, currently 2 seconds.',
+                    'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
                 },
                 'parameters': [
                     {
@@ -293,6 +356,9 @@ SPEC: Final[dict[str, Any]] = {
                     '404': {
                         '$ref': '#/components/responses/NotFound',
                     },
+                    '408': {
+                        '$ref': '#/components/responses/RequestTimeout',
+                    },
                     '429': {
                         '$ref': '#/components/responses/TooManyRequests',
                     },
@@ -316,12 +382,44 @@ SPEC: Final[dict[str, Any]] = {
         },
         'headers': {
             'RetryAfter': {
-                'description': 'Seconds to wait before retrying.',
+                'description': 'Seconds to wait before retrying, or the HTTP-date to wait until (RFC 9110 section 10.2.3).',
                 'x-vidgate-source': 'skill',
-                'x-vidgate-note': 'The vendor skill says errors carry a retry delay; the header itself is not documented.',
+                'x-vidgate-note': 'The vendor skill says errors carry a retry delay and its client reads the header as seconds or as a date; the pages do not document it.',
+                'x-vidgate-quote': 'Known API errors preserve `message`, `type`, `code`, `param`, HTTP status, retryability, and any `Retry-After` delay.',
+                'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
                 'schema': {
-                    'type': 'integer',
-                    'minimum': 0,
+                    'anyOf': [
+                        {
+                            'type': 'integer',
+                            'minimum': 0,
+                        },
+                        {
+                            'type': 'string',
+                            'description': 'An HTTP-date.',
+                        },
+                    ],
+                },
+            },
+            'IdempotencyReplayed': {
+                'description': 'true when the reply is the replay of an earlier submit with the same Idempotency-Key (no new task).',
+                'x-vidgate-source': 'skill',
+                'x-vidgate-quote': '`replayed`: true when the server reports an idempotent replay.',
+                'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
+                'schema': {
+                    'type': 'string',
+                    'enum': [
+                        'true',
+                        'false',
+                    ],
+                },
+            },
+            'ResponseVersion': {
+                'description': 'The reply contract the gateway answered in.',
+                'x-vidgate-source': 'skill',
+                'x-vidgate-quote': '`response_version`: negotiated response contract version.',
+                'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
+                'schema': {
+                    'type': 'string',
                 },
             },
         },
@@ -384,6 +482,24 @@ SPEC: Final[dict[str, Any]] = {
             'NotFound': {
                 'description': 'Unknown task id.',
                 'x-vidgate-source': 'gap',
+                'content': {
+                    'application/json': {
+                        'schema': {
+                            '$ref': '#/components/schemas/ErrorResponse',
+                        },
+                    },
+                },
+            },
+            'RequestTimeout': {
+                'description': 'The gateway gave up waiting for the request; retried like 429 (polls, and submits that carry an Idempotency-Key).',
+                'x-vidgate-source': 'skill',
+                'x-vidgate-quote': 'const RETRYABLE_STATUSES = new Set([408, 429, 502, 503, 504]);',
+                'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/scripts/apimart-media.mjs',
+                'headers': {
+                    'Retry-After': {
+                        '$ref': '#/components/headers/RetryAfter',
+                    },
+                },
                 'content': {
                     'application/json': {
                         'schema': {
@@ -826,15 +942,59 @@ SPEC: Final[dict[str, Any]] = {
                         'x-vidgate-source': 'doc',
                     },
                     'data': {
-                        'type': 'array',
-                        'minItems': 1,
-                        'description': 'One entry per submitted task.',
-                        'x-vidgate-source': 'doc',
-                        'items': {
-                            '$ref': '#/components/schemas/SubmittedTask',
-                        },
+                        'description': 'An array with one entry per submitted task (the pages), or one object (the vendor client, under X-APIMart-Response-Version 2026-07-27, and the veo3.1 and grok-imagine pages).',
+                        'x-vidgate-source': 'skill',
+                        'x-vidgate-quote': 'const data = requireObject(envelope.data, "generation response data");',
+                        'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/scripts/apimart-media.mjs',
+                        'anyOf': [
+                            {
+                                'type': 'array',
+                                'minItems': 1,
+                                'x-vidgate-source': 'doc',
+                                'items': {
+                                    '$ref': '#/components/schemas/SubmittedTask',
+                                },
+                            },
+                            {
+                                '$ref': '#/components/schemas/SubmittedTaskObject',
+                            },
+                        ],
                     },
                 },
+            },
+            'SubmittedTaskObject': {
+                'type': 'object',
+                'additionalProperties': True,
+                'x-vidgate-sources': {
+                    'required': 'skill',
+                },
+                'description': 'The submitted task in the object shape; its id is `id`.',
+                'required': [
+                    'id',
+                ],
+                'properties': {
+                    'id': {
+                        'type': 'string',
+                        'minLength': 1,
+                        'x-vidgate-source': 'skill',
+                    },
+                    'object': {
+                        'type': 'string',
+                        'description': 'generation.task (poll it) or generation.result (a synchronous result; not seen for video).',
+                        'x-vidgate-source': 'skill',
+                    },
+                    'status': {
+                        'type': 'string',
+                        'description': 'A task status, commonly pending.',
+                        'x-vidgate-source': 'skill',
+                    },
+                },
+            },
+            'InProgress': {
+                'type': 'object',
+                'additionalProperties': True,
+                'description': 'Body of a 202 (unknown; nothing in it is read).',
+                'x-vidgate-source': 'gap',
             },
             'SubmittedTask': {
                 'type': 'object',
@@ -919,7 +1079,7 @@ SPEC: Final[dict[str, Any]] = {
                         'x-vidgate-note': 'Whole numbers in the docs; a fraction is accepted too (tolerant on what we receive).',
                     },
                     'result': {
-                        'description': 'Present once completed; null is read as absent.',
+                        'description': 'Present once completed; null is read as absent, and a completed task without a video is read as unknown (TaskStatus x-vidgate-succeeded-without-videos).',
                         'x-vidgate-source': 'doc',
                         'anyOf': [
                             {
@@ -1021,6 +1181,11 @@ SPEC: Final[dict[str, Any]] = {
                     'failed': 'failed',
                     'cancelled': 'cancelled',
                 },
+                'x-vidgate-succeeded-without-videos': {
+                    'reading': 'unknown',
+                    'x-vidgate-source': 'gap',
+                    'x-vidgate-note': 'A completed task whose result is null or holds no video URL is read as status unknown (not terminal), not as succeeded with nothing to download: the pages say result is present once completed, so its absence is most likely a reply written before the result was stored, and the next poll shows it. Reading it as failed would invite a paid resubmit of a task that may well have succeeded; a wait keeps polling within its budget and ends with WaitTimeoutError (carrying the task) if the videos never appear.',
+                },
             },
             'TaskResult': {
                 'type': 'object',
@@ -1044,6 +1209,14 @@ SPEC: Final[dict[str, Any]] = {
                     'required': '3p',
                 },
                 'description': 'One result video.',
+                'x-vidgate-url-lifetime': {
+                    'seconds': 259200,
+                    'legacy_seconds': 86400,
+                    'x-vidgate-source': 'skill',
+                    'x-vidgate-quote': 'Media URLs returned by synchronous results or completed tasks are valid for 72 hours.',
+                    'x-vidgate-quote-from': 'apimart-ai/apimart-skills:skills/apimart-generate-media/references/api-contract.md',
+                    'x-vidgate-note': "72 h under the vendor client's response version (skill); the pages' examples and a captured real reply without it show expires_at about 24 h after completion (legacy_seconds, 3p). vidgate trusts expires_at where a reply has one; the mock uses these numbers for the version each task was submitted with.",
+                },
                 'required': [
                     'url',
                 ],
@@ -1066,7 +1239,7 @@ SPEC: Final[dict[str, Any]] = {
                     },
                     'expires_at': {
                         'type': 'integer',
-                        'description': 'Unix seconds after which the url stops working (about 24 h after completion).',
+                        'description': 'Unix seconds after which the url stops working (see x-vidgate-url-lifetime).',
                         'x-vidgate-source': '3p',
                     },
                 },
@@ -1133,6 +1306,15 @@ SPEC: Final[dict[str, Any]] = {
                     'type': {
                         'type': 'string',
                         'x-vidgate-source': 'skill',
+                        'x-vidgate-by-status': {
+                            '400': 'invalid_request_error',
+                            '401': 'authentication_error',
+                            '402': 'payment_required',
+                            '429': 'rate_limit_error',
+                            '500': 'server_error',
+                        },
+                        'x-vidgate-by-status-source': '3p',
+                        'x-vidgate-note': 'The error types per status come from a Chinese copy of the happyhorse page, where these five statuses carry an integer code; the English pages show string codes for 400 (mixed_media_not_allowed), so code is read as either.',
                     },
                     'param': {
                         'type': [

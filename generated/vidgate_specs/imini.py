@@ -217,14 +217,18 @@ SPEC: Final[dict[str, Any]] = {
                     'max_wait_s': 1800,
                     'backoff_factor': 2,
                     'jitter': 0.2,
+                    'after_429_s': 5,
                     'x-vidgate-sources': {
                         'interval_s': 'doc',
                         'max_interval_s': 'skill',
                         'max_wait_s': 'skill',
                         'backoff_factor': 'gap',
                         'jitter': 'skill',
+                        'after_429_s': 'skill',
                     },
-                    'x-vidgate-note': "2 s is the getting-started guide's advice; cap, budget and jitter are the vendor skill's; growth 2 is vidgate's (the skill says 1.5) so a 300 s task costs under 15 polls.",
+                    'x-vidgate-quote': 'HTTP 429 — rate limit, back off longer (at least 5s)',
+                    'x-vidgate-quote-from': 'imini-ai/imini-api-integration-skill:skills/imini-generate/references/workflow.md',
+                    'x-vidgate-note': "2 s is the getting-started guide's advice; cap, budget and jitter are the vendor skill's; growth 2 is vidgate's (the skill says 1.5) so a 300 s task costs under 15 polls. After a 429 without Retry-After the wait is never below after_429_s (the skill).",
                 },
                 'parameters': [
                     {

@@ -7,7 +7,10 @@ clients only carry those plans out, with their own I/O.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
+import math
 import os
 import random
 import ssl
@@ -162,6 +165,7 @@ class Config:
     max_response_bytes: int = MAX_RESPONSE_BYTES
     max_download_bytes: int = MAX_DOWNLOAD_BYTES
     download_timeout: float = DOWNLOAD_TIMEOUT_S
+    response_version: str | None = None  # sent with every idempotency key (apimart)
 
     @classmethod
     def build(
@@ -174,9 +178,12 @@ class Config:
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
+        response_version: str | bool = True,
         **bounds: Any,
     ) -> Config:
-        """``bounds``: max_response_bytes, max_download_bytes, download_timeout (None: default)."""
+        """``bounds``: max_response_bytes, max_download_bytes, download_timeout (None: default).
+        ``response_version``: True sends the spec's reply version with every idempotency key
+        (where the gateway has one), False none, a string that version."""
         gw = gateway(name)
         key = api_key if api_key is not None else os.environ.get(gw.env_key)
         if not key:
@@ -216,6 +223,18 @@ class Config:
         )
         if language is not None:
             config.check_parameters(gw.task_operation_id, query={"language": language})
+        if gw.response_version is not None and response_version is not False:
+            header, default = gw.response_version
+            version = default if response_version is True else response_version
+            try:
+                if not isinstance(version, str):
+                    raise TypeError
+                config.check_parameters(gw.submit_operation_id, {header: version})
+            except (TypeError, errors.RequestValidationError):
+                raise errors.ConfigurationError(
+                    f"response_version {version!r}: use True, False or a version such as {default}"
+                ) from None
+            config.response_version = version
         return config
 
     def api_client(self, transport: Any, hooks: dict[str, Any]) -> ApiClient:
@@ -289,7 +308,7 @@ class Config:
         sent = {**body, **(extra_body or {})}
         if extra_body:  # unchecked against the spec, but it must still be JSON
             self.refuse_non_json(dict(extra_body), body)
-        return self.gateway.submit_request(sent, idempotency_key), mode
+        return self.gateway.submit_request(sent, idempotency_key, self.response_version), mode
 
     def refuse_non_json(self, value: Any, body: Any) -> None:
         """Raise RequestValidationError for what JSON cannot carry (bytes, sets, non-string keys,
@@ -326,29 +345,40 @@ class Config:
 
     # ------------------------------------------------------------------------ plans
     def retry_plan(self, *, submit: bool, idempotent: bool) -> RetryPlan:
-        """Send, and resend after 429 / 5xx / connection failures, never double-charging.
+        """Send, and resend after 408 / 429 / 5xx / connection failures, never double-charging.
 
         A submit is resent only if it provably never reached the server, after a 429 (refused
-        before any work), or when it carries an idempotency key.
+        before any work), or when it carries an idempotency key (then also after a 408, and
+        after the gateway's "still in progress" reply, e.g. apimart's 202: same key, same body).
+        Retry-After is read as seconds or an HTTP-date; after a 429 the wait is never below the
+        spec's ``after_429_s``. A Retry-After beyond the spec's whole wait budget (``max_wait_s``)
+        is not slept through: the error is raised at once, carrying it.
         """
         attempt = 0
         while True:
             outcome = yield SEND
-            retry_after = None
+            retry_after, floor = None, 0.0
             if isinstance(outcome, httpx.Response):
                 code = outcome.status_code
-                if code < 400:
+                waiting = submit and idempotent and code in self.gateway.in_progress_statuses
+                if code < 400 and not waiting:
                     return outcome
-                retryable = code == 429 or (code >= 500 and (not submit or idempotent))
-                if not retryable or attempt >= self.max_retries:
-                    raise self.api_error(outcome, submit=submit and code >= 500 and not idempotent)
+                safe = not submit or idempotent
+                retryable = (
+                    waiting or code == 429 or (code == 408 and safe) or (code >= 500 and safe)
+                )
                 retry_after = _retry_after(outcome)
+                too_long = retry_after is not None and retry_after > self.gateway.polling.max_wait_s
+                if not retryable or attempt >= self.max_retries or too_long:
+                    maybe = submit and (waiting or (code >= 500 and not idempotent))
+                    raise self.api_error(outcome, submit=maybe)
+                floor = self.gateway.polling.after_429_s if code == 429 else 0.0
             elif isinstance(outcome, Exception):
                 never_sent = isinstance(outcome, NEVER_SENT)
                 if (submit and not never_sent and not idempotent) or attempt >= self.max_retries:
                     raise self.transport_error(outcome, maybe_sent=submit and not never_sent)
             attempt += 1
-            delay = self.backoff(attempt, retry_after)
+            delay = max(self.backoff(attempt, retry_after), float(floor))
             logger.info("retry %d in %.1f s after %s", attempt, delay, _describe(outcome))
             yield delay
 
@@ -584,11 +614,11 @@ def download_retry(
 ) -> float:
     """Seconds to wait before fetching a result file again, or raise why not.
 
-    A file download is a safe GET: connection errors, 429 and 5xx are retried with the usual
-    backoff, up to max_retries; anything else fails at once.
+    A file download is a safe GET: connection errors, 408, 429 and 5xx are retried with the
+    usual backoff, up to max_retries; anything else fails at once.
     """
     status = response.status_code if response is not None else None
-    retryable = exc is not None or status == 429 or (status is not None and status >= 500)
+    retryable = exc is not None or status in (408, 429) or (status is not None and status >= 500)
     if not retryable or attempt > cfg.max_retries:
         if exc is not None:
             if isinstance(exc, httpx.TimeoutException):
@@ -626,12 +656,23 @@ def _text(response: httpx.Response, limit: int = 200) -> str:
     return response.content[:limit].decode("utf-8", "replace")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, now: Callable[[], float] = time.time) -> float | None:
+    """Retry-After in seconds: delay-seconds, or an HTTP-date counted from ``now`` (RFC 9110
+    section 10.2.3); None when absent or unreadable."""
     value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = when.timestamp() - now()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _is_pydantic_model(value: Any) -> bool:

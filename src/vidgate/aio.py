@@ -61,6 +61,7 @@ class AsyncClient:
         max_response_bytes: int | None = None,
         max_download_bytes: int | None = None,
         download_timeout: float | None = None,
+        response_version: str | bool = True,
     ) -> None:
         """See :class:`vidgate.client.SyncClient` for the bounds."""
         self._cfg = _core.Config.build(
@@ -72,6 +73,7 @@ class AsyncClient:
             language,
             clock,
             seed,
+            response_version,
             max_response_bytes=max_response_bytes,
             max_download_bytes=max_download_bytes,
             download_timeout=download_timeout,
@@ -132,7 +134,7 @@ class AsyncClient:
             response = await self._carry_out(plan, request)
             try:
                 submitted = self._cfg.gateway.parse_submit(
-                    self._cfg.json_of(response), response.status_code, mode
+                    self._cfg.json_of(response), response.status_code, mode, response.headers
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
                 return submitted

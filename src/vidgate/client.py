@@ -46,10 +46,14 @@ class SyncClient:
         max_response_bytes: int | None = None,
         max_download_bytes: int | None = None,
         download_timeout: float | None = None,
+        response_version: str | bool = True,
     ) -> None:
         """``timeout`` bounds each API exchange as a whole (connect, send, headers and body);
         ``max_response_bytes`` an API reply, ``max_download_bytes`` and ``download_timeout``
-        one result file (defaults in vidgate._core)."""
+        one result file (defaults in vidgate._core). ``response_version`` is the reply contract
+        asked for with every idempotency key on apimart (``X-APIMart-Response-Version``): True,
+        the spec's default, as apimart's own client sends it; a string, that version; False,
+        none (the pages' reply shape)."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -59,6 +63,7 @@ class SyncClient:
             language,
             clock,
             seed,
+            response_version,
             max_response_bytes=max_response_bytes,
             max_download_bytes=max_download_bytes,
             download_timeout=download_timeout,
@@ -118,7 +123,7 @@ class SyncClient:
             response = self._carry_out(plan, request)
             try:
                 submitted = self._cfg.gateway.parse_submit(
-                    self._cfg.json_of(response), response.status_code, mode
+                    self._cfg.json_of(response), response.status_code, mode, response.headers
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
                 return submitted

@@ -17,7 +17,7 @@ from typing import Any
 
 from vidgate import spec
 from vidgate.errors import MalformedResponseError
-from vidgate.types import SubmittedTask, Task, VideoOutput, parse_time, status_of
+from vidgate.types import Status, SubmittedTask, Task, VideoOutput, parse_time, status_of
 
 __all__ = ["Gateway", "Polling", "gateway"]
 
@@ -33,6 +33,7 @@ class Polling:
     max_wait_s: float
     backoff_factor: float
     jitter: float
+    after_429_s: float  # the shortest wait after a 429 that names none
 
 
 def _str(value: Any) -> str | None:
@@ -94,7 +95,12 @@ class Gateway:
         op = _operation(self.doc, self.task_operation_id)
         p = op["x-vidgate-polling"]
         return Polling(
-            p["interval_s"], p["max_interval_s"], p["max_wait_s"], p["backoff_factor"], p["jitter"]
+            p["interval_s"],
+            p["max_interval_s"],
+            p["max_wait_s"],
+            p["backoff_factor"],
+            p["jitter"],
+            float(p["after_429_s"]),
         )
 
     @cached_property
@@ -106,14 +112,43 @@ class Gateway:
                 return str(param["name"])
         return None
 
+    @cached_property
+    def response_version(self) -> tuple[str, str] | None:
+        """(header, the spec's default) of the submit's reply-version header, if it has one."""
+        op = _operation(self.doc, self.submit_operation_id)
+        for param in op.get("parameters", []):
+            if param["in"] == "header" and param["name"].lower().endswith("-response-version"):
+                return str(param["name"]), str(param["schema"]["default"])
+        return None
+
+    @cached_property
+    def in_progress_statuses(self) -> frozenset[int]:
+        """Submit statuses that mean "the request with this key is still being processed"."""
+        op = _operation(self.doc, self.submit_operation_id)
+        return frozenset(
+            int(code)
+            for code, reply in op["responses"].items()
+            if isinstance(reply, Mapping) and reply.get("x-vidgate-in-progress")
+        )
+
     # ------------------------------------------------------------------------ requests
-    def submit_request(self, body: Json, idempotency_key: str | None = None) -> Json:
+    def submit_request(
+        self,
+        body: Json,
+        idempotency_key: str | None = None,
+        response_version: str | None = None,
+    ) -> Json:
         """httpx.request() arguments for a submit: method, URL and headers as the generated
-        transport builds them for this model (built once), carrying exactly the validated body."""
+        transport builds them for this model (built once), carrying exactly the validated body.
+        With a key, ``response_version`` (where the spec has that header) goes with it."""
         template = _submit_template(self.name, body["model"])
         headers = dict(template["headers"])
+        if self.response_version:  # the generated transport sends the default always: not us
+            headers.pop(self.response_version[0], None)
         if idempotency_key is not None and self.idempotency_header:
             headers[self.idempotency_header] = idempotency_key
+            if response_version and self.response_version:
+                headers[self.response_version[0]] = response_version
         return {**template, "headers": headers, "json": body}
 
     def task_request(self, task_id: str, language: str | None = None) -> Json:
@@ -125,13 +160,26 @@ class Gateway:
         return kwargs
 
     # ------------------------------------------------------------------------ replies
-    def parse_submit(self, data: Any, status: int, mode: str | None) -> SubmittedTask:
-        raw = data
-        if self.name == "apimart":
-            items = data.get("data") if isinstance(data, Mapping) else None
-            data = items[0] if isinstance(items, list) and items else None
+    def parse_submit(
+        self,
+        data: Any,
+        status: int,
+        mode: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SubmittedTask:
+        """The submitted task from a submit reply: imini's object, apimart's ``data`` as an array
+        (``data[0].task_id``) or as an object (``data.id``, the newer reply version)."""
+        raw, envelope = data, data if isinstance(data, Mapping) else {}
         task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
-        if not task_id:
+        if self.name == "apimart":
+            items = envelope.get("data")
+            if isinstance(items, list):
+                data = items[0] if items else None
+                task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
+            else:  # the object shape
+                data = items
+                task_id = _str(data.get("id")) if isinstance(data, Mapping) else None
+        if not task_id or not isinstance(data, Mapping):
             raise MalformedResponseError(
                 "submit reply has no task id", status=status, excerpt=str(raw)
             )
@@ -139,9 +187,10 @@ class Gateway:
             id=task_id,
             gateway=self.name,
             model=_str(data.get("model")),
-            created_at=parse_time(data.get("created_at")),
-            request_id=_str(data.get("request_id")),
+            created_at=parse_time(data.get("created_at", data.get("created"))),
+            request_id=_str(data.get("request_id")) or _str(envelope.get("request_id")),
             mode=mode,
+            replayed=(headers or {}).get("idempotency-replayed", "").lower() == "true",
             raw=raw,
         )
 
@@ -160,10 +209,14 @@ class Gateway:
                 "task reply has no id or status", status=status, excerpt=str(raw)
             )
         error = data.get("error")
+        videos = self._videos(data)
+        state = status_of(self.name, raw_status)
+        if state is Status.SUCCEEDED and not videos and self.empty_success == "unknown":
+            state = Status.UNKNOWN  # see the spec's x-vidgate-succeeded-without-videos
         return Task(
             id=task_id,
             gateway=self.name,
-            status=status_of(self.name, raw_status),
+            status=state,
             raw_status=raw_status,
             model=_str(data.get("model")),
             progress=_whole(data.get("progress")),
@@ -172,10 +225,17 @@ class Gateway:
                 data.get("completed_at" if self.name == "imini" else "completed")
             ),
             estimated_seconds=_estimate(data),
-            videos=self._videos(data),
+            videos=videos,
             error=dict(error) if isinstance(error, Mapping) else None,
             raw=raw,
         )
+
+    @cached_property
+    def empty_success(self) -> str | None:
+        """How a succeeded status with no video is read (the spec's reading; None: as given)."""
+        status = self.doc["components"]["schemas"]["TaskStatus"]
+        reading = status.get("x-vidgate-succeeded-without-videos", {}).get("reading")
+        return str(reading) if reading else None
 
     def _videos(self, data: Mapping[str, Any]) -> tuple[VideoOutput, ...]:
         if self.name == "imini":

@@ -63,6 +63,7 @@ class SubmittedTask:
     created_at: dt.datetime | None = None
     request_id: str | None = None
     mode: str | None = None
+    replayed: bool = False  # the gateway replayed an earlier submit with the same key
     raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
 
     def typed(self) -> Any:

@@ -9,8 +9,10 @@ from .happy_horse_request import HappyHorseRequest
 from .happy_horse_request_audio_setting import HappyHorseRequestAudioSetting
 from .happy_horse_request_resolution import HappyHorseRequestResolution
 from .happy_horse_request_size import HappyHorseRequestSize
+from .in_progress import InProgress
 from .submit_envelope import SubmitEnvelope
 from .submitted_task import SubmittedTask
+from .submitted_task_object import SubmittedTaskObject
 from .task import Task
 from .task_envelope import TaskEnvelope
 from .task_error import TaskError
@@ -27,8 +29,10 @@ __all__ = (
     "HappyHorseRequestAudioSetting",
     "HappyHorseRequestResolution",
     "HappyHorseRequestSize",
+    "InProgress",
     "SubmitEnvelope",
     "SubmittedTask",
+    "SubmittedTaskObject",
     "Task",
     "TaskEnvelope",
     "TaskError",

@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.submitted_task import SubmittedTask
+    from ..models.submitted_task_object import SubmittedTaskObject
 
 
 T = TypeVar("T", bound="SubmitEnvelope")
@@ -21,17 +22,23 @@ T = TypeVar("T", bound="SubmitEnvelope")
 class SubmitEnvelope:
     """Reply to an accepted submit."""
 
-    data: list[SubmittedTask]
-    """ One entry per submitted task. """
+    data: list[SubmittedTask] | SubmittedTaskObject
+    """ An array with one entry per submitted task (the pages), or one object (the vendor client, under X-APIMart-
+    Response-Version 2026-07-27, and the veo3.1 and grok-imagine pages). """
     code: int | Unset = UNSET
     """ 200 on success. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = []
-        for data_item_data in self.data:
-            data_item = data_item_data.to_dict()
-            data.append(data_item)
+        data: dict[str, Any] | list[dict[str, Any]]
+        if isinstance(self.data, list):
+            data = []
+            for data_type_0_item_data in self.data:
+                data_type_0_item = data_type_0_item_data.to_dict()
+                data.append(data_type_0_item)
+
+        else:
+            data = self.data.to_dict()
 
         code = self.code
 
@@ -50,14 +57,31 @@ class SubmitEnvelope:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.submitted_task import SubmittedTask  # noqa: PLC0415
+        from ..models.submitted_task_object import SubmittedTaskObject  # noqa: PLC0415
 
         d = dict(src_dict)
-        data = []
-        _data = d.pop("data")
-        for data_item_data in _data:
-            data_item = SubmittedTask.from_dict(data_item_data)
 
-            data.append(data_item)
+        def _parse_data(data: object) -> list[SubmittedTask] | SubmittedTaskObject:
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                data_type_0 = []
+                _data_type_0 = data
+                for data_type_0_item_data in _data_type_0:
+                    data_type_0_item = SubmittedTask.from_dict(data_type_0_item_data)
+
+                    data_type_0.append(data_type_0_item)
+
+                return data_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            data_type_1 = SubmittedTaskObject.from_dict(data)
+
+            return data_type_1
+
+        data = _parse_data(d.pop("data"))
 
         code = d.pop("code", UNSET)
 

@@ -29,7 +29,8 @@ class Task:
     """ pending → processing → completed | failed | cancelled. Unknown values are passed through, not rejected. """
     progress: float | Unset = UNSET
     result: None | TaskResult | Unset = UNSET
-    """ Present once completed; null is read as absent. """
+    """ Present once completed; null is read as absent, and a completed task without a video is read as unknown
+    (TaskStatus x-vidgate-succeeded-without-videos). """
     created: int | Unset = UNSET
     """ Unix seconds. """
     completed: int | Unset = UNSET

@@ -20,7 +20,7 @@ class VideoResult:
     url: list[str] | str
     """ Usually a one-element list; an older example shows a plain string. """
     expires_at: int | Unset = UNSET
-    """ Unix seconds after which the url stops working (about 24 h after completion). """
+    """ Unix seconds after which the url stops working (see x-vidgate-url-lifetime). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,9 +35,6 @@ FILES = {  # name -> (content type, bytes)
     "cover.jpg": ("image/jpeg", media.cover),
     "last_frame.png": ("image/png", media.last_frame),
 }
-URL_LIFETIME_S = (
-    86_400  # apimart: expires_at about 24 h after completion (observed, not documented)
-)
 PHASES = {"queued": Status.QUEUED, "processing": Status.RUNNING}
 
 
@@ -87,19 +86,35 @@ class Gateway:
                     "request_id": _request_id(),
                 }
             }
-        else:
-            kind = "invalid_request_error" if status < 500 else "server_error"
-            body = {"error": {"code": code, "message": message, "type": kind, "param": None}}
+        else:  # the type per status, and an integer code where no string code is documented
+            types = _apimart_error_types()
+            kind = types.get(str(status), types["400" if status < 500 else "500"])
+            number: str | int = code if code else status
+            body = {"error": {"code": number, "message": message, "type": kind, "param": None}}
         return JSONResponse(body, status_code=status, headers=headers or None)
 
     async def guarded(self, route: str, request: Request, handler: Handler) -> Response:
-        """Faults, then authentication, then the handler; drop-after faults run it first."""
+        """Faults, then authentication, then the handler; drop-after faults run it first.
+
+        An apimart submit whose Idempotency-Key is still being handled gets 202 + Retry-After."""
+        keyed = route == "submit" and self.name == "apimart" and self._authorized(request)
+        key = request.headers.get("idempotency-key") if keyed else None  # (a stranger's: no 202)
+        if key is not None and not self.state.begin(self.name, key):
+            self.state.requests.append((self.state.clock(), route))
+            return JSONResponse(
+                {"code": 202, "message": "a request with this Idempotency-Key is in progress"},
+                status_code=202,
+                headers={"Retry-After": "1"},
+            )
         try:
             return await self._guarded(route, request, handler)
         except Dropped:
             if self.server:
                 return _Abort()
             raise  # in-process: the transport turns it into the matching httpx error
+        finally:
+            if key is not None:
+                self.state.end(self.name, key)
 
     async def _guarded(self, route: str, request: Request, handler: Handler) -> Response:
         self.state.requests.append((self.state.clock(), route))
@@ -109,7 +124,7 @@ class Gateway:
             if early is not None:
                 return early
         if route != "file" and not self._authorized(request):
-            code = "UNAUTHORIZED" if self.name == "imini" else "invalid_api_key"
+            code = "UNAUTHORIZED" if self.name == "imini" else ""
             return self.error(401, code, "API key missing or invalid")
         response = await handler(request)
         if fault is not None and fault.kind == "drop-after":
@@ -126,15 +141,19 @@ class Gateway:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay_s)
             return None
-        if fault.kind == "429":
-            code = "RATE_LIMITED" if self.name == "imini" else "rate_limit_exceeded"
+        if fault.kind.startswith("429"):
+            code = "RATE_LIMITED" if self.name == "imini" else ""
+            wait = {
+                "429": {"Retry-After": f"{fault.retry_after:g}"},
+                "429-bare": {},
+                "429-date": {"Retry-After": _http_date(self.state.clock() + fault.retry_after)},
+            }[fault.kind]
+            return self.error(429, code, "rate limit exceeded", **wait)
+        if fault.kind in ("408", "500", "502"):
+            names = {"408": "REQUEST_TIMEOUT", "500": "INTERNAL_ERROR", "502": "UPSTREAM_ERROR"}
             return self.error(
-                429, code, "rate limit exceeded", **{"Retry-After": f"{fault.retry_after:g}"}
+                int(fault.kind), names[fault.kind] if self.name == "imini" else "", "injected fault"
             )
-        if fault.kind in ("500", "502"):
-            code = {"500": "INTERNAL_ERROR", "502": "UPSTREAM_ERROR"}[fault.kind]
-            code = code if self.name == "imini" else code.lower()
-            return self.error(int(fault.kind), code, "injected fault")
         return None
 
     def _authorized(self, request: Request) -> bool:
@@ -156,7 +175,7 @@ class Gateway:
         )
         if not problems:
             return None
-        code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_request"
+        code = "INVALID_PARAMETER" if self.name == "imini" else ""
         return self.error(400, code, "; ".join(p.message for p in problems))
 
     async def submit(self, request: Request) -> Response:
@@ -165,7 +184,7 @@ class Gateway:
             return bad
         body_spec = spec.submit_operation(spec.document(self.name))[1]["requestBody"]
         sent_as = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        code = "INVALID_PARAMETER" if self.name == "imini" else "invalid_json"
+        code = "INVALID_PARAMETER" if self.name == "imini" else ""
         if sent_as not in body_spec["content"]:  # the answer is a guess: see the spec
             status = body_spec["x-vidgate-other-media-types"]["status"]
             return self.error(status, code, f"send the body as {', '.join(body_spec['content'])}")
@@ -176,22 +195,24 @@ class Gateway:
         result = validator(self.name).check(body)
         if not result.valid:
             first = result.violations[0]
-            fallback = "INVALID_PARAMETER" if self.name == "imini" else "invalid_request"
+            fallback = "INVALID_PARAMETER" if self.name == "imini" else ""
             return self.error(
                 400, first.code or fallback, "; ".join(v.message for v in result.violations)
             )
         if rejected(body.get("prompt")):
-            code = "INVALID_PROMPT" if self.name == "imini" else "content_policy_violation"
+            code = "INVALID_PROMPT" if self.name == "imini" else ""
             return self.error(400, code, "the prompt was refused by content review")
         key = request.headers.get("idempotency-key") if self.name == "apimart" else None
         cap = self.state.max_in_flight
         known = key is not None and (self.name, key) in self.state.idempotent
         if cap is not None and not known and self.state.in_flight() >= cap:
-            code = "RATE_LIMITED" if self.name == "imini" else "rate_limit_exceeded"
+            code = "RATE_LIMITED" if self.name == "imini" else ""
             return self.error(429, code, f"at most {cap} tasks in flight", **{"Retry-After": "1"})
         assert result.model is not None
         assert result.mode is not None
-        task, _ = self.state.new_task(self.name, result.model, result.mode, body, key)
+        asked = request.headers.get(_VERSION_HEADER) if key is not None else None
+        version = asked if asked == _known_version() else None  # else the pages' shape
+        task, new = self.state.new_task(self.name, result.model, result.mode, body, key, version)
         if self.name == "imini":
             return JSONResponse(
                 {
@@ -201,7 +222,15 @@ class Gateway:
                     "request_id": task.request_id,
                 }
             )
-        return JSONResponse({"code": 200, "data": [{"status": "submitted", "task_id": task.id}]})
+        headers = {"Idempotency-Replayed": "false" if new else "true"} if key else {}
+        if version is None:  # the pages' shape
+            return JSONResponse(
+                {"code": 200, "data": [{"status": "submitted", "task_id": task.id}]},
+                headers=headers,
+            )
+        data = {"id": task.id, "object": "generation.task", "status": "pending"}
+        headers[_VERSION_HEADER] = version
+        return JSONResponse({"code": 200, "data": data}, headers=headers)
 
     async def task(self, request: Request) -> Response:
         bad = self.bad_parameters(gateway(self.name).task_operation_id, request)
@@ -209,7 +238,7 @@ class Gateway:
             return bad
         task = self.state.tasks.get(request.path_params["task_id"])
         if task is None or task.gateway != self.name:
-            code = "TASK_NOT_FOUND" if self.name == "imini" else "task_not_found"
+            code = "TASK_NOT_FOUND" if self.name == "imini" else ""
             return self.error(404, code, "task not found or expired")
         phase, progress = self.state.phase(task)
         files = str(request.url_for(f"{self.name}-file", task_id=task.id, name="video.mp4"))
@@ -274,7 +303,7 @@ class Gateway:
                     "videos": [
                         {
                             "url": [f"{files}/video.mp4"],
-                            "expires_at": int(completed) + URL_LIFETIME_S,
+                            "expires_at": int(completed) + _url_lifetime(task),
                         }
                     ]
                 }
@@ -292,7 +321,7 @@ class Gateway:
         phase = self.state.phase(task)[0] if task else None
         if task is None or name not in FILES or phase != "done" or task.outcome != "succeeded":
             return Response(b"NoSuchKey", status_code=404, media_type="text/plain")
-        expires = self.state.completed_at(task) + URL_LIFETIME_S
+        expires = self.state.completed_at(task) + _url_lifetime(task)
         if self.name == "apimart" and self.state.clock() >= expires:
             return Response(
                 b"AccessDenied: Request has expired", status_code=403, media_type="text/plain"
@@ -321,6 +350,34 @@ class Gateway:
                 name=f"{self.name}-file",
             ),
         ]
+
+
+_VERSION_HEADER = "X-APIMart-Response-Version"
+
+
+@cache
+def _apimart_error_types() -> dict[str, str]:
+    detail = spec.document("apimart")["components"]["schemas"]["ErrorDetail"]
+    return dict(detail["properties"]["type"]["x-vidgate-by-status"])
+
+
+@cache
+def _known_version() -> str:
+    """The reply version the mock speaks besides the pages' shape: the spec's default."""
+    submit = spec.submit_operation(spec.document("apimart"))[1]
+    header = next(p for p in submit["parameters"] if p["name"] == _VERSION_HEADER)
+    return str(header["schema"]["default"])
+
+
+def _url_lifetime(task: MockTask) -> int:
+    """Seconds a result URL lives: the spec's reading for the reply version of the submit."""
+    lifetime = spec.document("apimart")["components"]["schemas"]["VideoResult"]
+    reading = lifetime["x-vidgate-url-lifetime"]
+    return int(reading["seconds"] if task.version else reading["legacy_seconds"])
+
+
+def _http_date(seconds: float) -> str:
+    return email.utils.formatdate(seconds, usegmt=True)
 
 
 def _iso(seconds: float) -> str:

@@ -48,6 +48,7 @@ class MockTask:
     outcome: str  # succeeded | failed | cancelled
     error_code: str | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: str | None = None  # the reply version the submit asked for (apimart)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Ledger:
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected failure: an HTTP status (with Retry-After for 429), a delay, a dropped
+    """One injected failure: an HTTP status (429 with Retry-After in seconds, as a date, or
+    without it; 408; 500; 502), a delay, a dropped
     connection (``drop`` before or after the request is processed), a malformed body, or a
     body that drips out over ``delay_s`` seconds (``drip``)."""
 
@@ -89,7 +91,19 @@ class Fault:
     retry_after: float = 1.0
     delay_s: float = 2.0
 
-    KINDS = ("429", "500", "502", "slow", "drop-before", "drop-after", "malformed", "drip")
+    KINDS = (
+        "429",  # with Retry-After: retry_after seconds
+        "429-bare",  # without Retry-After
+        "429-date",  # with Retry-After as an HTTP-date retry_after seconds ahead
+        "408",
+        "500",
+        "502",
+        "slow",
+        "drop-before",
+        "drop-after",
+        "malformed",
+        "drip",
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -160,11 +174,30 @@ class State:
         self.ledger = Ledger()
         self.faults = Faults(seed)
         self.idempotent: dict[tuple[str, str], str] = {}  # (gateway, key) -> task id
+        self.in_progress: set[tuple[str, str]] = set()  # keyed submits being handled now
         self._ids = itertools.count(2044275355061448704)
         self._lock = threading.Lock()
 
+    def begin(self, gateway: str, key: str) -> bool:
+        """Mark a keyed submit as being handled; False if one with that key already is."""
+        with self._lock:
+            if (gateway, key) in self.in_progress:
+                return False
+            self.in_progress.add((gateway, key))
+            return True
+
+    def end(self, gateway: str, key: str) -> None:
+        with self._lock:
+            self.in_progress.discard((gateway, key))
+
     def new_task(
-        self, gateway: str, model: str, mode: str, body: dict[str, Any], key: str | None
+        self,
+        gateway: str,
+        model: str,
+        mode: str,
+        body: dict[str, Any],
+        key: str | None,
+        version: str | None = None,
     ) -> tuple[MockTask, bool]:
         """The task for an accepted submit, and whether it is new (False: idempotent replay)."""
         with self._lock:
@@ -173,7 +206,9 @@ class State:
             number = next(self._ids)
             task_id = f"task_{number}" if gateway == "imini" else f"task_01MOCK{number:019d}"
             outcome, code = _outcome(str(body.get("prompt", "")))
-            task = MockTask(task_id, gateway, model, mode, body, self.clock(), outcome, code)
+            task = MockTask(
+                task_id, gateway, model, mode, body, self.clock(), outcome, code, version=version
+            )
             self.tasks[task_id] = task
             if key is not None:
                 self.idempotent[(gateway, key)] = task_id

@@ -9,6 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.happy_horse_request import HappyHorseRequest
+from ...models.in_progress import InProgress
 from ...models.submit_envelope import SubmitEnvelope
 from ...types import UNSET, Response, Unset
 
@@ -17,10 +18,14 @@ def _get_kwargs(
     *,
     body: HappyHorseRequest,
     idempotency_key: str | Unset = UNSET,
+    x_api_mart_response_version: str | Unset = "2026-07-27",
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(x_api_mart_response_version, Unset):
+        headers["X-APIMart-Response-Version"] = x_api_mart_response_version
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -37,11 +42,16 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | SubmitEnvelope | None:
+) -> ErrorResponse | InProgress | SubmitEnvelope | None:
     if response.status_code == 200:
         response_200 = SubmitEnvelope.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 202:
+        response_202 = InProgress.from_dict(response.json())
+
+        return response_202
 
     if response.status_code == 400:
         response_400 = ErrorResponse.from_dict(response.json())
@@ -57,6 +67,11 @@ def _parse_response(
         response_402 = ErrorResponse.from_dict(response.json())
 
         return response_402
+
+    if response.status_code == 408:
+        response_408 = ErrorResponse.from_dict(response.json())
+
+        return response_408
 
     if response.status_code == 429:
         response_429 = ErrorResponse.from_dict(response.json())
@@ -81,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | SubmitEnvelope]:
+) -> Response[ErrorResponse | InProgress | SubmitEnvelope]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,13 +110,15 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: HappyHorseRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[ErrorResponse | SubmitEnvelope]:
+    x_api_mart_response_version: str | Unset = "2026-07-27",
+) -> Response[ErrorResponse | InProgress | SubmitEnvelope]:
     """Submit a video generation task.
 
      The model is chosen by the body's `model` field; the reply carries the task id to poll.
 
     Args:
         idempotency_key (str | Unset):
+        x_api_mart_response_version (str | Unset):  Default: '2026-07-27'.
         body (HappyHorseRequest): happyhorse-1.0 submit body; the media fields choose the mode.
 
     Raises:
@@ -109,12 +126,13 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SubmitEnvelope]
+        Response[ErrorResponse | InProgress | SubmitEnvelope]
     """
 
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        x_api_mart_response_version=x_api_mart_response_version,
     )
 
     response = client.get_httpx_client().request(
@@ -129,13 +147,15 @@ def sync(
     client: AuthenticatedClient | Client,
     body: HappyHorseRequest,
     idempotency_key: str | Unset = UNSET,
-) -> ErrorResponse | SubmitEnvelope | None:
+    x_api_mart_response_version: str | Unset = "2026-07-27",
+) -> ErrorResponse | InProgress | SubmitEnvelope | None:
     """Submit a video generation task.
 
      The model is chosen by the body's `model` field; the reply carries the task id to poll.
 
     Args:
         idempotency_key (str | Unset):
+        x_api_mart_response_version (str | Unset):  Default: '2026-07-27'.
         body (HappyHorseRequest): happyhorse-1.0 submit body; the media fields choose the mode.
 
     Raises:
@@ -143,13 +163,14 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SubmitEnvelope
+        ErrorResponse | InProgress | SubmitEnvelope
     """
 
     return sync_detailed(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        x_api_mart_response_version=x_api_mart_response_version,
     ).parsed
 
 
@@ -158,13 +179,15 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: HappyHorseRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[ErrorResponse | SubmitEnvelope]:
+    x_api_mart_response_version: str | Unset = "2026-07-27",
+) -> Response[ErrorResponse | InProgress | SubmitEnvelope]:
     """Submit a video generation task.
 
      The model is chosen by the body's `model` field; the reply carries the task id to poll.
 
     Args:
         idempotency_key (str | Unset):
+        x_api_mart_response_version (str | Unset):  Default: '2026-07-27'.
         body (HappyHorseRequest): happyhorse-1.0 submit body; the media fields choose the mode.
 
     Raises:
@@ -172,12 +195,13 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | SubmitEnvelope]
+        Response[ErrorResponse | InProgress | SubmitEnvelope]
     """
 
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        x_api_mart_response_version=x_api_mart_response_version,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -190,13 +214,15 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: HappyHorseRequest,
     idempotency_key: str | Unset = UNSET,
-) -> ErrorResponse | SubmitEnvelope | None:
+    x_api_mart_response_version: str | Unset = "2026-07-27",
+) -> ErrorResponse | InProgress | SubmitEnvelope | None:
     """Submit a video generation task.
 
      The model is chosen by the body's `model` field; the reply carries the task id to poll.
 
     Args:
         idempotency_key (str | Unset):
+        x_api_mart_response_version (str | Unset):  Default: '2026-07-27'.
         body (HappyHorseRequest): happyhorse-1.0 submit body; the media fields choose the mode.
 
     Raises:
@@ -204,7 +230,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | SubmitEnvelope
+        ErrorResponse | InProgress | SubmitEnvelope
     """
 
     return (
@@ -212,5 +238,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            x_api_mart_response_version=x_api_mart_response_version,
         )
     ).parsed
