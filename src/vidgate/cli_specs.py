@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidgate.cli import USAGE, _Command, app, err, out
+from vidgate.cli import FAILED, USAGE, _Command, app, err, out
 
-__all__ = ["scaffold_cmd"]
+__all__ = ["scaffold_cmd", "schema_diff_cmd"]
 
 
 @app.command("scaffold", cls=_Command)
@@ -68,3 +68,65 @@ def scaffold_cmd(
     )
     raise typer.Exit(0)
 
+
+@app.command("schema-diff", cls=_Command)
+def schema_diff_cmd(
+    vendor_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="VENDOR_SCHEMA",
+            help="imini's per-model OpenAPI YAML, apimart's /v1/model-schema reply, or a schema",
+        ),
+    ],
+    spec_file: Annotated[Path, typer.Option("--spec", help="our spec file to compare with")],
+    model: Annotated[
+        str | None, typer.Option(help="model id (default: the one the vendor schema names)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
+    ] = "breaking",
+) -> None:
+    """Compare a gateway's own schema of a model with our spec, in spec-diff's classes: breaking
+    where the vendor refuses what our spec accepts, compatible where it accepts more."""
+    from vidgate import schema_diff, specfile
+
+    levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
+    if fail_on not in levels:
+        err.print(f"[red]--fail-on {escape(fail_on)!r}[/]: use one of {', '.join(levels)}")
+        raise typer.Exit(USAGE)
+    try:
+        text = vendor_file.read_text(encoding="utf-8")
+        ours = specfile.load(spec_file)
+        vendor = schema_diff.read_vendor(text, str(vendor_file), model)
+        report = schema_diff.compare(vendor, ours, model)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        err.print(f"[red]cannot read {escape(str(vendor_file))}[/]: {escape(str(reason))}")
+        raise typer.Exit(USAGE) from None
+    except (ValueError, LookupError, TypeError) as exc:  # SpecUnreadable, a shape not read
+        err.print(f"[red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+    model = model or vendor.model
+    if as_json:
+        found = {"model": model, "vendor": vendor.shape, **report.as_json()}
+        for change in found["changes"]:
+            change["location"] = ours.location(change["pointer"])
+        out.print_json(json.dumps(found, ensure_ascii=False, default=str))
+    else:
+        out.print(
+            f"{spec_file} {model} → {vendor_file} ({vendor.shape})",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        for change in report.changes:
+            level = change.level.upper() if change.level == "breaking" else change.level
+            where = ours.location(change.pointer)
+            line = f"  {level:>10}  {change} (edit {where})"
+            out.print(line, highlight=False, soft_wrap=True, markup=False)
+        counts = ", ".join(f"{report.count(k)} {k}" for k in ("breaking", "compatible", "note"))
+        out.print(counts, highlight=False)
+    worst = [levels[c.level] for c in report.changes]
+    failed = bool(levels[fail_on]) and any(level <= levels[fail_on] for level in worst)
+    raise typer.Exit(FAILED if failed else 0)
