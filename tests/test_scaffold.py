@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import seeds
 import yaml
 from referee import Referee
 
@@ -304,12 +305,17 @@ def test_a_new_model_page_becomes_a_model_with_no_python_edit(tmp_path: Path) ->
     repo = tmp_path / "repo"
     repo.mkdir()
     _copy_repo(repo)
-    page = tmp_path / "zephyr.txt"
+    docs = tmp_path / "seeds"  # the docs folder with the new page saved and listed
+    shutil.copytree(seeds.docs_dir(), docs)
+    page = docs / "zephyr.txt"
     page.write_text(PAGE, encoding="utf-8")
+    with (docs / "README.md").open("a", encoding="utf-8") as listing:
+        listing.write(f"| {page.name} | imini router | POST /v1/videos/generate | {MODEL} |\n")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(str(repo / p) for p in ("src", "generated", "tests")),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "VIDGATE_DOCS_DIR": str(docs),
     }
     log: list[str] = []
 
@@ -335,23 +341,15 @@ def test_a_new_model_page_becomes_a_model_with_no_python_edit(tmp_path: Path) ->
     assert outside == [], stat
     run("vidgate validate", [*CLI, "validate", "--gateway", "imini", "-"], json.dumps(EXAMPLE))
     assert "duration" in run("through the mock", [sys.executable, "-c", THROUGH_THE_MOCK])
-    run(
-        "the tests that read the model list",
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-x",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "tests/test_rules.py",
-            "tests/test_validation.py",
-            "tests/test_demo_and_plugin.py::test_demo_runs_every_model_of_both_gateways",
-            "-k",
-            "zephyr or bases or every_rule or demo",
-        ],
-    )
+    suite = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    suite += ["-p", "no:randomly"]
+    rules = ["tests/test_rules.py", "tests/test_validation.py", "-k", "zephyr or bases or rule"]
+    run("the tests that read the model list", [*suite, *rules])
+    docs_layer = [
+        "tests/test_seed_examples.py",
+        "tests/test_docs.py::test_seed_page_matches_the_spec",
+        "tests/test_page_readings.py::test_every_quote_in_the_spec_is_on_a_page_of_its_gateway",
+        "tests/test_demo_and_plugin.py::test_demo_runs_every_model_of_both_gateways",
+    ]
+    run("the docs layer and the demo, with the page in the docs folder", [*suite, *docs_layer])
     print(stat)

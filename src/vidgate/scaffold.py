@@ -345,7 +345,7 @@ def scaffold_page(
 
 def _summary(name: str, prop: Any) -> str:
     keys = ("enum", "minimum", "maximum", "default", "maxLength", "maxItems", "x-vidgate-media")
-    said = [f"{k} {json.dumps(prop[k], default=str)}" for k in keys if k in prop]
+    said = [f"{k} {json.dumps(prop[k], ensure_ascii=False)}" for k in keys if k in prop]
     return f"{name}: {prop['type']}" + (f", {', '.join(said)}" if said else "")
 
 
