@@ -163,6 +163,15 @@ def _scalar(text: str, kind: str) -> Any:
     return text if plain else SingleQuotedScalarString(text)
 
 
+def _as_yaml(value: Any) -> Any:
+    """A JSON value with every string quoted where YAML 1.1 readers would misread it."""
+    if isinstance(value, dict):
+        return CommentedMap((k, _as_yaml(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_as_yaml(v) for v in value)
+    return _scalar(value, "string") if isinstance(value, str) else value
+
+
 def _flow(values: list[Any]) -> CommentedSeq:
     seq = CommentedSeq(values)
     seq.fa.set_flow_style()
@@ -337,7 +346,7 @@ def scaffold_page(
     example, origin = _example(text, model, body, fields)
     key = re.sub(r"[^a-z0-9]+", "_", model.rpartition("/")[2].lower()).strip("_")
     media.setdefault("examples", CommentedMap())[key] = CommentedMap(
-        [("summary", f"{model}, {origin}"), ("value", example)]
+        [("summary", f"{model}, {origin}"), ("value", _as_yaml(example))]
     )
     by_hand += _unread(text, fields) + _by_hand_prose(blocks, text)
     return Draft(model, schema, f"/components/schemas/{schema}", written, origin, by_hand)
