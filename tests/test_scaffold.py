@@ -294,6 +294,38 @@ def test_a_model_already_in_the_spec_is_refused(
     assert spec_path.read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("page_text", "spec_text", "message"),
+    [
+        ('{"model": "acme/x-1"} and no fields', None, "not a request reference page"),
+        (PAGE, "openapi: [", "is not YAML"),
+        (PAGE.replace(f'"model": "{MODEL}"', '"x": 1'), None, "no model named on the page"),
+    ],
+    ids=["not a reference page", "unreadable spec", "no model"],
+)
+def test_what_cannot_be_scaffolded_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    page_text: str,
+    spec_text: str | None,
+    message: str,
+) -> None:
+    page, spec_path = tmp_path / "page.txt", tmp_path / "imini.yaml"
+    page.write_text(page_text, encoding="utf-8")
+    if spec_text is None:
+        shutil.copy(ROOT / "specs" / "imini.yaml", spec_path)
+    else:
+        spec_path.write_text(spec_text, encoding="utf-8")
+    before = spec_path.read_text()
+    with pytest.raises(SystemExit) as done:
+        main(["scaffold", str(page), "--spec", str(spec_path)])
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert spec_path.read_text() == before
+
+
 def test_the_command_writes_the_spec_and_lists_by_hand(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
