@@ -89,11 +89,16 @@ def page_bodies(text: str) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- page text
+def _body_start(lines: list[str]) -> int:
+    """The line where the request fields start (as docs_diff finds them), or 0."""
+    return next((i for i, line in enumerate(lines) if line in ("Body", "Request Parameters")), 0)
+
+
 def _blocks(text: str, names: list[str]) -> dict[str, list[str]]:
     """Each field's lines on the page (its name line excluded), for quotes and prose."""
     lines = [line.strip() for line in text.splitlines()]
     starts: list[tuple[int, str]] = []
-    at = 0
+    at = _body_start(lines)
     for name in names:
         index = next((i for i in range(at, len(lines)) if lines[i] == name), None)
         if index is not None:
@@ -241,7 +246,7 @@ def _property(
 def _unread(text: str, fields: dict[str, docs_diff.PageField]) -> list[str]:
     """Field-like lines (a name, then a type-like line) the parser did not take."""
     lines = [line.strip() for line in text.splitlines()]
-    start = next((i for i, line in enumerate(lines) if line in ("Body", "Request Parameters")), 0)
+    start = _body_start(lines)
     end = next((i for i in range(start, len(lines)) if lines[i] == "Response"), len(lines))
     found = []
     for i in range(start, end - 1):
