@@ -341,6 +341,13 @@ def test_the_command_writes_the_spec_and_lists_by_hand(
     assert "field duration: integer, minimum 2, maximum 12, default 5" in printed
     assert "BY HAND modes:" in printed
     assert "then: make generate" in printed
+    shutil.copy(ROOT / "specs" / "imini.yaml", spec_path)
+    with pytest.raises(SystemExit) as done:
+        main(["scaffold", str(page), "--spec", str(spec_path), "--json", "--name", "ZRequest"])
+    found = json.loads(capsys.readouterr().out)
+    assert (done.value.code, found["model"], found["schema"]) == (0, MODEL, "ZRequest")
+    assert found["pointer"] == "/components/schemas/ZRequest"
+    assert any(line.startswith("modes:") for line in found["by_hand"])
 
 
 # ---------------------------------------------------------------------------- end to end
