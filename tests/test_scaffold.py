@@ -280,6 +280,35 @@ def test_an_apimart_shaped_page_drafts_a_clean_spec(tmp_path: Path) -> None:
     assert lint_document(doc, "apimart") == []
 
 
+def test_a_page_example_the_draft_refuses_gives_a_minimal_one(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from lint_specs import lint_document
+
+    path = tmp_path / "imini.yaml"
+    shutil.copy(ROOT / "specs" / "imini.yaml", path)
+    source = specfile.load(path)
+    page = PAGE.replace(MODEL, "acme/motion-control")  # its example key is taken in the spec
+    page = page.replace(f'"duration": {EXAMPLE["duration"]}', '"duration": 99')  # over 12
+    made = scaffold.scaffold_page(page, source)
+    source.save()
+    doc = yaml.safe_load(path.read_text())
+    examples = _submit_examples(doc)
+    assert examples["motion_control"]["value"]["model"] == "kling/kling-v3-motion-control"
+    assert examples["motion_control_new"]["value"] == {
+        "model": "acme/motion-control",
+        "prompt": "a paper boat on a pond",  # prompt is required on the page
+    }
+    assert any(line.startswith("example: a minimal body") for line in made.by_hand)
+    assert lint_document(doc, "imini") == []
+
+
+def _submit_examples(doc: Any) -> Any:
+    from vidgate import spec
+
+    _, op = spec.submit_operation(doc)
+    return op["requestBody"]["content"]["application/json"]["examples"]
+
+
 def test_a_model_already_in_the_spec_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -348,11 +348,14 @@ def scaffold_page(
     union = spec.resolve(doc, media["schema"]["$ref"])
     union["oneOf"].append(CommentedMap([("$ref", ref)]))
     union["discriminator"]["mapping"][model] = ref
-    example, origin = _example(text, model, body, fields)
+    example, origin = _example(text, model, body)
+    if origin != "the page's request example":
+        by_hand.append(f"example: {origin}; write one the page shows")
+    examples = media.setdefault("examples", CommentedMap())
     key = re.sub(r"[^a-z0-9]+", "_", model.rpartition("/")[2].lower()).strip("_")
-    media.setdefault("examples", CommentedMap())[key] = CommentedMap(
-        [("summary", f"{model}, {origin}"), ("value", _as_yaml(example))]
-    )
+    while key in examples:
+        key += "_new"
+    examples[key] = CommentedMap([("summary", f"{model}, {origin}"), ("value", _as_yaml(example))])
     by_hand += _unread(text, fields) + _by_hand_prose(blocks, text)
     return Draft(model, schema, f"/components/schemas/{schema}", written, origin, by_hand)
 
@@ -363,15 +366,25 @@ def _summary(name: str, prop: Any) -> str:
     return f"{name}: {prop['type']}" + (f", {', '.join(said)}" if said else "")
 
 
-def _example(
-    text: str, model: str, body: Any, fields: dict[str, docs_diff.PageField]
-) -> tuple[Any, str]:
-    """The page's first request example that the draft accepts, else a minimal body."""
+def _example(text: str, model: str, body: Any) -> tuple[Any, str]:
+    """The page's first request example that the draft accepts, else a minimal body: the
+    required fields, each at its default, first option or minimum."""
     check = jsonschema_rs.Draft202012Validator(json.loads(json.dumps(body)))
     for found in page_bodies(text):
         if found.get("model") == model and check.is_valid(found):
             return found, "the page's request example"
     minimal: dict[str, Any] = {"model": model}
-    if fields.get("prompt") is not None and fields["prompt"].type == "string":
-        minimal["prompt"] = "a paper boat on a pond"
-    return minimal, "a minimal body (the page's example does not fit the draft)"
+    for name in body["required"]:
+        prop = body["properties"][name]
+        if name == "model":
+            continue
+        for key in ("default", "enum", "minimum"):
+            if key in prop:
+                minimal[name] = prop[key][0] if key == "enum" else prop[key]
+                break
+        else:
+            plain = {"string": "a paper boat on a pond", "boolean": False, "integer": 1}
+            minimal[name] = plain.get(prop["type"], {} if prop["type"] == "object" else [])
+    if check.is_valid(minimal):
+        return minimal, "a minimal body (the page shows no example the draft accepts)"
+    return minimal, "a minimal body the draft refuses (fix it, or make check fails)"
