@@ -455,17 +455,18 @@ async def test_the_key_never_shows(
     assert all(API_KEY not in t for t in texts)
 
 
-@pytest.mark.parametrize(
-    "example",
-    ["happyhorse_text", "seedance_first_last_frame", "kling_multi_shot", "motion_control"],
-)
-async def test_every_model_submits_its_spec_example(
-    make_client: Any, imini_api: respx.MockRouter, example: str
-) -> None:
+def _imini_examples() -> dict[str, Any]:
     from vidgate import spec
 
     _, op = spec.submit_operation(spec.document("imini"))
-    body = op["requestBody"]["content"]["application/json"]["examples"][example]["value"]
+    return dict(op["requestBody"]["content"]["application/json"]["examples"])
+
+
+@pytest.mark.parametrize("example", list(_imini_examples()))  # every model's, from the spec
+async def test_every_model_submits_its_spec_example(
+    make_client: Any, imini_api: respx.MockRouter, example: str
+) -> None:
+    body = _imini_examples()[example]["value"]
     route = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
     await call(make_client().generate(body))
     assert json.loads(route.calls.last.request.content) == body

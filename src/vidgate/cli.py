@@ -617,7 +617,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from vidgate import cli_batch  # noqa: E402, F401  (registers `vidgate batch` on this app)
+# registers `vidgate batch`, and `vidgate scaffold` and `schema-diff`, on this app
+from vidgate import cli_batch, cli_specs  # noqa: E402, F401
 
 if __name__ == "__main__":  # python -m vidgate.cli: the imported module's app has every command
     from vidgate.cli import main as _main

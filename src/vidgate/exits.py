@@ -24,7 +24,8 @@ INTERRUPTED = 130  # Ctrl-C (or SIGTERM in a batch); the task goes on, the batch
 CODES: dict[int, str] = {
     OK: "success",
     FAILED: "the request or the task failed: invalid body, the gateway refused it, the task "
-    "failed, a batch ended with failed or unknown jobs, docs-diff found unexplained differences",
+    "failed, a batch ended with failed or unknown jobs, docs-diff found unexplained differences, "
+    "schema-diff found a breaking difference",
     USAGE: "unusable input or usage: unreadable, non-UTF-8 or non-JSON input, a body that is "
     "not an object, a bad option, no API key, a base URL that is not http(s); nothing was sent",
     GATEWAY: "the gateway could not be reached in time, or its reply was unusable (not JSON, too "

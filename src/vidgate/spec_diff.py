@@ -31,6 +31,7 @@ __all__ = [
     "bump_version",
     "changelog_entry",
     "compare_files",
+    "diff_request",
     "diff_specs",
     "overall_bump",
     "read_revision",
@@ -296,6 +297,14 @@ def _request(
             old_doc, new_doc, old["items"], new["items"], model, f"{path}[]", f"{ptr}/items"
         )
     return out
+
+
+def diff_request(
+    old: Any, new: Any, model: str, pointer: str, old_doc: Any = None, new_doc: Any = None
+) -> list[Change]:
+    """The changes from one request schema of ``model`` to another, classified as above
+    (``$ref`` resolved in ``old_doc`` / ``new_doc``); pointers start at ``pointer``."""
+    return _request(old_doc or {}, new_doc or {}, old, new, model, "", pointer)
 
 
 def _mode_of(doc: Any, pointer: str) -> str | None:
