@@ -7,10 +7,12 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hostile_server import (
     KEY,
     RUNNING,
+    SUCCEEDED,
     Handler,
     Scenario,
     Slot,
@@ -55,12 +57,18 @@ SUITE = {
     "hostile id #5 (download)",
     "validate: non-UTF-8 body",
     "validate: lone surrogate body",
+    "validate: markup body",
+    "validate: markup model",
     "generate: 5,000-digit integer body",
     "batch: non-UTF-8 line",
     "batch: BOM and CRLF",
     "batch: --status of a missing folder",
     "batch: garbage journal",
     "batch: one malformed submit reply",
+    "hostile id #13 (generate)",
+    "status in_progress[/x] (wait --timeout 2)",
+    "batch: markup in task ids and statuses",
+    "batch --status: markup in the journal",
 }
 HOSTILE_IDS = [
     "../escape-rel",
@@ -76,7 +84,9 @@ HOSTILE_IDS = [
     "nul\x00byte",
     "[bold red]markup[/]",
     "\x1b[31mansi",
+    "task[/]1",  # a closing tag with nothing to close (the apimart id pattern allows it)
 ]
+MARKUP_STATUS = "in_progress[/x]"  # a status that is a closing tag matching nothing
 
 
 def _inside_only(work: Path, slot: Slot) -> list[str]:
@@ -207,6 +217,13 @@ def scenarios() -> list[Scenario]:
             env={"IMINI_API_KEY": KEY + "\n"},
         ),
         Scenario("base URL file:///", ["status", "t1", "--base-url", "file:///tmp"], {exits.USAGE}),
+        Scenario(
+            f"status {MARKUP_STATUS} (wait --timeout 2)",
+            WAIT,
+            {exits.TIMEOUT},
+            task=task_reply(status=MARKUP_STATUS),
+            bound=40,
+        ),
     ]
     generate = ["generate", *IMINI, "--model", str(JOB["model"]), "--prompt", "x"]
     generate += ["--download", "{out}"]
@@ -239,6 +256,11 @@ def input_scenarios() -> list[Scenario]:
         "lone surrogate body": (b'{"model": "kling/kling-v3", "prompt": "\\udc80"}', exits.USAGE),
         "NaN body": (b'{"duration": NaN}', exits.USAGE),
         "null body": (b"null", exits.FAILED),
+        "markup body": (
+            b'{"model": "kling/kling-v3", "prompt": "p", "mode[/]": 1, "duration": "[/x]"}',
+            exits.FAILED,
+        ),
+        "markup model": (b'{"model": "kling[/]x", "prompt": "p"}', exits.FAILED),
     }
     found = [
         Scenario(f"validate: {name}", validate, {code}, files={"body.json": data})
@@ -336,6 +358,17 @@ def batch_scenarios() -> list[Scenario]:
     def polls(h: Handler) -> None:
         task_reply(h.path.rstrip("/").rsplit("/", 1)[-1])(h)
 
+    seen: set[str] = set()
+
+    def markup_polls(h: Handler) -> None:  # each task is in progress once, then succeeds
+        task_id = unquote(h.path.rstrip("/").rsplit("/", 1)[-1])
+        status = MARKUP_STATUS if task_id not in seen else SUCCEEDED
+        seen.add(task_id)
+        task_reply(task_id, status=status)(h)
+
+    def markup_submit(h: Handler) -> None:
+        send_json({"task_id": f"task[/]{h.slot.count()}", "status": MARKUP_STATUS})(h)
+
     return [
         Scenario(
             "batch: key echo at submit (the journal's error column)",
@@ -364,7 +397,37 @@ def batch_scenarios() -> list[Scenario]:
             fast=False,
             check=lambda w, s: _journal_problems(w, s, 6),
         ),
+        Scenario(
+            "batch: markup in task ids and statuses",
+            batch,
+            {exits.OK},
+            submit=markup_submit,
+            task=markup_polls,
+            files={"jobs.jsonl": jobs},
+            check=lambda w, s: _journal_problems(w, s, 6),
+        ),
+        Scenario(
+            "batch --status: markup in the journal",
+            ["batch", "--status", "{out}"],
+            {exits.OK},
+            files={"out/.vidgate-batch.sqlite": _journal_with_markup()},
+            check=lambda w, s: _journal_problems(w, s, 1),
+        ),
     ]
+
+
+def _journal_with_markup() -> bytes:
+    """A journal whose task id, status, file, worker and error are unbalanced markup."""
+    from vidgate.journal import Journal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal(Path(tmp))
+        journal.set_meta("gateway", "imini")
+        journal.add(1, {**JOB, "prompt": "x"})
+        fields = {"task_id": "task[/]1", "status": MARKUP_STATUS, "worker": "w[/b]"}
+        journal.set(1, "failed", expect="pending", error="[/] no", file="f[/].mp4", **fields)
+        journal.close()
+        return (Path(tmp) / Journal.NAME).read_bytes()
 
 
 def _journal_problems(work: Path, slot: Slot, jobs: int, unknown: int | None = None) -> list[str]:
