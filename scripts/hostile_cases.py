@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
@@ -59,6 +60,8 @@ SUITE = {
     "validate: lone surrogate body",
     "validate: markup body",
     "validate: markup model",
+    "validate: SVG height 0.5 as data:image/png",
+    "batch --skip-invalid: a forged image header",
     "generate: 5,000-digit integer body",
     "batch: non-UTF-8 line",
     "batch: BOM and CRLF",
@@ -261,6 +264,7 @@ def input_scenarios() -> list[Scenario]:
             exits.FAILED,
         ),
         "markup model": (b'{"model": "kling[/]x", "prompt": "p"}', exits.FAILED),
+        "SVG height 0.5 as data:image/png": (json.dumps(_forged_image()).encode(), exits.FAILED),
     }
     found = [
         Scenario(f"validate: {name}", validate, {code}, files={"body.json": data})
@@ -330,6 +334,13 @@ def input_scenarios() -> list[Scenario]:
     edited = next(s for s in found if s.name == "batch: edited jobs file")
     edited.files = {"jobs.jsonl": line, "out/.vidgate-batch.sqlite": _journal_for(b"other")}
     return found
+
+
+def _forged_image(width: str = "10", height: str = "0.5") -> dict[str, Any]:
+    """A body whose inline "PNG" is an SVG stating an impossible size."""
+    svg = f'<svg width="{width}" height="{height}"></svg>'.encode()
+    url = "data:image/png;base64," + base64.b64encode(svg).decode()
+    return {**JOB, "prompt": "x", "reference_images": [{"url": url}]}
 
 
 def _journal_for(prompt: bytes) -> bytes:
@@ -405,6 +416,14 @@ def batch_scenarios() -> list[Scenario]:
             task=markup_polls,
             files={"jobs.jsonl": jobs},
             check=lambda w, s: _journal_problems(w, s, 6),
+        ),
+        Scenario(
+            "batch --skip-invalid: a forged image header",
+            [*batch, "--skip-invalid"],
+            {exits.OK},
+            task=polls,
+            files={"jobs.jsonl": jobs + b"\n" + json.dumps(_forged_image("9" * 400, "5")).encode()},
+            check=lambda w, s: _journal_problems(w, s, 7),
         ),
         Scenario(
             "batch --status: markup in the journal",
