@@ -5,15 +5,19 @@ row or file that is not vidgate's is ignored, never trusted or written to."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import math
+import sqlite3
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import vidgate
-from vidgate import inline_media, validator
+from vidgate import history, inline_media, validator
 
 KL = "kling/kling-v3"
 WIDE = b"9" * 400  # a width no float holds
@@ -80,3 +84,89 @@ def test_the_mock_refuses_a_forged_header_with_400() -> None:
         )
     assert reply.status_code == 400, reply.text
     assert not mock.ledger
+
+
+# ---------------------------------------------------------------------------- run-time history
+KIND = history.kind_of("imini", {"model": KL, "duration": 5})
+
+
+def _rows(path: Path, *values: Any) -> None:
+    """Rows of KIND written behind vidgate's back, as another program or a bad disk could."""
+    assert KIND is not None
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executemany(
+            "INSERT INTO runs (kind, seconds) VALUES (?, ?)",
+            [("\x1f".join(KIND), v) for v in values],
+        )
+
+
+def test_a_history_row_that_is_not_a_run_time_is_ignored(tmp_path: Path) -> None:
+    store = history.History(tmp_path / "runtimes.sqlite")
+    store.record(KIND, 30.0)
+    _rows(tmp_path / "runtimes.sqlite", math.inf, -math.inf, "abc", b"\0blob", -5, 0, 1e300)
+    store.record(KIND, 40.0)
+    assert store.samples(KIND) == [30.0, 40.0]
+    assert store.path is not None  # bad rows are skipped, the history stays on
+
+
+def test_a_wait_survives_a_history_of_bad_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidgate.mock import MockGateway, Timing
+
+    path = tmp_path / "runtimes.sqlite"
+    history.History(path).record(KIND, 1.0)
+    _rows(path, math.inf, "abc", b"\0", 1e308)
+    monkeypatch.setenv(history.ENV, str(path))
+    with MockGateway(timing=Timing(queue_s=0, run_s=0.2)) as mock:
+        client = mock.client("imini")
+        task = client.generate_and_wait(model=KL, prompt="p", duration=5, timeout=30)
+    assert task.succeeded
+
+
+def _foreign(path: Path, rows: int = 1000) -> bytes:
+    """Another program's database that happens to have a ``runs`` table (kind, seconds, at)."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE runs (kind TEXT, seconds REAL, at INTEGER PRIMARY KEY)")
+        db.execute("CREATE TABLE notes (body TEXT)")
+        db.executemany(
+            "INSERT INTO runs (kind, seconds) VALUES (?, ?)", [(f"k{i}", 1.0) for i in range(rows)]
+        )
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["unmarked", "other application id"])
+def test_another_programs_database_is_never_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, marked: bool
+) -> None:
+    path = tmp_path / "theirs.sqlite"
+    _foreign(path)
+    if marked:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA application_id = 7")
+    before = path.read_bytes()
+    store = history.History(path)
+    assert store.samples(history.kind_of("imini", {"model": "k1"})) == []
+    store.record(KIND, 10.0)
+    store.record(KIND, 11.0)
+    assert path.read_bytes() == before  # not a row deleted, not switched to WAL
+    assert not (tmp_path / "theirs.sqlite-wal").exists()
+    assert store.path is None
+    assert caplog.text.count("history off") == 1
+
+
+def test_a_history_file_of_an_earlier_version_is_still_used(tmp_path: Path) -> None:
+    """The unmarked layout vidgate wrote before files were marked is recognised, and marked."""
+    path = tmp_path / "runtimes.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS runs (kind TEXT NOT NULL, seconds REAL NOT NULL,"
+            " at INTEGER PRIMARY KEY AUTOINCREMENT)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, at)")
+    _rows(path, 12.0)
+    store = history.History(path)
+    assert store.samples(KIND) == [12.0]
+    store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == history.APPLICATION_ID
