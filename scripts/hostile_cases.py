@@ -69,6 +69,7 @@ SUITE = {
     "batch: garbage journal",
     "batch: one malformed submit reply",
     "hostile id #13 (generate)",
+    "extra_body replaces a checked field",
     "status in_progress[/x] (wait --timeout 2)",
     "batch: markup in task ids and statuses",
     "batch --status: markup in the journal",
@@ -89,6 +90,9 @@ HOSTILE_IDS = [
     "\x1b[31mansi",
     "task[/]1",  # a closing tag with nothing to close (the apimart id pattern allows it)
 ]
+OVERRIDE = (
+    '{{"duration": 15, "model": "doubao/seedance-2.0"}}'  # braces doubled: args are format()ed
+)
 MARKUP_STATUS = "in_progress[/x]"  # a status that is a closing tag matching nothing
 
 
@@ -220,6 +224,21 @@ def scenarios() -> list[Scenario]:
             env={"IMINI_API_KEY": KEY + "\n"},
         ),
         Scenario("base URL file:///", ["status", "t1", "--base-url", "file:///tmp"], {exits.USAGE}),
+        Scenario(
+            "extra_body replaces a checked field",
+            [
+                "generate",
+                *IMINI,
+                "--model",
+                "kling/kling-v3",
+                "--prompt",
+                "x",
+                "--extra-body",
+                OVERRIDE,
+            ],
+            {exits.FAILED},
+            check=lambda w, s: [f"{s.submits} submit(s) sent"] if s.submits else [],
+        ),
         Scenario(
             f"status {MARKUP_STATUS} (wait --timeout 2)",
             WAIT,

@@ -230,7 +230,7 @@ def generate(
     timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
     extra_body: Annotated[
         str | None,
-        typer.Option(help="JSON object merged into the body after validation, unchecked"),
+        typer.Option(help="JSON object of keys the spec does not list, added after validation"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

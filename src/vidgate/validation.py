@@ -197,6 +197,36 @@ class Validator:
         assert result.mode is not None
         return result.mode
 
+    def with_extra(
+        self, body: Mapping[str, Any], extra: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str]:
+        """A validated body with ``extra_body`` added, and the mode of what is sent. extra_body
+        only adds keys the spec does not list for the model: a listed key (``model``,
+        ``duration``, ``extra_params``, ...) would replace a checked value unchecked, so it is
+        refused (rule ``extra-body.overrides``; set it in the body instead). The merged body is
+        held to the model's ``x-vidgate-max-body-bytes``. Raises RequestValidationError."""
+        model = body["model"]
+        compiled = self._model(model)
+        listed = _listed_keys(compiled.schema) | {"model"}
+        violations = [
+            Violation(
+                f"/{key}",
+                "extra-body.overrides",
+                f"extra_body.{key}: {key} is a field of {model} in the spec; set it in the body, "
+                "where it is checked (extra_body only adds keys the spec does not list)",
+                sorted(listed),
+            )
+            for key in extra
+            if key in listed
+        ]
+        sent = {**body, **extra}
+        if not violations and compiled.max_body_bytes is not None:
+            violations.extend(self._size(sent, compiled.max_body_bytes))
+        mode = self._route(compiled, sent)
+        if violations:
+            raise RequestValidationError(self.gateway, model, mode, tuple(violations))
+        return sent, mode
+
     def check_parameters(
         self, operation_id: str, values: Mapping[str, Mapping[str, str]]
     ) -> tuple[Violation, ...]:
@@ -472,6 +502,19 @@ class Validator:
                 "doc",
             )
         ]
+
+
+def _listed_keys(schema: Mapping[str, Any]) -> set[str]:
+    """The body keys a model's schema lists: its properties and those of its allOf / if / then /
+    else branches (not of nested objects)."""
+    keys = set(schema.get("properties", {}))
+    for branch in ("if", "then", "else", "not"):
+        if isinstance(schema.get(branch), Mapping):
+            keys |= _listed_keys(schema[branch])
+    for part in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        if isinstance(part, Mapping):
+            keys |= _listed_keys(part)
+    return keys
 
 
 _NULL, _FLOAT = 1, 2
