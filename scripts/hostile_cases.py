@@ -70,6 +70,8 @@ SUITE = {
     "batch: one malformed submit reply",
     "hostile id #13 (generate)",
     "extra_body replaces a checked field",
+    "spec-diff: $ref cycle",
+    "spec-diff: YAML alias bomb",
     "status in_progress[/x] (wait --timeout 2)",
     "batch: markup in task ids and statuses",
     "batch --status: markup in the journal",
@@ -261,7 +263,28 @@ def scenarios() -> list[Scenario]:
                     check=_inside_only,
                 )
             )
-    return found + input_scenarios() + batch_scenarios()
+    return found + input_scenarios() + batch_scenarios() + spec_scenarios()
+
+
+def spec_scenarios() -> list[Scenario]:
+    """Spec files that would make the spec tools run without end (40+ minutes, 10 GB)."""
+    text = (Path(__file__).resolve().parent.parent / "specs" / "imini.yaml").read_text()
+    ref = "{$ref: '#/components/schemas/%s'}"
+    cycle = text.replace("  schemas:\n", f"  schemas:\n    A: {ref % 'B'}\n    B: {ref % 'A'}\n", 1)
+    levels = ["x-bomb:", "  a0: &a0 [lol]"]
+    levels += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    bomb = text.replace("components:\n", "\n".join(levels) + "\ncomponents:\n", 1)
+    diff = ["spec-diff", "{work}/old.yaml", "{work}/new.yaml"]
+    return [
+        Scenario(
+            f"spec-diff: {name}",
+            diff,
+            {exits.USAGE},
+            files={"old.yaml": text.encode(), "new.yaml": new.encode()},
+            bound=20,
+        )
+        for name, new in (("$ref cycle", cycle), ("YAML alias bomb", bomb))
+    ]
 
 
 def input_scenarios() -> list[Scenario]:

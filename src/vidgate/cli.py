@@ -392,6 +392,7 @@ def docs_diff_cmd(
         if apply:
             done = docs_diff.apply_page(text, source, model)
             if done.written:
+                docs_diff.refuse_invalid(source)  # re-lint: an invalid result is not written
                 source.save()
         diffs = docs_diff.diff_page(text, None, model, source)
     except (OSError, UnicodeDecodeError) as exc:
