@@ -327,7 +327,10 @@ def mock(
         sock = listen(host, port)
     except OSError as exc:
         err.print(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}", style="red", soft_wrap=True
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            style="red",
+            soft_wrap=True,
+            markup=False,
         )
         raise typer.Exit(USAGE) from None
     base = f"http://{host}:{sock.getsockname()[1]}"
@@ -500,11 +503,11 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err, transient=False) as bar:
-        row = bar.add_task(task_id, total=100, state="submitted")
+        row = bar.add_task(_printable(task_id), total=100, state="submitted")
 
         def on_progress(task: Task) -> None:
             done = 100 if task.succeeded else task.progress
-            bar.update(row, completed=done or 0, state=task.raw_status)
+            bar.update(row, completed=done or 0, state=_printable(task.raw_status))
 
         with _on_ctrl_c(f"stopped waiting; the task goes on: vidgate wait {task_id}"):
             task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)

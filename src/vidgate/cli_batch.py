@@ -158,7 +158,8 @@ def batch(
             if line not in running:
                 running[line] = bar.add_task(f"line {line}", total=100)
             done = 100 if task.succeeded else (task.progress or 0)
-            bar.update(running[line], completed=done, description=f"line {line} {task.raw_status}")
+            status = _printable(task.raw_status)
+            bar.update(running[line], completed=done, description=f"line {line} {status}")
 
         options = BatchOptions(
             name,

@@ -207,7 +207,7 @@ class Validator:
         held to the model's ``x-vidgate-max-body-bytes``. Raises RequestValidationError."""
         model = body["model"]
         compiled = self._model(model)
-        listed = _listed_keys(compiled.schema) | {"model"}
+        listed = _listed_keys(self.doc, compiled.schema) | {"model"}
         violations = [
             Violation(
                 f"/{key}",
@@ -222,9 +222,10 @@ class Validator:
         sent = {**body, **extra}
         if not violations and compiled.max_body_bytes is not None:
             violations.extend(self._size(sent, compiled.max_body_bytes))
-        mode = self._route(compiled, sent)
         if violations:
-            raise RequestValidationError(self.gateway, model, mode, tuple(violations))
+            raise RequestValidationError(self.gateway, model, self.mode(body), tuple(violations))
+        mode = self.mode(sent)  # nulls read as the spec says, as for the body itself
+        assert mode is not None  # the model, not overridden, was validated
         return sent, mode
 
     def check_parameters(
@@ -504,16 +505,18 @@ class Validator:
         ]
 
 
-def _listed_keys(schema: Mapping[str, Any]) -> set[str]:
+def _listed_keys(doc: Json, schema: Any) -> set[str]:
     """The body keys a model's schema lists: its properties and those of its allOf / if / then /
-    else branches (not of nested objects)."""
+    else branches, through $ref (not of nested objects)."""
+    schema = spec.deref(doc, schema)
+    if not isinstance(schema, Mapping):
+        return set()
     keys = set(schema.get("properties", {}))
     for branch in ("if", "then", "else", "not"):
         if isinstance(schema.get(branch), Mapping):
-            keys |= _listed_keys(schema[branch])
+            keys |= _listed_keys(doc, schema[branch])
     for part in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
-        if isinstance(part, Mapping):
-            keys |= _listed_keys(part)
+        keys |= _listed_keys(doc, part)
     return keys
 
 
