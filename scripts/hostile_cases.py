@@ -72,6 +72,8 @@ SUITE = {
     "extra_body replaces a checked field",
     "spec-diff: $ref cycle",
     "spec-diff: YAML alias bomb",
+    "history rows that are not run times (generate --wait)",
+    "history pointed at another program's database",
     "status in_progress[/x] (wait --timeout 2)",
     "batch: markup in task ids and statuses",
     "batch --status: markup in the journal",
@@ -263,7 +265,87 @@ def scenarios() -> list[Scenario]:
                     check=_inside_only,
                 )
             )
-    return found + input_scenarios() + batch_scenarios() + spec_scenarios()
+    return found + input_scenarios() + batch_scenarios() + spec_scenarios() + history_scenarios()
+
+
+def history_scenarios() -> list[Scenario]:
+    """VIDGATE_HISTORY holding rows that are not run times, or another program's database."""
+    wait = ["generate", *IMINI, "--model", "kling/kling-v3", "--prompt", "x", "--wait"]
+    env = {"VIDGATE_HISTORY": "{work}/out/runtimes.sqlite"}  # its -wal beside it: not "outside"
+    theirs = _theirs()
+    return [
+        Scenario(
+            "history rows that are not run times (generate --wait)",
+            wait,
+            {exits.OK},
+            submit=send_json({"task_id": "t1"}),
+            task=task_reply(),
+            env=env,
+            files={"out/runtimes.sqlite": _bad_history()},
+        ),
+        Scenario(
+            "history pointed at another program's database",
+            wait,
+            {exits.OK},
+            submit=send_json({"task_id": "t1"}),
+            task=task_reply(),
+            env=env,
+            files={"out/runtimes.sqlite": theirs},
+            check=lambda w, s: (
+                []
+                if (w / "out/runtimes.sqlite").read_bytes() == theirs
+                else ["their database written"]
+            ),
+        ),
+    ]
+
+
+def _database(build: Any) -> bytes:
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "db.sqlite"
+        db = sqlite3.connect(path)
+        with db:
+            build(db)
+        db.close()
+        return path.read_bytes()
+
+
+def _bad_history() -> bytes:
+    """vidgate's own history of kling-v3 run times: inf, text, a blob, a negative number."""
+    from vidgate.history import History, kind_of
+
+    kind = kind_of("imini", {"model": "kling/kling-v3", "duration": 5})
+    assert kind is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "runtimes.sqlite"
+        store = History(path)
+        store.record(kind, 30.0)
+        store.close()
+        import sqlite3
+
+        db = sqlite3.connect(path)
+        with db:
+            rows = [("\x1f".join(kind), v) for v in (float("inf"), "abc", b"\0", -5)]
+            db.executemany("INSERT INTO runs (kind, seconds) VALUES (?, ?)", rows)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.close()
+        return path.read_bytes()
+
+
+def _theirs() -> bytes:
+    """Another program's database that has a runs (kind, seconds, at) table of 1000 rows."""
+    return _database(
+        lambda db: (
+            db.execute("CREATE TABLE runs (kind TEXT, seconds REAL, at INTEGER PRIMARY KEY)"),
+            db.executemany(
+                "INSERT INTO runs (kind, seconds) VALUES (?, ?)",
+                [(f"k{i}", 1.0) for i in range(1000)],
+            ),
+        )
+    )
 
 
 def spec_scenarios() -> list[Scenario]:
