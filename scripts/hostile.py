@@ -115,7 +115,8 @@ def run(scenario: Scenario, server: Server, root: Path, in_process: bool = False
     prefix, slot = server.add(scenario, work)
     fill = {"base": f"{server.base}/{prefix}", "out": str(work / "out"), "work": str(work)}
     args = [a.format(**fill) for a in scenario.args]
-    env = {"IMINI_API_KEY": KEY, "APIMART_API_KEY": KEY, **scenario.env}
+    own = {k: v.replace("{work}", str(work)) for k, v in scenario.env.items()}  # e.g. a path
+    env = {"IMINI_API_KEY": KEY, "APIMART_API_KEY": KEY, **own}
     if not in_process:  # the log goes to stderr too, so it is searched for the key as well
         env.setdefault("VIDGATE_LOG", "debug")
     start = time.monotonic()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hostile_server import (
     KEY,
     RUNNING,
+    SUCCEEDED,
     Handler,
     Scenario,
     Slot,
@@ -55,12 +58,25 @@ SUITE = {
     "hostile id #5 (download)",
     "validate: non-UTF-8 body",
     "validate: lone surrogate body",
+    "validate: markup body",
+    "validate: markup model",
+    "validate: SVG height 0.5 as data:image/png",
+    "batch --skip-invalid: a forged image header",
     "generate: 5,000-digit integer body",
     "batch: non-UTF-8 line",
     "batch: BOM and CRLF",
     "batch: --status of a missing folder",
     "batch: garbage journal",
     "batch: one malformed submit reply",
+    "hostile id #13 (generate)",
+    "extra_body replaces a checked field",
+    "spec-diff: $ref cycle",
+    "spec-diff: YAML alias bomb",
+    "history rows that are not run times (generate --wait)",
+    "history pointed at another program's database",
+    "status in_progress[/x] (wait --timeout 2)",
+    "batch: markup in task ids and statuses",
+    "batch --status: markup in the journal",
 }
 HOSTILE_IDS = [
     "../escape-rel",
@@ -76,7 +92,12 @@ HOSTILE_IDS = [
     "nul\x00byte",
     "[bold red]markup[/]",
     "\x1b[31mansi",
+    "task[/]1",  # a closing tag with nothing to close (the apimart id pattern allows it)
 ]
+OVERRIDE = (
+    '{{"duration": 15, "model": "doubao/seedance-2.0"}}'  # braces doubled: args are format()ed
+)
+MARKUP_STATUS = "in_progress[/x]"  # a status that is a closing tag matching nothing
 
 
 def _inside_only(work: Path, slot: Slot) -> list[str]:
@@ -207,6 +228,28 @@ def scenarios() -> list[Scenario]:
             env={"IMINI_API_KEY": KEY + "\n"},
         ),
         Scenario("base URL file:///", ["status", "t1", "--base-url", "file:///tmp"], {exits.USAGE}),
+        Scenario(
+            "extra_body replaces a checked field",
+            [
+                "generate",
+                *IMINI,
+                "--model",
+                "kling/kling-v3",
+                "--prompt",
+                "x",
+                "--extra-body",
+                OVERRIDE,
+            ],
+            {exits.FAILED},
+            check=lambda w, s: [f"{s.submits} submit(s) sent"] if s.submits else [],
+        ),
+        Scenario(
+            f"status {MARKUP_STATUS} (wait --timeout 2)",
+            WAIT,
+            {exits.TIMEOUT},
+            task=task_reply(status=MARKUP_STATUS),
+            bound=40,
+        ),
     ]
     generate = ["generate", *IMINI, "--model", str(JOB["model"]), "--prompt", "x"]
     generate += ["--download", "{out}"]
@@ -222,7 +265,108 @@ def scenarios() -> list[Scenario]:
                     check=_inside_only,
                 )
             )
-    return found + input_scenarios() + batch_scenarios()
+    return found + input_scenarios() + batch_scenarios() + spec_scenarios() + history_scenarios()
+
+
+def history_scenarios() -> list[Scenario]:
+    """VIDGATE_HISTORY holding rows that are not run times, or another program's database."""
+    wait = ["generate", *IMINI, "--model", "kling/kling-v3", "--prompt", "x", "--wait"]
+    env = {"VIDGATE_HISTORY": "{work}/out/runtimes.sqlite"}  # its -wal beside it: not "outside"
+    theirs = _theirs()
+    return [
+        Scenario(
+            "history rows that are not run times (generate --wait)",
+            wait,
+            {exits.OK},
+            submit=send_json({"task_id": "t1"}),
+            task=task_reply(),
+            env=env,
+            files={"out/runtimes.sqlite": _bad_history()},
+        ),
+        Scenario(
+            "history pointed at another program's database",
+            wait,
+            {exits.OK},
+            submit=send_json({"task_id": "t1"}),
+            task=task_reply(),
+            env=env,
+            files={"out/runtimes.sqlite": theirs},
+            check=lambda w, s: (
+                []
+                if (w / "out/runtimes.sqlite").read_bytes() == theirs
+                else ["their database written"]
+            ),
+        ),
+    ]
+
+
+def _database(build: Any) -> bytes:
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "db.sqlite"
+        db = sqlite3.connect(path)
+        with db:
+            build(db)
+        db.close()
+        return path.read_bytes()
+
+
+def _bad_history() -> bytes:
+    """vidgate's own history of kling-v3 run times: inf, text, a blob, a negative number."""
+    from vidgate.history import History, kind_of
+
+    kind = kind_of("imini", {"model": "kling/kling-v3", "duration": 5})
+    assert kind is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "runtimes.sqlite"
+        store = History(path)
+        store.record(kind, 30.0)
+        store.close()
+        import sqlite3
+
+        db = sqlite3.connect(path)
+        with db:
+            rows = [("\x1f".join(kind), v) for v in (float("inf"), "abc", b"\0", -5)]
+            db.executemany("INSERT INTO runs (kind, seconds) VALUES (?, ?)", rows)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.close()
+        return path.read_bytes()
+
+
+def _theirs() -> bytes:
+    """Another program's database that has a runs (kind, seconds, at) table of 1000 rows."""
+    return _database(
+        lambda db: (
+            db.execute("CREATE TABLE runs (kind TEXT, seconds REAL, at INTEGER PRIMARY KEY)"),
+            db.executemany(
+                "INSERT INTO runs (kind, seconds) VALUES (?, ?)",
+                [(f"k{i}", 1.0) for i in range(1000)],
+            ),
+        )
+    )
+
+
+def spec_scenarios() -> list[Scenario]:
+    """Spec files that would make the spec tools run without end (40+ minutes, 10 GB)."""
+    text = (Path(__file__).resolve().parent.parent / "specs" / "imini.yaml").read_text()
+    ref = "{$ref: '#/components/schemas/%s'}"
+    cycle = text.replace("  schemas:\n", f"  schemas:\n    A: {ref % 'B'}\n    B: {ref % 'A'}\n", 1)
+    levels = ["x-bomb:", "  a0: &a0 [lol]"]
+    levels += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    bomb = text.replace("components:\n", "\n".join(levels) + "\ncomponents:\n", 1)
+    diff = ["spec-diff", "{work}/old.yaml", "{work}/new.yaml"]
+    return [
+        Scenario(
+            f"spec-diff: {name}",
+            diff,
+            {exits.USAGE},
+            files={"old.yaml": text.encode(), "new.yaml": new.encode()},
+            bound=20,
+        )
+        for name, new in (("$ref cycle", cycle), ("YAML alias bomb", bomb))
+    ]
 
 
 def input_scenarios() -> list[Scenario]:
@@ -239,6 +383,12 @@ def input_scenarios() -> list[Scenario]:
         "lone surrogate body": (b'{"model": "kling/kling-v3", "prompt": "\\udc80"}', exits.USAGE),
         "NaN body": (b'{"duration": NaN}', exits.USAGE),
         "null body": (b"null", exits.FAILED),
+        "markup body": (
+            b'{"model": "kling/kling-v3", "prompt": "p", "mode[/]": 1, "duration": "[/x]"}',
+            exits.FAILED,
+        ),
+        "markup model": (b'{"model": "kling[/]x", "prompt": "p"}', exits.FAILED),
+        "SVG height 0.5 as data:image/png": (json.dumps(_forged_image()).encode(), exits.FAILED),
     }
     found = [
         Scenario(f"validate: {name}", validate, {code}, files={"body.json": data})
@@ -310,6 +460,13 @@ def input_scenarios() -> list[Scenario]:
     return found
 
 
+def _forged_image(width: str = "10", height: str = "0.5") -> dict[str, Any]:
+    """A body whose inline "PNG" is an SVG stating an impossible size."""
+    svg = f'<svg width="{width}" height="{height}"></svg>'.encode()
+    url = "data:image/png;base64," + base64.b64encode(svg).decode()
+    return {**JOB, "prompt": "x", "reference_images": [{"url": url}]}
+
+
 def _journal_for(prompt: bytes) -> bytes:
     """A journal file recorded for a different first line (the jobs file was edited since)."""
     from vidgate.journal import Journal
@@ -335,6 +492,17 @@ def batch_scenarios() -> list[Scenario]:
 
     def polls(h: Handler) -> None:
         task_reply(h.path.rstrip("/").rsplit("/", 1)[-1])(h)
+
+    seen: set[str] = set()
+
+    def markup_polls(h: Handler) -> None:  # each task is in progress once, then succeeds
+        task_id = unquote(h.path.rstrip("/").rsplit("/", 1)[-1])
+        status = MARKUP_STATUS if task_id not in seen else SUCCEEDED
+        seen.add(task_id)
+        task_reply(task_id, status=status)(h)
+
+    def markup_submit(h: Handler) -> None:
+        send_json({"task_id": f"task[/]{h.slot.count()}", "status": MARKUP_STATUS})(h)
 
     return [
         Scenario(
@@ -364,7 +532,45 @@ def batch_scenarios() -> list[Scenario]:
             fast=False,
             check=lambda w, s: _journal_problems(w, s, 6),
         ),
+        Scenario(
+            "batch: markup in task ids and statuses",
+            batch,
+            {exits.OK},
+            submit=markup_submit,
+            task=markup_polls,
+            files={"jobs.jsonl": jobs},
+            check=lambda w, s: _journal_problems(w, s, 6),
+        ),
+        Scenario(
+            "batch --skip-invalid: a forged image header",
+            [*batch, "--skip-invalid"],
+            {exits.OK},
+            task=polls,
+            files={"jobs.jsonl": jobs + b"\n" + json.dumps(_forged_image("9" * 400, "5")).encode()},
+            check=lambda w, s: _journal_problems(w, s, 7),
+        ),
+        Scenario(
+            "batch --status: markup in the journal",
+            ["batch", "--status", "{out}"],
+            {exits.OK},
+            files={"out/.vidgate-batch.sqlite": _journal_with_markup()},
+            check=lambda w, s: _journal_problems(w, s, 1),
+        ),
     ]
+
+
+def _journal_with_markup() -> bytes:
+    """A journal whose task id, status, file, worker and error are unbalanced markup."""
+    from vidgate.journal import Journal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal(Path(tmp))
+        journal.set_meta("gateway", "imini")
+        journal.add(1, {**JOB, "prompt": "x"})
+        fields = {"task_id": "task[/]1", "status": MARKUP_STATUS, "worker": "w[/b]"}
+        journal.set(1, "failed", expect="pending", error="[/] no", file="f[/].mp4", **fields)
+        journal.close()
+        return (Path(tmp) / Journal.NAME).read_bytes()
 
 
 def _journal_problems(work: Path, slot: Slot, jobs: int, unknown: int | None = None) -> list[str]:

@@ -33,7 +33,7 @@ from openapi_spec_validator import validate
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from referee import Referee
 
-from vidgate import spec
+from vidgate import spec, specfile
 
 ROOT = Path(__file__).resolve().parent.parent
 Json = dict[str, Any]
@@ -220,6 +220,10 @@ def lint_document(doc: Json, gateway: spec.Gateway) -> list[str]:
 def lint(path: Path) -> list[str]:
     gateway: spec.Gateway = path.stem  # type: ignore[assignment]
     doc = yaml.safe_load(path.read_text())
+    try:  # before anything walks it: an alias bomb or a $ref cycle would never finish
+        specfile.check_bounded(doc, path.name)
+    except specfile.SpecUnreadable as exc:
+        return [str(exc)]
     if doc != spec.document(gateway):
         return [f"{path.name}: generated/vidgate_specs is stale; run make generate"]
     return [f"{path.name}: {p}" for p in lint_document(doc, gateway)]

@@ -289,8 +289,9 @@ class Config:
     def submit_request(
         self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None = None
     ) -> tuple[dict[str, Any], str]:
-        """Validate (raising RequestValidationError), then the request and the body's mode;
-        ``extra_body`` is merged in after validation, unchecked (as openai-python does)."""
+        """Validate (raising RequestValidationError), then the request and the mode of what is
+        sent; ``extra_body`` adds keys the spec does not list (a listed key is refused: rule
+        ``extra-body.overrides``), and the merged body must fit the spec's body-size limit."""
         from vidgate.neutral import HappyHorse
 
         if isinstance(body, HappyHorse):
@@ -305,9 +306,10 @@ class Config:
             self.check_parameters(
                 self.gateway.submit_operation_id, {"Idempotency-Key": idempotency_key}
             )
-        sent = {**body, **(extra_body or {})}
-        if extra_body:  # unchecked against the spec, but it must still be JSON
+        sent = body
+        if extra_body:  # keys the spec does not list, which must still be JSON
             self.refuse_non_json(dict(extra_body), body)
+            sent, mode = validator(self.gateway.name).with_extra(body, extra_body)
         return self.gateway.submit_request(sent, idempotency_key, self.response_version), mode
 
     def refuse_non_json(self, value: Any, body: Any) -> None:

@@ -127,7 +127,7 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
 
 def _gateway(name: str) -> Any:
     if name not in GATEWAY_NAMES:
-        err.print(f"[red]unknown gateway {name!r}[/]: use imini or apimart")
+        err.print(f"[red]unknown gateway {_safe(repr(name))}[/]: use imini or apimart")
         raise typer.Exit(USAGE)
     return str(name)
 
@@ -160,7 +160,9 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            err.print(f"[red]--set {pair!r}[/]: expected KEY=VALUE (VALUE is JSON or text)")
+            err.print(
+                f"[red]--set {_safe(repr(pair))}[/]: expected KEY=VALUE (VALUE is JSON or text)"
+            )
             raise typer.Exit(USAGE)
         try:
             body[key] = jsonin.parse(value)
@@ -199,16 +201,17 @@ def validate(
         out.print_json(json.dumps(report))
         raise typer.Exit(0 if result.valid else FAILED)
     for w in result.warnings:
-        out.print(f"  [yellow]warning[/] {w.message} [dim]\\[{w.rule}][/]")
+        out.print(f"  [yellow]warning[/] {_safe(w.message)} [dim]\\[{_safe(w.rule)}][/]")
     if result.valid:
-        out.print(f"[green]valid[/] {result.model} request, mode [bold]{result.mode}[/]")
-    else:
         out.print(
-            f"[red]invalid[/] {result.model or 'request'} ({len(result.violations)} problem(s)):"
+            f"[green]valid[/] {_safe(result.model)} request, mode [bold]{_safe(result.mode)}[/]"
         )
+    else:
+        what, count = _safe(result.model or "request"), len(result.violations)
+        out.print(f"[red]invalid[/] {what} ({count} problem(s)):")
         for v in result.violations:
             code = f" → gateway code {v.code}" if v.code else ""
-            out.print(f"  • {v.message} [dim]\\[{v.rule}]{code}[/]")
+            out.print(f"  • {_safe(v.message)} [dim]\\[{_safe(v.rule)}]{_safe(code)}[/]")
     raise typer.Exit(0 if result.valid else FAILED)
 
 
@@ -227,7 +230,7 @@ def generate(
     timeout: Annotated[float | None, typer.Option(help="seconds to wait at most")] = None,
     extra_body: Annotated[
         str | None,
-        typer.Option(help="JSON object merged into the body after validation, unchecked"),
+        typer.Option(help="JSON object of keys the spec does not list, added after validation"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -244,7 +247,9 @@ def generate(
         submitted = client.generate(body, extra_body=extra)
         result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
         if not as_json:
-            out.print(f"submitted task [bold]{_safe(submitted.id)}[/] (mode {submitted.mode})")
+            out.print(
+                f"submitted task [bold]{_safe(submitted.id)}[/] (mode {_safe(submitted.mode)})"
+            )
         if wait or download:
             task = _watch(client, submitted.id, timeout, as_json)
             result["task"] = _task_json(task)
@@ -322,7 +327,10 @@ def mock(
         sock = listen(host, port)
     except OSError as exc:
         err.print(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}", style="red", soft_wrap=True
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            style="red",
+            soft_wrap=True,
+            markup=False,
         )
         raise typer.Exit(USAGE) from None
     base = f"http://{host}:{sock.getsockname()[1]}"
@@ -387,13 +395,16 @@ def docs_diff_cmd(
         if apply:
             done = docs_diff.apply_page(text, source, model)
             if done.written:
+                docs_diff.refuse_invalid(source)  # re-lint: an invalid result is not written
                 source.save()
         diffs = docs_diff.diff_page(text, None, model, source)
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]cannot read {page}[/]: {getattr(exc, 'strerror', None) or exc}")
+        err.print(
+            f"[red]cannot read {_safe(page)}[/]: {_safe(getattr(exc, 'strerror', None) or exc)}"
+        )
         raise typer.Exit(USAGE) from None
     except ValueError as exc:  # SpecUnreadable, a page that is not a reference page
-        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{_safe(exc)}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE) from None
     unexplained = [d for d in diffs if not d.explained]
     if as_json:
@@ -403,15 +414,17 @@ def docs_diff_cmd(
         out.print_json(json.dumps(result, ensure_ascii=False))
     elif apply:
         for line in done.written:
-            out.print(f"[green]{'wrote':>9}[/] {line}", highlight=False, soft_wrap=True)
+            out.print(f"[green]{'wrote':>9}[/] {_safe(line)}", highlight=False, soft_wrap=True)
         for d in unexplained:
-            out.print(f"[red]{'BY HAND':>9}[/] {d}", highlight=False, soft_wrap=True)
-        out.print(f"{len(done.written)} written to {spec_file}, {len(unexplained)} left by hand")
+            out.print(f"[red]{'BY HAND':>9}[/] {_safe(d)}", highlight=False, soft_wrap=True)
+        out.print(
+            f"{len(done.written)} written to {_safe(spec_file)}, {len(unexplained)} left by hand"
+        )
     else:
         for d in diffs:
             colour = "green" if d.explained else "red"
             label = "explained" if d.explained else "DIFF"
-            out.print(f"[{colour}]{label:>9}[/] {d}", highlight=False, soft_wrap=True)
+            out.print(f"[{colour}]{label:>9}[/] {_safe(d)}", highlight=False, soft_wrap=True)
         out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
     raise typer.Exit(FAILED if unexplained else 0)
 
@@ -433,12 +446,12 @@ def spec_diff_cmd(
 
     levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
     if fail_on not in levels:
-        err.print(f"[red]--fail-on {fail_on!r}[/]: use one of {', '.join(levels)}")
+        err.print(f"[red]--fail-on {_safe(repr(fail_on))}[/]: use one of {', '.join(levels)}")
         raise typer.Exit(USAGE)
     try:
         pairs = spec_diff.compare_files(files, from_rev)
     except ValueError as exc:  # SpecUnreadable, wrong number of files
-        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{_safe(exc)}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE) from None
     if as_json:
         found = [{"spec": label, **report.as_json()} for label, report in pairs]
@@ -452,18 +465,22 @@ def spec_diff_cmd(
     raise typer.Exit(FAILED if failed else 0)
 
 
-def _safe(text: Any) -> str:
-    """A server-supplied string as console text: redacted, control characters shown escaped,
-    no rich markup."""
-    from rich.markup import escape
-
+def _printable(text: Any) -> str:
+    """A string from outside as plain text: redacted, control characters shown escaped."""
     from vidgate.redact import redact
 
-    clean = "".join(
+    return "".join(
         ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
         for ch in redact(str(text))
     )
-    return escape(clean)
+
+
+def _safe(text: Any) -> str:
+    """A server-supplied string inside console markup: printable, with its own brackets escaped
+    (``task[/]1`` is shown as written, never read as a closing tag)."""
+    from rich.markup import escape
+
+    return escape(_printable(text))
 
 
 def _show(task: Task) -> None:
@@ -479,18 +496,18 @@ def _show(task: Task) -> None:
 
 
 def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False) -> Task:
-    columns = (
-        TextColumn("{task.description}"),
+    columns = (  # the task id and its status come from outside: text, never markup
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
-        TextColumn("{task.fields[state]}"),
+        TextColumn("{task.fields[state]}", markup=False),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err, transient=False) as bar:
-        row = bar.add_task(task_id, total=100, state="submitted")
+        row = bar.add_task(_printable(task_id), total=100, state="submitted")
 
         def on_progress(task: Task) -> None:
             done = 100 if task.succeeded else task.progress
-            bar.update(row, completed=done or 0, state=task.raw_status)
+            bar.update(row, completed=done or 0, state=_printable(task.raw_status))
 
         with _on_ctrl_c(f"stopped waiting; the task goes on: vidgate wait {task_id}"):
             task: Task = client.wait(task_id, timeout=timeout, on_progress=on_progress)
@@ -514,7 +531,7 @@ def _save(
 
 
 def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: bool) -> list[str]:
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn())
     saved: list[str] = []
     for index, video in enumerate(task.videos):
         kinds = [

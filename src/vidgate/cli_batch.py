@@ -23,6 +23,7 @@ from vidgate.cli import (
     _fail,
     _gateway,
     _on_ctrl_c,
+    _printable,
     app,
     err,
     out,
@@ -125,7 +126,7 @@ def batch(
         err.print("[red]give a jobs file[/] (or --worker --journal URL, or --status DIR)")
         raise typer.Exit(USAGE)
     elif not jobs.is_file():
-        err.print(f"[red]cannot read {jobs}[/]")
+        err.print(f"cannot read {jobs}", style="red", markup=False)
         raise typer.Exit(USAGE)
     from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
@@ -136,7 +137,7 @@ def batch(
     terminated = asyncio.Event()
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
     with Progress(
-        TextColumn("{task.description:>10}"),
+        TextColumn("{task.description:>10}", markup=False),  # a task's status: text, not markup
         BarColumn(),
         TextColumn("{task.completed:>5.0f}"),
         console=err,
@@ -157,7 +158,8 @@ def batch(
             if line not in running:
                 running[line] = bar.add_task(f"line {line}", total=100)
             done = 100 if task.succeeded else (task.progress or 0)
-            bar.update(running[line], completed=done, description=f"line {line} {task.raw_status}")
+            status = _printable(task.raw_status)
+            bar.update(running[line], completed=done, description=f"line {line} {status}")
 
         options = BatchOptions(
             name,
@@ -201,7 +203,8 @@ def batch(
         _emit({"counts": counts, "journal": str(where)})
     else:
         summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-        out.print(f"{summary}  (journal in {where})", soft_wrap=True)  # one line, for scripts
+        # one line, for scripts
+        out.print(f"{summary}  (journal in {where})", soft_wrap=True, markup=False)
     if load:
         raise typer.Exit(0)
     if terminated.is_set():
@@ -215,6 +218,7 @@ def batch(
 
 def _print_journal(journal: Any, as_json: bool = False) -> None:
     from rich.table import Column, Table
+    from rich.text import Text
 
     if as_json:
         keys = STATUS_KEYS
@@ -229,16 +233,13 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
     fold = {name: Column(name, overflow="fold") for name in ("task", "status", "file", "error")}
     names = ("line", "state", "task", "status", "file", "bytes", "worker", "error")
     table = Table(*(fold.get(name, name) for name in names))
-    for job in journal.jobs():
+    for job in journal.jobs():  # every cell is Text: ids, statuses and errors are not markup
+        cells = (job.task_id, job.status, job.file, job.size, job.worker, (job.error or "")[:80])
         table.add_row(
-            str(job.line),
-            job.state,
-            job.task_id or "",
-            job.status or "",
-            job.file or "",
-            "" if job.size is None else str(job.size),
-            job.worker or "",
-            (job.error or "")[:80],
+            Text(str(job.line)),
+            Text(_printable(job.state)),
+            *(Text("" if cell is None else _printable(cell)) for cell in cells),
         )
     out.print(table)
-    out.print(" ".join(f"{k}={v}" for k, v in sorted(journal.counts().items())))
+    counts = sorted(journal.counts().items())
+    out.print(" ".join(f"{k}={v}" for k, v in counts), markup=False)

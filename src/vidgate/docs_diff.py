@@ -21,10 +21,11 @@ modes and cross-field rules, prose) is left for a human.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
@@ -41,8 +42,11 @@ __all__ = [
     "diff_page",
     "page_model",
     "parse_page",
+    "refuse_invalid",
+    "relint",
     "report",
 ]
+MAX_PAGE_NUMBER = 2**63 - 1  # a bound for the tool, not a documented number: any int64 limit
 APPLICABLE = ("minimum", "maximum", "maxItems", "maxLength", "default", "enum", "missing-in-spec")
 PLAIN = {"string": str, "integer": int, "number": float, "boolean": bool}
 
@@ -143,12 +147,12 @@ def _read_field(name: str, kind: str, items: str | None, block: list[str]) -> Pa
     for pattern in RANGES:
         match = pattern.search(text)
         if match:
-            f.minimum, f.maximum = int(match.group(1)), int(match.group(2))
+            f.minimum, f.maximum = _number(match.group(1)), _number(match.group(2))
             break
     if match := re.search(r"Maximum array length:\s*(\d+)", text):
-        f.max_items = int(match.group(1))
+        f.max_items = _number(match.group(1))
     if kind == "string" and (match := re.search(r"up to (\d+) characters", text, re.IGNORECASE)):
-        f.max_length = int(match.group(1))
+        f.max_length = _number(match.group(1))
     if kind == "object":
         f.children = _children(block)
     return f
@@ -201,12 +205,26 @@ def _children(block: list[str]) -> dict[str, PageField]:
 
 
 def _number(expr: str) -> int:
-    """'4294967295', '-1' or '2^32-1'."""
+    """'4294967295', '-1' or '2^32-1', within ±MAX_PAGE_NUMBER (ValueError past it: a page's
+    ``9^999999999`` is refused, never computed)."""
     if m := re.fullmatch(r"(-?)(\d+)\^(\d+)([+-]\d+)?", expr):
         sign, base, power, offset = m.groups()
-        value: int = int(base) ** int(power) + int(offset or 0)
+        b, p = _bounded(base, expr), _bounded(power, expr)
+        if b > 1 and p > MAX_PAGE_NUMBER.bit_length():  # 2^64 and beyond are out already
+            raise _out_of_range(expr)
+        value: int = _bounded(str(b**p + _bounded(offset or "0", expr)), expr)
         return -value if sign else value
-    return int(expr)
+    return _bounded(expr, expr)
+
+
+def _bounded(digits: str, expr: str) -> int:
+    if len(digits.lstrip("+-0")) > len(str(MAX_PAGE_NUMBER)) or abs(int(digits)) > MAX_PAGE_NUMBER:
+        raise _out_of_range(expr)
+    return int(digits)
+
+
+def _out_of_range(expr: str) -> ValueError:
+    return ValueError(f"the page's number {expr[:40]!r} is beyond ±{MAX_PAGE_NUMBER}")
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -452,3 +470,68 @@ def report(diffs: list[Diff]) -> dict[str, Any]:
         "unexplained": [asdict(d) for d in diffs if not d.explained],
         "explained": [asdict(d) for d in diffs if d.explained],
     }
+
+
+# ---------------------------------------------------------------------------- after --apply
+RANGE_PAIRS = (
+    ("minimum", "maximum"),
+    ("exclusiveMinimum", "exclusiveMaximum"),
+    ("minLength", "maxLength"),
+    ("minItems", "maxItems"),
+    ("minProperties", "maxProperties"),
+    ("minContains", "maxContains"),
+)
+COUNTS = tuple(key for pair in RANGE_PAIRS[2:] for key in pair)
+
+
+def relint(source: specfile.SpecFile) -> list[str]:
+    """What would make the spec unusable, one line each with its place: a range whose low end is
+    above its high end, a length or count that is not a non-negative integer, a number that is
+    not finite (a default of .nan or .inf; JSON cannot carry one), an enum without values."""
+    problems: list[str] = []
+    seen: set[int] = set()
+
+    def say(pointer: str, what: str) -> None:
+        problems.append(f"{source.location(pointer)} #{pointer}: {what}")
+
+    def walk(node: Any, pointer: str) -> None:
+        if isinstance(node, float) and not math.isfinite(node):
+            say(pointer, f"{node} is not a finite number")
+        if not isinstance(node, dict | list) or id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{pointer}/{i}")
+            return
+        for low, high in RANGE_PAIRS:
+            a, b = node.get(low), node.get(high)
+            if _real(a) and _real(b) and a > b:
+                say(pointer, f"{low} {a} is above {high} {b}")
+        for key in COUNTS:
+            if key in node and not (
+                _real(node[key]) and isinstance(node[key], int) and node[key] >= 0
+            ):
+                say(f"{pointer}/{key}", f"{key} {node[key]!r} is not a count (0, 1, 2, ...)")
+        if "enum" in node and (not isinstance(node["enum"], list) or not node["enum"]):
+            say(f"{pointer}/enum", "an enum needs at least one value")
+        for key, value in node.items():
+            walk(value, f"{pointer}/{specfile.escape(str(key))}")
+
+    walk(source.doc, "")
+    return problems
+
+
+def _real(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def refuse_invalid(source: specfile.SpecFile) -> None:
+    """ValueError, in one line, if what ``apply_page`` wrote left the spec invalid (the caller
+    then writes nothing)."""
+    problems = relint(source)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValueError(
+            f"--apply wrote nothing: {source.path} would be invalid: {problems[0]}{more}"
+        )

@@ -7,11 +7,18 @@ makes concurrent writers (several processes, a batch) safe; it runs in WAL mode,
 time does not wait for the disk, and a writer busy for more than ``BUSY_S`` costs one run time, not
 a stalled wait. A file that cannot be read or written (corrupt, read-only) turns the history off for
 this process, with one log line: waiting then falls back to the spec's schedule, never to an error.
+
+The file is data from outside too. It is marked as vidgate's (``PRAGMA application_id``) when
+created; a database that is neither marked nor exactly the unmarked layout of earlier versions
+(another program's file) turns the history off with one warning before anything is written to it,
+its journal mode included. A stored run time that is not a finite number of seconds in (0, a day)
+is ignored.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import threading
@@ -26,6 +33,15 @@ KEEP = 20  # run times kept per kind of task
 MAX_KINDS = 500  # kinds kept in the file (the least recently used go first)
 KEY_FIELDS = ("model", "duration", "resolution")  # what a run time depends on
 BUSY_S = 0.25  # how long a read or write waits for another writer (waits call this in-line)
+MAX_RUN_S = 86_400  # a run time is kept and used only if shorter than a day
+APPLICATION_ID = int.from_bytes(b"vgrt")  # PRAGMA application_id of a vidgate run-time history
+TABLE = (
+    "CREATE TABLE runs (kind TEXT NOT NULL, seconds REAL NOT NULL,"
+    " at INTEGER PRIMARY KEY AUTOINCREMENT)"
+)
+INDEX = "CREATE INDEX runs_kind ON runs (kind, at)"
+# an unmarked file written by an earlier version holds exactly these (sqlite_master: name, sql)
+LEGACY = {("runs", TABLE), ("runs_kind", INDEX), ("sqlite_sequence", None)}
 
 logger = logging.getLogger("vidgate")
 Kind = tuple[str, str, str, str]  # gateway, model, duration, resolution
@@ -68,14 +84,22 @@ class History:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=BUSY_S, check_same_thread=False)
+                if not _ours(db):  # checked before any write: another program's file stays as is
+                    db.close()
+                    logger.warning(
+                        "run-time history off: %s is not a vidgate run-time history "
+                        "(left untouched; point %s elsewhere)",
+                        self.path,
+                        ENV,
+                    )
+                    self.path = None
+                    return None
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 # WAL + NORMAL: a record is a cheap append, not an fsync per task
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS runs (kind TEXT NOT NULL, seconds REAL NOT NULL,"
-                    " at INTEGER PRIMARY KEY AUTOINCREMENT)"
-                )
-                db.execute("CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, at)")
+                db.execute(TABLE.replace("TABLE", "TABLE IF NOT EXISTS", 1))
+                db.execute(INDEX.replace("INDEX", "INDEX IF NOT EXISTS", 1))
                 db.commit()
                 self._db = db
             except (OSError, sqlite3.Error) as exc:
@@ -113,11 +137,11 @@ class History:
             except sqlite3.Error as exc:
                 self._off(exc)
                 return []
-        return [float(r[0]) for r in reversed(rows)]
+        return [float(r[0]) for r in reversed(rows) if _usable(r[0])]
 
     def record(self, kind: Kind | None, seconds: float) -> None:
         """Add one run time (ignored when not positive or longer than a day)."""
-        if kind is None or not 0 < seconds < 86_400:
+        if kind is None or not _usable(seconds):
             return
         import sqlite3
 
@@ -152,6 +176,29 @@ class History:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _usable(seconds: Any) -> bool:
+    """A run time to keep or trust: a finite number of seconds in (0, MAX_RUN_S); a row holding
+    text, a blob, inf or a negative number is not one."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return False
+    return math.isfinite(seconds) and 0 < seconds < MAX_RUN_S
+
+
+def _ours(db: Any) -> bool:
+    """Whether the database is a vidgate run-time history (marked, or the unmarked layout of an
+    earlier version, or empty); reads only."""
+    (mark,) = db.execute("PRAGMA application_id").fetchone()
+    if mark == APPLICATION_ID:
+        return True
+    if mark != 0:
+        return False
+    found = {
+        (name, None if name == "sqlite_sequence" else sql)
+        for name, sql in db.execute("SELECT name, sql FROM sqlite_master")
+    }
+    return not found or (found <= LEGACY and ("runs", TABLE) in found)  # new, or unmarked ours
 
 
 _cache: dict[str, History] = {}

@@ -31,10 +31,21 @@ import imagesize  # type: ignore[import-untyped]  # no py.typed
 from vidgate import media_content
 from vidgate.errors import Violation
 
-__all__ = ["HEADER_PREFIX_CHARS", "check", "data_urls", "decoded_size", "dimensions"]
+__all__ = [
+    "HEADER_PREFIX_CHARS",
+    "MAX_SIDE_PX",
+    "check",
+    "data_urls",
+    "decoded_size",
+    "dimensions",
+    "header_size",
+]
 
 Json = dict[str, Any]
 HEADER_PREFIX_CHARS = 1 << 18  # base64 characters decoded to find an image header (192 KiB)
+# a sanity bound on what a header claims, not a gateway limit (those are in the spec): a side
+# beyond it is a forged header, refused before any arithmetic on it
+MAX_SIDE_PX = 100_000
 _DATA_URL = re.compile(r"^data:([a-z]+)/([a-z0-9.+-]+);base64,(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -57,8 +68,10 @@ def decoded_size(payload: str) -> int:
     return len(payload) * 3 // 4 - (len(payload) - len(payload.rstrip("=")))
 
 
-def dimensions(payload: str) -> tuple[int, int] | None:
-    """Width and height from the image header in the payload's first bytes, if readable."""
+def header_size(payload: str) -> tuple[Any, Any] | None:
+    """Width and height as the image header in the payload's first bytes states them (any
+    number imagesize returns: SVG gives floats, GIF and BMP signed values), or None when no size
+    can be read from it at all."""
     prefix = payload[: HEADER_PREFIX_CHARS - HEADER_PREFIX_CHARS % 4]
     prefix = prefix[: len(prefix) - len(prefix) % 4]
     try:
@@ -66,7 +79,34 @@ def dimensions(payload: str) -> tuple[int, int] | None:
         width, height = imagesize.get(io.BytesIO(head))
     except (binascii.Error, ValueError, OSError, IndexError, TypeError, EOFError, struct.error):
         return None
-    return (int(width), int(height)) if width > 0 and height > 0 else None
+    return None if (width, height) == (-1, -1) else (width, height)  # -1, -1: no size found
+
+
+def _side(value: Any) -> int | None:
+    """A header's side as whole pixels, 1 to MAX_SIDE_PX; None for 0.5, -3, inf, nan, 10^400."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SIDE_PX:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SIDE_PX:
+        return value
+    return None
+
+
+def _plausible(stated: tuple[Any, Any]) -> tuple[int, int] | None:
+    width, height = _side(stated[0]), _side(stated[1])
+    return None if width is None or height is None else (width, height)
+
+
+def dimensions(payload: str) -> tuple[int, int] | None:
+    """Width and height from the image header, if readable and plausible (whole pixels, 1 to
+    MAX_SIDE_PX each)."""
+    stated = header_size(payload)
+    return None if stated is None else _plausible(stated)
+
+
+def _shown(side: Any) -> str:
+    """A header value in a message: short, whatever its size (a 400-digit width is cut)."""
+    text = str(side) if isinstance(side, float) else repr(side)
+    return text if len(text) <= 12 else f"{text[:8]}…({len(text)} chars)"
 
 
 def _ratio(text: str) -> float:
@@ -122,8 +162,14 @@ def _findings(
     if isinstance(max_bytes, int) and size > max_bytes:
         text = f"inline {family} is {size} bytes decoded, over the documented {max_bytes} bytes"
         yield "media.max-bytes", text + " per file", max_bytes, False
-    dims = dimensions(payload) if family == "image" else None
+    stated = header_size(payload) if family == "image" else None
+    if stated is None:
+        return
+    dims = _plausible(stated)
     if dims is None:
+        shown = "x".join(_shown(side) for side in stated)
+        text = f"the image header states {shown} px; each side must be 1-{MAX_SIDE_PX} whole px"
+        yield "media.dimensions", text, [1, MAX_SIDE_PX], False
         return
     w, h = dims
     size_text = f"image is {w}x{h} px"

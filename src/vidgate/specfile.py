@@ -16,7 +16,20 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-__all__ = ["SpecFile", "SpecUnreadable", "escape", "load", "loads", "pointer_parts"]
+__all__ = [
+    "MAX_NODES",
+    "SpecFile",
+    "SpecUnreadable",
+    "check_bounded",
+    "escape",
+    "load",
+    "loads",
+    "pointer_parts",
+]
+
+# a bound for the tools, not a documented number: the document with every YAML alias expanded
+# (our specs are about 2,000 nodes); an alias bomb expands to billions
+MAX_NODES = 200_000
 
 
 class SpecUnreadable(ValueError):
@@ -100,11 +113,87 @@ def loads(text: str, path: Path) -> SpecFile:
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or exc
+        problem = _short(str(getattr(exc, "problem", None) or exc))
         raise SpecUnreadable(f"{path} is not YAML: {problem}{where}") from None
     if not isinstance(doc, dict) or "openapi" not in doc or "components" not in doc:
         raise SpecUnreadable(f"{path} is not an OpenAPI document (no openapi/components keys)")
+    check_bounded(doc, path)
     return SpecFile(path, doc, text)
+
+
+def _short(text: str, most: int = 300) -> str:
+    """One line of at most ``most`` characters (a YAML error may quote a whole mapping)."""
+    line = " ".join(text.split())
+    return line if len(line) <= most else line[: most - 1] + "…"
+
+
+def check_bounded(doc: Any, path: Path | str) -> None:
+    """Raise SpecUnreadable, in one line, for a document the tools could not walk in bounded
+    time: YAML aliases expanding past MAX_NODES nodes or into themselves, a ``$ref`` that is not
+    a local pointer to an existing node, or a cycle of ``$ref`` (a schema reachable from
+    itself). Linear in the distinct nodes: an alias is looked at once, never expanded."""
+    sizes: dict[int, int] = {}
+    refs_below: dict[int, frozenset[str]] = {}
+    active: set[int] = set()
+
+    def walk(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise SpecUnreadable(f"{path}: a YAML alias contains itself (a recursive alias)")
+        active.add(key)
+        children = list(node.values()) if isinstance(node, dict) else list(node)
+        total = 1 + sum(walk(child) for child in children)
+        refs: set[str] = set()
+        for child in children:
+            refs |= refs_below.get(id(child), frozenset())
+        if isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/"):
+                raise SpecUnreadable(f"{path}: $ref {_short(repr(ref), 80)} is not a local pointer")
+            refs.add(ref)
+        active.discard(key)
+        sizes[key], refs_below[key] = total, frozenset(refs)
+        return total
+
+    total = walk(doc)
+    if total > MAX_NODES:
+        raise SpecUnreadable(
+            f"{path}: its YAML aliases expand to {total} nodes, over {MAX_NODES} (an alias bomb?)"
+        )
+    _refuse_ref_cycles(doc, path, refs_below)
+
+
+def _refuse_ref_cycles(doc: Any, path: Path | str, refs_below: dict[int, frozenset[str]]) -> None:
+    every = set().union(*refs_below.values()) if refs_below else set()
+    edges: dict[str, frozenset[str]] = {}
+    for ref in every:
+        try:
+            node: Any = doc
+            for part in pointer_parts(ref):
+                node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise SpecUnreadable(f"{path}: $ref {_short(ref, 80)} points at nothing") from None
+        edges[ref] = refs_below.get(id(node), frozenset())
+    done: set[str] = set()
+    for start in sorted(edges):  # depth-first, iteratively: the chain is the cycle's witness
+        if start in done:
+            continue
+        chain, stack = [start], [iter(sorted(edges[start]))]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                done.add(chain.pop())
+                stack.pop()
+            elif step in chain:
+                loop = " → ".join([*chain[chain.index(step) :], step])
+                raise SpecUnreadable(f"{path}: $ref cycle {_short(loop, 200)}")
+            elif step not in done:
+                chain.append(step)
+                stack.append(iter(sorted(edges[step])))
 
 
 def load(path: Path) -> SpecFile:

@@ -207,6 +207,37 @@ class Validator:
         assert result.mode is not None
         return result.mode
 
+    def with_extra(
+        self, body: Mapping[str, Any], extra: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str]:
+        """A validated body with ``extra_body`` added, and the mode of what is sent. extra_body
+        only adds keys the spec does not list for the model: a listed key (``model``,
+        ``duration``, ``extra_params``, ...) would replace a checked value unchecked, so it is
+        refused (rule ``extra-body.overrides``; set it in the body instead). The merged body is
+        held to the model's ``x-vidgate-max-body-bytes``. Raises RequestValidationError."""
+        model = body["model"]
+        compiled = self._model(model)
+        listed = _listed_keys(self.doc, compiled.schema) | {"model"}
+        violations = [
+            Violation(
+                f"/{key}",
+                "extra-body.overrides",
+                f"extra_body.{key}: {key} is a field of {model} in the spec; set it in the body, "
+                "where it is checked (extra_body only adds keys the spec does not list)",
+                sorted(listed),
+            )
+            for key in extra
+            if key in listed
+        ]
+        sent = {**body, **extra}
+        if not violations and compiled.max_body_bytes is not None:
+            violations.extend(self._size(sent, compiled.max_body_bytes))
+        if violations:
+            raise RequestValidationError(self.gateway, model, self.mode(body), tuple(violations))
+        mode = self.mode(sent)  # nulls read as the spec says, as for the body itself
+        assert mode is not None  # the model, not overridden, was validated
+        return sent, mode
+
     def check_parameters(
         self, operation_id: str, values: Mapping[str, Mapping[str, str]]
     ) -> tuple[Violation, ...]:
@@ -541,6 +572,20 @@ def _over_budget(budget: Mapping[str, Any], text: str) -> str | None:
         f"model reads ({cjk_limit} CJK or {other_limit} other characters, mixed in proportion); "
         "it cuts the rest off without an error (sent as given)"
     )
+
+def _listed_keys(doc: Json, schema: Any) -> set[str]:
+    """The body keys a model's schema lists: its properties and those of its allOf / if / then /
+    else branches, through $ref (not of nested objects)."""
+    schema = spec.deref(doc, schema)
+    if not isinstance(schema, Mapping):
+        return set()
+    keys = set(schema.get("properties", {}))
+    for branch in ("if", "then", "else", "not"):
+        if isinstance(schema.get(branch), Mapping):
+            keys |= _listed_keys(doc, schema[branch])
+    for part in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        keys |= _listed_keys(doc, part)
+    return keys
 
 
 _NULL, _FLOAT = 1, 2
