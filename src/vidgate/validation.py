@@ -573,6 +573,7 @@ def _over_budget(budget: Mapping[str, Any], text: str) -> str | None:
         "it cuts the rest off without an error (sent as given)"
     )
 
+
 def _listed_keys(doc: Json, schema: Any) -> set[str]:
     """The body keys a model's schema lists: its properties and those of its allOf / if / then /
     else branches, through $ref (not of nested objects)."""
