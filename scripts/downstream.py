@@ -17,6 +17,7 @@ Prints each step with its duration; exit status 0 only when every step passed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scripts" / "downstream"
-TOP_LEVEL = {"vidgate", "vidgate_imini", "vidgate_apimart", "vidgate_models", "vidgate_specs"}
+TOP_LEVEL = {
+    "vidgate",
+    "vidgate_imini",
+    "vidgate_apimart",
+    "vidgate_models",
+    "vidgate_specs",
+    "vidgate_typed",
+}
+MISTAKES = "mistakes.py"  # every line marked "# E: <code>" must be reported, nothing else
+MARK = re.compile(r"#\s*E:\s*([a-z-]+)\s*$")
+REPORTED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$")
 # .gitignore: hatchling always adds it (a rebuild from the sdist reads it)
 SDIST_TOP = {"src", "generated", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
 # what the README tells users to export (CLI section): fixtures must not see it
@@ -82,6 +93,58 @@ def check_archives(dist: Path) -> None:
         f"         wheel: {len(names)} files, packages {', '.join(sorted(TOP_LEVEL))}, "
         f"each with py.typed; sdist: {', '.join(sorted(members))}"
     )
+
+
+def mistake_problems(source: str, report: str, name: str = MISTAKES) -> list[str]:
+    """What mypy's ``report`` on the mistakes file misses or adds: each marked line must have an
+    error with its code, and no other line any error."""
+    expected = {
+        number: match.group(1)
+        for number, line in enumerate(source.splitlines(), 1)
+        if (match := MARK.search(line))
+    }
+    found: dict[int, set[str]] = {}
+    for line in report.splitlines():
+        match = REPORTED.match(line.strip())
+        if match and Path(match["file"]).name == name:
+            found.setdefault(int(match["line"]), set()).add(match["code"])
+    problems = [
+        f"{name}:{number}: expected [{code}], mypy said {_said(found.get(number))}"
+        for number, code in sorted(expected.items())
+        if code not in found.get(number, set())
+    ]
+    problems += [
+        f"{name}:{number}: unexpected {sorted(codes)}"
+        for number, codes in sorted(found.items())
+        if number not in expected
+    ]
+    if not expected:
+        problems.append(f"{name}: no line marked '# E: <code>'")
+    return problems
+
+
+def _said(codes: set[str] | None) -> str:
+    return str(sorted(codes)) if codes else "nothing"
+
+
+def check_mistakes(mypy: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run mypy on the mistakes file; SystemExit unless exactly the marked lines are reported."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*mypy, MISTAKES], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    report = done.stdout + done.stderr
+    source = (cwd / MISTAKES).read_text()
+    problems = mistake_problems(source, report)
+    marked = sum(1 for line in source.splitlines() if MARK.search(line))
+    title = f"mypy --strict {MISTAKES}: all {marked} marked lines reported, nothing else"
+    seconds = time.perf_counter() - started
+    print(f"[{seconds:5.1f} s] {title}: {'ok' if not problems else 'FAILED'}")
+    if problems or done.returncode != 1:
+        print(report)
+        print("\n".join(problems))
+        raise SystemExit(1)
+    return report
 
 
 def venv(path: Path, cwd: Path, requirement: str, *extra: str) -> Path:
@@ -145,6 +208,7 @@ def main() -> int:
                 env,
             )
         )
+        print(check_mistakes([str(bin_dir / "mypy"), "--no-incremental"], project, env))
         print(
             step(
                 "pytest test_downstream.py (IMINI_*/APIMART_* exported)",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 import httpx
 
@@ -486,7 +486,8 @@ class Config:
 
 
 # ---------------------------------------------------------------------------- downloads
-KINDS = ("video", "cover", "last_frame")
+FileKind = Literal["video", "cover", "last_frame"]  # what download() fetches
+KINDS: tuple[FileKind, ...] = get_args(FileKind)
 
 
 def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
+from vidgate_typed import apimart as _apimart
+from vidgate_typed import imini as _imini
 
 from vidgate import _core, _files
+from vidgate._options import Configurable
 from vidgate.errors import (
     APITimeoutError,
     DownloadError,
@@ -41,8 +44,9 @@ class WaitCancelled(asyncio.CancelledError):
 ByteProgress = Callable[[int, int | None], None]
 
 
-class AsyncClient:
-    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``)."""
+class AsyncClient(Configurable):
+    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``); the
+    per-call options and ``with_options`` are those of :class:`vidgate.client.SyncClient`."""
 
     gateway_name: ClassVar[str]
 
@@ -119,12 +123,21 @@ class AsyncClient:
         *,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> SubmittedTask:
         """See :meth:`vidgate.client.SyncClient.generate`."""
-        request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key, extra_body
-        )
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        body = body if body is not None else fields
+        return await call._generate(body, idempotency_key, extra_body)
+
+    async def _generate(
+        self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None
+    ) -> SubmittedTask:
+        request, mode = self._cfg.submit_request(body, idempotency_key, extra_body)
         idempotent = self._cfg.idempotent(idempotency_key)
         attempt = 0
         while True:
@@ -142,8 +155,18 @@ class AsyncClient:
                 attempt += 1  # the key makes asking again safe
                 await self._sleep(self._cfg.after_malformed(exc, attempt))
 
-    async def get(self, task_id: str) -> Task:
-        return await self._get(task_id, None)
+    async def get(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Task:
+        """See :meth:`vidgate.client.SyncClient.get`."""
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return await call._get(task_id, None)
 
     async def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
@@ -158,8 +181,22 @@ class AsyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        return await call._wait(task_id, timeout, on_progress, poll_now)
+
+    async def _wait(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Task:
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -198,27 +235,46 @@ class AsyncClient:
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = await self.generate(
-            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
-        )
-        return await self.wait(
-            submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False
-        )
+        """See :meth:`vidgate.client.SyncClient.generate_and_wait`."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        body = body if body is not None else fields
+        submitted = await call._generate(body, idempotency_key, extra_body)
+        return await call._wait(submitted.id, timeout, on_progress, False)
 
     async def download(
         self,
         task: Task | str,
         dest: str | Path = ".",
         *,
-        what: str = "video",
+        what: _core.FileKind = "video",
         index: int = 0,
         overwrite: bool = False,
         on_progress: ByteProgress | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Path:
         """See :meth:`vidgate.client.SyncClient.download`."""
-        task = await self.get(task) if isinstance(task, str) else task
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return await call._download(task, dest, what, index, overwrite, on_progress)
+
+    async def _download(
+        self,
+        task: Task | str,
+        dest: str | Path,
+        what: _core.FileKind,
+        index: int,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> Path:
+        task = await self._get(task, None) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
@@ -284,7 +340,9 @@ class AsyncClient:
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 timeout = self._cfg.exchange_timeout(deadline)
-                async with self._api.stream(**request, timeout=timeout) as response:
+                async with self._api.stream(
+                    **self._with_extras(request), timeout=timeout
+                ) as response:
                     status = response.status_code
                     reader = self._cfg.reply_reader(response, deadline)
                     async for chunk in response.aiter_bytes():
@@ -319,13 +377,13 @@ class AsyncClient:
             return response
 
 
-class AsyncImini(AsyncClient):
+class AsyncImini(_imini.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
 
 
-class AsyncApimart(AsyncClient):
+class AsyncApimart(_apimart.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
+from vidgate_typed import apimart as _apimart
+from vidgate_typed import imini as _imini
 
 from vidgate import _core, _files, errors
+from vidgate._options import Configurable
 from vidgate.types import SubmittedTask, Task
 
 if TYPE_CHECKING:
@@ -26,8 +29,12 @@ __all__ = ["Apimart", "Imini", "SyncClient"]
 ByteProgress = Callable[[int, int | None], None]
 
 
-class SyncClient:
-    """A blocking client for one gateway (use ``Imini`` or ``Apimart``)."""
+class SyncClient(Configurable):
+    """A blocking client for one gateway (use ``Imini`` or ``Apimart``).
+
+    Every request method takes ``extra_headers``, ``extra_query`` and ``max_retries``, and a
+    per-exchange ``timeout`` (``request_timeout`` in the wait family, where ``timeout`` is the
+    wait's budget); ``with_options(...)`` returns a configured copy (see vidgate._options)."""
 
     gateway_name: ClassVar[str]
 
@@ -99,6 +106,10 @@ class SyncClient:
         *,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> SubmittedTask:
         """Validate, then submit one task. ``body`` is a dict or a generated model; or use fields.
@@ -108,9 +119,13 @@ class SyncClient:
         ``extra_body`` is merged into the body after validation and sent unchecked: the escape
         hatch for a parameter the gateway accepts before the spec lists it.
         """
-        request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key, extra_body
-        )
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return call._generate(body if body is not None else fields, idempotency_key, extra_body)
+
+    def _generate(
+        self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None
+    ) -> SubmittedTask:
+        request, mode = self._cfg.submit_request(body, idempotency_key, extra_body)
         idempotent = self._cfg.idempotent(idempotency_key)
         attempt = 0
         while True:
@@ -128,9 +143,17 @@ class SyncClient:
                 attempt += 1  # the key makes asking again safe
                 self._sleep(self._cfg.after_malformed(exc, attempt))
 
-    def get(self, task_id: str) -> Task:
+    def get(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
-        return self._get(task_id, None)
+        return self._per_call(extra_headers, extra_query, timeout, max_retries)._get(task_id, None)
 
     def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
@@ -145,6 +168,10 @@ class SyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
 
@@ -154,6 +181,16 @@ class SyncClient:
         (default: the spec's budget) raises WaitTimeoutError. Ctrl-C raises WaitInterrupted,
         which carries the task id: the task itself goes on.
         """
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        return call._wait(task_id, timeout, on_progress, poll_now)
+
+    def _wait(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Task:
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -192,29 +229,52 @@ class SyncClient:
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = self.generate(
-            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
-        )
-        return self.wait(submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False)
+        """generate, then wait (``timeout`` is the wait's budget, see :meth:`wait`)."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        body = body if body is not None else fields
+        submitted = call._generate(body, idempotency_key, extra_body)
+        return call._wait(submitted.id, timeout, on_progress, False)
 
     def download(
         self,
         task: Task | str,
         dest: str | Path = ".",
         *,
-        what: str = "video",
+        what: _core.FileKind = "video",
         index: int = 0,
         overwrite: bool = False,
         on_progress: ByteProgress | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Path:
         """Stream a result file (``video``, ``cover`` or ``last_frame``) to ``dest``.
 
         ``dest`` is a file, or a folder where the file is named after the task. Refuses to
         overwrite unless asked; raises URLExpiredError once the gateway's URL has expired.
+        ``extra_headers`` and ``extra_query`` go to the gateway's API (the task query when
+        ``task`` is an id), never to the file's signed URL.
         """
-        task = self.get(task) if isinstance(task, str) else task
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return call._download(task, dest, what, index, overwrite, on_progress)
+
+    def _download(
+        self,
+        task: Task | str,
+        dest: str | Path,
+        what: _core.FileKind,
+        index: int,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> Path:
+        task = self._get(task, None) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
@@ -258,7 +318,7 @@ class SyncClient:
         status = None
         try:
             timeout = self._cfg.exchange_timeout(deadline)
-            with self._api.stream(**request, timeout=timeout) as response:
+            with self._api.stream(**self._with_extras(request), timeout=timeout) as response:
                 status = response.status_code
                 reader = self._cfg.reply_reader(response, deadline)
                 for chunk in response.iter_bytes():
@@ -291,13 +351,13 @@ class SyncClient:
             return response
 
 
-class Imini(SyncClient):
+class Imini(_imini.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
 
 
-class Apimart(SyncClient):
+class Apimart(_apimart.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"

@@ -1,0 +1,196 @@
+"""The typed surface: generated TypedDicts and overloads (checked by mypy), per-call options,
+with_options, and what the issue-21 additions put on tasks and errors."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+from conftest import API_KEY, call
+
+from vidgate import errors, spec
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "scripts" / "downstream"
+sys.path.insert(0, str(ROOT / "scripts"))
+import downstream  # noqa: E402
+
+KLING = {"model": "kling/kling-v3", "prompt": "an orange cat"}
+SUBMITTED = {"task_id": "task_1", "model": "kling/kling-v3", "request_id": "req-1"}
+
+
+# ---------------------------------------------------------------------------- generated types
+def _literal_values(annotation: Any) -> set[Any]:
+    """The values of a Literal, through Required/NotRequired."""
+    while typing.get_origin(annotation) in (typing.Required, typing.NotRequired):
+        (annotation,) = typing.get_args(annotation)
+    assert typing.get_origin(annotation) is typing.Literal, annotation
+    return set(typing.get_args(annotation))
+
+
+@pytest.mark.parametrize("gateway", spec.GATEWAYS)
+def test_typed_dicts_follow_the_spec(gateway: spec.Gateway) -> None:
+    """Every model of the spec has a TypedDict whose required and optional keys and enums are
+    the schema's; ModelName lists exactly the spec's model ids."""
+    module = importlib.import_module(f"vidgate_typed.{gateway}")
+    doc = spec.document(gateway)
+    names = spec.request_schema_names(doc)
+    assert set(typing.get_args(module.ModelName)) == set(names)
+    for model, schema_name in names.items():
+        schema = doc["components"]["schemas"][schema_name]
+        typed = getattr(module, f"{schema_name}Param")
+        hints = typing.get_type_hints(typed, include_extras=True)
+        required = set(schema.get("required", []))
+        assert typed.__required_keys__ == required, schema_name
+        assert typed.__optional_keys__ == set(schema["properties"]) - required, schema_name
+        assert _literal_values(hints["model"]) == {model}
+        for field, prop in schema["properties"].items():
+            if "enum" in prop:
+                assert _literal_values(hints[field]) == set(prop["enum"]), (schema_name, field)
+
+
+def test_the_clients_carry_the_generated_signatures() -> None:
+    """The gateway classes take the generated mixins (type checkers read their overloads)."""
+    import vidgate_typed.apimart as typed_apimart
+    import vidgate_typed.imini as typed_imini
+
+    import vidgate
+
+    assert issubclass(vidgate.Imini, typed_imini.SyncMethods)
+    assert issubclass(vidgate.AsyncImini, typed_imini.AsyncMethods)
+    assert issubclass(vidgate.Apimart, typed_apimart.SyncMethods)
+    assert issubclass(vidgate.AsyncApimart, typed_apimart.AsyncMethods)
+    # the mixins add nothing at run time: the client's own methods run
+    assert "generate" not in vars(typed_imini.SyncMethods)
+    assert "generate_and_wait" not in vars(typed_apimart.AsyncMethods)
+
+
+def _mypy(*files: Path, cache: Path) -> str:
+    from mypy import api
+
+    config = SAMPLE / "pyproject.toml"  # the downstream project's settings (strict)
+    args = ["--config-file", str(config), "--cache-dir", str(cache), *map(str, files)]
+    out, err, _ = api.run(args)
+    return out + err
+
+
+@pytest.mark.slow
+def test_mypy_reports_every_deliberate_mistake(tmp_path: Path) -> None:
+    """Each line of scripts/downstream/mistakes.py is an error at the call, no other line is."""
+    report = _mypy(SAMPLE / "mistakes.py", cache=tmp_path)
+    assert downstream.mistake_problems((SAMPLE / "mistakes.py").read_text(), report) == []
+
+
+@pytest.mark.slow
+def test_mypy_passes_the_typed_consumer(tmp_path: Path) -> None:
+    report = _mypy(SAMPLE / "consumer.py", cache=tmp_path)
+    assert "Success: no issues found" in report, report
+
+
+def test_the_mistake_checker_catches_a_missed_and_an_extra_line() -> None:
+    source = "a()  # E: call-overload\nb()\nc()  # E: arg-type\n"
+    report = (
+        "mistakes.py:1: error: No overload  [call-overload]\nmistakes.py:2: error: oops  [misc]\n"
+    )
+    problems = downstream.mistake_problems(source, report)
+    assert problems == [
+        "mistakes.py:3: expected [arg-type], mypy said nothing",
+        "mistakes.py:2: unexpected ['misc']",
+    ]
+    assert downstream.mistake_problems("x()\n", "") == ["mistakes.py: no line marked '# E: <code>'"]
+
+
+# ---------------------------------------------------------------------------- per-call options
+async def test_extra_headers_and_query_reach_the_request(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    route = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    client = make_client()
+    await call(
+        client.generate(
+            KLING, extra_headers={"X-Trace": "t-1"}, extra_query={"region": "eu"}, timeout=5.0
+        )
+    )
+    sent = route.calls.last.request
+    assert sent.headers["x-trace"] == "t-1"
+    assert sent.url.params["region"] == "eu"
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
+    assert json.loads(sent.content) == KLING
+    await call(client.generate(KLING))  # per call: the next call has none of it
+    assert "x-trace" not in route.calls.last.request.headers
+    assert "region" not in route.calls.last.request.url.params
+
+
+async def test_per_call_max_retries_and_timeout(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    route = imini_api.get("/v1/videos/tasks/task_1").respond(503)
+    client = make_client(max_retries=3)
+    with pytest.raises(errors.InternalServerError):
+        await call(client.get("task_1", max_retries=0))
+    assert route.call_count == 1
+    with pytest.raises(errors.InternalServerError):
+        await call(client.get("task_1", max_retries=1, timeout=2.5))
+    assert route.call_count == 3
+    timeouts = route.calls.last.request.extensions["timeout"]
+    assert 0 < timeouts["read"] <= 2.5
+
+
+async def test_with_options_returns_a_configured_copy(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    route = imini_api.get("/v1/videos/tasks/task_1").respond(503)
+    client = make_client(max_retries=2, timeout=30.0)
+    quick = client.with_options(max_retries=0, timeout=1.0, extra_headers={"X-Team": "a"})
+    assert type(quick) is type(client)
+    assert (quick._cfg.max_retries, quick._cfg.timeout) == (0, 1.0)
+    assert (client._cfg.max_retries, client._cfg.timeout) == (2, 30.0)
+    both = quick.with_options(extra_headers={"X-Run": "b"}, extra_query={"q": "1"})
+    with pytest.raises(errors.InternalServerError):
+        await call(both.get("task_1"))
+    assert route.call_count == 1
+    sent = route.calls.last.request
+    assert (sent.headers["x-team"], sent.headers["x-run"], sent.url.params["q"]) == ("a", "b", "1")
+    with pytest.raises(errors.InternalServerError):
+        await call(client.get("task_1"))
+    assert route.call_count == 4  # the original still retries twice, without the headers
+    assert "x-team" not in route.calls.last.request.headers
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 0},
+        {"timeout": float("nan")},
+        {"max_retries": -1},
+        {"max_retries": True},
+        {"extra_headers": {"X-A": 1}},
+    ],
+)
+def test_unusable_options_are_refused(make_client: Any, options: dict[str, Any]) -> None:
+    with pytest.raises(errors.ConfigurationError):
+        make_client().with_options(**options)
+
+
+async def test_wait_takes_request_options(make_client: Any, imini_api: respx.MockRouter) -> None:
+    route = imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "succeeded", "videos": []}
+    )
+    client = make_client()
+    task = await call(client.wait("task_1", extra_headers={"X-W": "1"}, request_timeout=3.0))
+    assert task.succeeded
+    assert route.calls.last.request.headers["x-w"] == "1"
+
+
+def test_generated_packages_are_in_the_wheel() -> None:
+    assert "vidgate_typed" in downstream.TOP_LEVEL
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"generated/vidgate_typed"' in text
