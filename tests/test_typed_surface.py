@@ -194,3 +194,41 @@ def test_generated_packages_are_in_the_wheel() -> None:
     assert "vidgate_typed" in downstream.TOP_LEVEL
     text = (ROOT / "pyproject.toml").read_text()
     assert '"generated/vidgate_typed"' in text
+
+
+# ---------------------------------------------------------------------------- no Any
+async def test_task_error_is_typed_and_failed_error_carries_the_task(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    from vidgate import Task, TaskFailedError
+
+    error = {"code": 4001, "message": "prompt refused", "type": "policy", "detail": {"x": 1}}
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "failed", "error": error}
+    )
+    with pytest.raises(TaskFailedError) as info:
+        await call(make_client().wait("task_1"))
+    assert isinstance(info.value.task, Task)
+    assert info.value.task.error == error  # keys beyond code/message/type kept
+    assert (info.value.code, info.value.error_message) == (4001, "prompt refused")
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        ({"code": True, "message": 5, "type": None}, {}),
+        ({"code": "E1", "message": "m"}, {"code": "E1", "message": "m"}),
+        ("not an object", None),
+    ],
+)
+def test_task_error_keeps_only_well_typed_fields(reply: Any, kept: Any) -> None:
+    from vidgate.types import task_error
+
+    assert task_error(reply) == kept
+
+
+def test_an_invalid_result_is_falsy() -> None:
+    from vidgate.validation import validator
+
+    assert validator("imini").check({"model": "kling/kling-v3", "prompt": "a cat"})
+    assert not validator("imini").check({"model": "kling/kling-v3", "duration": "five"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from vidgate_typed.imini import KlingV3RequestParam
 
-from vidgate import Apimart, AsyncApimart, AsyncImini, Imini
+from vidgate import Apimart, AsyncApimart, AsyncImini, Imini, Task, TaskFailedError
 
 
 def sync_mistakes(imini: Imini, apimart: Apimart) -> None:
@@ -34,3 +34,10 @@ async def async_mistakes(imini: AsyncImini, apimart: AsyncApimart) -> None:
     await imini.generate_and_wait(model="kling/kling-v3", generate_audio="yes")  # E: call-overload
     await apimart.generate(model="happyhorse-1.0", reference_images=[])  # E: call-overload
     apimart.validate(model="happyhorse-1.0", watermark=1)  # E: call-overload
+
+
+def no_any_where_the_shape_is_known(task: Task, failed: TaskFailedError) -> None:
+    print(failed.task.progres)  # E: attr-defined
+    print(failed.code.upper())  # E: union-attr
+    print(task.raw["data"])  # E: index
+    print(task.typed().data)  # E: union-attr

@@ -55,9 +55,11 @@ if TYPE_CHECKING:
         UnsupportedFieldError,
     )
     from vidgate.types import (
+        JSON,
         Status,
         SubmittedTask,
         Task,
+        TaskError,
         VideoOutput,
     )
     from vidgate.validation import (
@@ -99,6 +101,8 @@ _LAZY: dict[str, str] = {
     "SubmittedTask": "vidgate.types",
     "SyncClient": "vidgate.client",
     "Task": "vidgate.types",
+    "TaskError": "vidgate.types",
+    "JSON": "vidgate.types",
     "TaskFailedError": "vidgate.errors",
     "URLExpiredError": "vidgate.errors",
     "UnexpectedStatusError": "vidgate.errors",
@@ -114,6 +118,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "JSON",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -144,6 +149,7 @@ __all__ = [
     "SubmittedTask",
     "SyncClient",
     "Task",
+    "TaskError",
     "TaskFailedError",
     "URLExpiredError",
     "UnexpectedStatusError",

@@ -17,7 +17,7 @@ from typing import Any
 
 from vidgate import spec
 from vidgate.errors import MalformedResponseError
-from vidgate.types import SubmittedTask, Task, VideoOutput, parse_time, status_of
+from vidgate.types import SubmittedTask, Task, VideoOutput, parse_time, status_of, task_error
 
 __all__ = ["Gateway", "Polling", "gateway"]
 
@@ -173,7 +173,7 @@ class Gateway:
             ),
             estimated_seconds=_estimate(data),
             videos=self._videos(data),
-            error=dict(error) if isinstance(error, Mapping) else None,
+            error=task_error(error),
             raw=raw,
         )
 

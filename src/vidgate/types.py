@@ -10,13 +10,52 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
 from vidgate import spec
 
-__all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "raw_status", "status_of"]
+if TYPE_CHECKING:
+    from vidgate_models import apimart as _apimart_models
+    from vidgate_models import imini as _imini_models
+
+__all__ = [
+    "JSON",
+    "Status",
+    "SubmittedTask",
+    "Task",
+    "TaskError",
+    "VideoOutput",
+    "raw_status",
+    "status_of",
+]
+
+JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"
+"""A JSON value as parsed (what ``.raw`` holds: narrow it with isinstance before use)."""
+
+
+class TaskError(TypedDict, total=False):
+    """A failed task's reason as the gateway gave it; keys beyond these stay in the dict."""
+
+    code: str | int
+    message: str
+    type: str
+
+
+def task_error(value: object) -> TaskError | None:
+    """The reply's error object with ``code``/``message``/``type`` kept only when well typed."""
+    if not isinstance(value, Mapping):
+        return None
+    error = {str(k): v for k, v in value.items()}
+    code = error.get("code")
+    if isinstance(code, bool) or not isinstance(code, str | int):
+        error.pop("code", None)
+    for key in ("message", "type"):
+        if not isinstance(error.get(key), str):
+            error.pop(key, None)
+    return cast(TaskError, error)
 
 
 _SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
@@ -63,14 +102,16 @@ class SubmittedTask:
     created_at: dt.datetime | None = None
     request_id: str | None = None
     mode: str | None = None
-    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
 
-    def typed(self) -> Any:
+    def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
         ``SubmitEnvelope`` for apimart); raises pydantic.ValidationError if it does not fit."""
         from vidgate.gateways import gateway
 
-        return gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        model: _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope
+        model = gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        return model
 
 
 @dataclass(frozen=True)
@@ -105,16 +146,18 @@ class Task:
     completed_at: dt.datetime | None = None
     estimated_seconds: int | None = None
     videos: tuple[VideoOutput, ...] = ()
-    error: dict[str, Any] | None = None
-    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+    error: TaskError | None = None
+    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
 
-    def typed(self) -> Any:
+    def typed(self) -> _imini_models.VideoTask | _apimart_models.TaskEnvelope:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
         ``TaskEnvelope`` for apimart), unknown fields kept; raises pydantic.ValidationError
         if the reply does not fit the spec."""
         from vidgate.gateways import gateway
 
-        return gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        model: _imini_models.VideoTask | _apimart_models.TaskEnvelope
+        model = gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        return model
 
     @property
     def done(self) -> bool:
