@@ -232,3 +232,38 @@ def test_an_invalid_result_is_falsy() -> None:
 
     assert validator("imini").check({"model": "kling/kling-v3", "prompt": "a cat"})
     assert not validator("imini").check({"model": "kling/kling-v3", "duration": "five"})
+
+
+# ---------------------------------------------------------------------------- raw responses
+async def test_the_last_exchange_is_reachable_from_submitted_task_and_task(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    replay = {"X-Request-Id": "req-hdr", "Idempotency-Replayed": "true", "X-Echo": API_KEY}
+    imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED, headers=replay)
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "processing"}, headers={"X-Other": "1"}
+    )
+    client = make_client()
+    submitted = await call(client.generate(KLING, idempotency_key="key-0001-abcdef"))
+    assert submitted.response is not None
+    assert submitted.response.status == 200
+    assert submitted.response.request_id == "req-hdr"
+    assert submitted.response.idempotency_replayed is True
+    assert submitted.response.headers["x-request-id"] == "req-hdr"  # any case
+    assert API_KEY not in submitted.response.headers["X-Echo"]
+    assert API_KEY not in repr(submitted)
+    task = await call(client.get("task_1"))
+    assert task.response is not None
+    assert (task.response.status, task.response.idempotency_replayed) == (200, None)
+    assert task.response.request_id is None
+    assert task.response.headers["x-other"] == "1"
+
+
+async def test_the_body_request_id_stands_in_for_a_missing_header(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    submitted = await call(make_client().generate(KLING))
+    assert submitted.response is not None
+    assert submitted.response.request_id == "req-1"
+    assert submitted.response.idempotency_replayed is None

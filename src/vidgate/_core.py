@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import httpx
 
@@ -25,7 +25,7 @@ from vidgate import errors, jsonin
 from vidgate._files import content_length
 from vidgate.gateways import Gateway, gateway
 from vidgate.redact import check_key, mentions_secret, redact, redact_data, register_secret
-from vidgate.types import Task
+from vidgate.types import RawResponse, SubmittedTask, Task
 
 logger = logging.getLogger("vidgate")
 
@@ -567,6 +567,20 @@ def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.Vi
     return errors.APIConnectionError(
         f"{gateway_name}: {type(exc).__name__}: {exc}", may_have_been_submitted=True
     )
+
+
+Parsed = TypeVar("Parsed", SubmittedTask, Task)
+
+
+def with_response(parsed: Parsed, response: httpx.Response) -> Parsed:
+    """``parsed`` carrying the exchange it came from (status, headers, request id). ``parsed``
+    was just built from this reply and nobody else holds it yet: setting the field of the frozen
+    dataclass in place saves a copy on every request."""
+    body_id = parsed.request_id if isinstance(parsed, SubmittedTask) else None
+    object.__setattr__(
+        parsed, "response", RawResponse(response.status_code, response.headers, body_id)
+    )
+    return parsed
 
 
 def past(end: float | None, seconds: float = 0.0) -> bool:

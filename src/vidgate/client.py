@@ -136,7 +136,7 @@ class SyncClient(Configurable):
                     self._cfg.json_of(response), response.status_code, mode
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
-                return submitted
+                return _core.with_response(submitted, response)
             except errors.MalformedResponseError as exc:
                 if not idempotent:  # the task may exist: never sent again without a key
                     raise
@@ -159,7 +159,8 @@ class SyncClient(Configurable):
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
         plan = self._cfg.retry_plan(submit=False, idempotent=True)
         response = self._carry_out(plan, request, end)
-        return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        task = self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        return _core.with_response(task, response)
 
     def wait(
         self,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JSON",
+    "RawResponse",
     "Status",
     "SubmittedTask",
     "Task",
@@ -92,6 +93,58 @@ def raw_status(gateway: spec.Gateway, status: Status) -> str | None:
     return next((raw for raw, ours in _status_map(gateway).items() if ours is status), None)
 
 
+class RawResponse:
+    """The HTTP exchange a SubmittedTask or Task was read from (the last one, after retries).
+
+    ``headers`` is case-insensitive (httpx.Headers) with any value that mentions a secret
+    redacted; it and ``request_id`` are worked out on first use (the common path never pays)."""
+
+    __slots__ = ("_body_request_id", "_headers", "_redacted", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body_request_id: str | None = None
+    ) -> None:
+        self.status = status
+        self._headers = headers
+        self._body_request_id = body_request_id
+        self._redacted: Mapping[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"RawResponse(status={self.status}, request_id={self.request_id!r})"
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if self._redacted is None:
+            self._redacted = _redact_headers(self._headers)
+        return self._redacted
+
+    @property
+    def request_id(self) -> str | None:
+        """``X-Request-Id``, else the request id the reply's body gave."""
+        return self.headers.get("x-request-id") or self._body_request_id
+
+    @property
+    def idempotency_replayed(self) -> bool | None:
+        """The ``Idempotency-Replayed`` header: True when the gateway answered a repeated
+        idempotency key with the first reply, None when the header is absent."""
+        value = self.headers.get("idempotency-replayed")
+        return None if value is None else value.strip().lower() in ("true", "1", "yes")
+
+
+def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """The headers, values that mention a registered secret or a bearer token redacted (the same
+    case-insensitive mapping type when nothing needs hiding)."""
+    from vidgate.redact import mentions_secret, redact
+
+    joined = "\n".join(headers.values()).encode("utf-8", "replace")
+    if not mentions_secret(joined):
+        return headers
+    import httpx
+
+    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    return httpx.Headers([(k, redact(v)) for k, v in items])
+
+
 @dataclass(frozen=True)
 class SubmittedTask:
     """An accepted submit: the task id to wait on."""
@@ -103,6 +156,7 @@ class SubmittedTask:
     request_id: str | None = None
     mode: str | None = None
     raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    response: RawResponse | None = field(default=None, repr=False, compare=False)
 
     def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
@@ -148,6 +202,7 @@ class Task:
     videos: tuple[VideoOutput, ...] = ()
     error: TaskError | None = None
     raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    response: RawResponse | None = field(default=None, repr=False, compare=False)
 
     def typed(self) -> _imini_models.VideoTask | _apimart_models.TaskEnvelope:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
