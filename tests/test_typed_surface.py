@@ -10,11 +10,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from conftest import API_KEY, call
 
-from vidgate import errors, spec
+import vidgate
+from vidgate import Status, errors, spec
 
 pytestmark = pytest.mark.anyio
 
@@ -267,3 +269,61 @@ async def test_the_body_request_id_stands_in_for_a_missing_header(
     assert submitted.response is not None
     assert submitted.response.request_id == "req-1"
     assert submitted.response.idempotency_replayed is None
+
+
+# ---------------------------------------------------------------------------- http_client=
+CDN = "https://cdn.example.com/file/task_1.mp4"
+
+
+def _own_http_client(flavour: str) -> httpx.Client | httpx.AsyncClient:
+    settings: dict[str, Any] = {
+        "base_url": "https://elsewhere.example",  # never used: vidgate sends absolute URLs
+        "headers": {"X-Team": "video"},
+        "timeout": 999.0,
+    }
+    return httpx.Client(**settings) if flavour == "sync" else httpx.AsyncClient(**settings)
+
+
+async def test_a_callers_http_client_carries_the_requests_within_vidgates_bounds(
+    make_client: Any, flavour: str, imini_api: respx.MockRouter, tmp_path: Path
+) -> None:
+    own = _own_http_client(flavour)
+    submit = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    client = make_client(http_client=own, timeout=7.0)
+    await call(client.generate(KLING))
+    sent = submit.calls.last.request
+    assert str(sent.url).startswith(client.base_url)
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
+    assert sent.headers["x-team"] == "video"  # the caller's own defaults still apply
+    assert 0 < sent.extensions["timeout"]["read"] <= 7.0
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, content=b"x" * 2048)
+    capped = make_client(http_client=own, max_response_bytes=1024)
+    with pytest.raises(errors.MalformedResponseError, match="max_response_bytes"):
+        await call(capped.get("task_1", max_retries=0))
+    cdn = imini_api.get(CDN).respond(200, content=b"video")
+    task = vidgate.Task(
+        "task_1", "imini", Status.SUCCEEDED, "succeeded", videos=(vidgate.VideoOutput(url=CDN),)
+    )
+    assert (await call(client.download(task, tmp_path))).read_bytes() == b"video"
+    assert "authorization" not in cdn.calls.last.request.headers
+    if flavour == "sync":
+        client.close()
+    else:
+        await client.aclose()
+    assert not own.is_closed  # the caller's to close
+    if isinstance(own, httpx.Client):
+        own.close()
+    else:
+        await own.aclose()
+
+
+def _unused(request: httpx.Request) -> httpx.Response:
+    raise AssertionError("nothing is sent")
+
+
+def test_http_client_is_checked(make_client: Any, flavour: str) -> None:
+    other = httpx.AsyncClient() if flavour == "sync" else httpx.Client()
+    with pytest.raises(errors.ConfigurationError, match="http_client must be"):
+        make_client(http_client=other)
+    with pytest.raises(errors.ConfigurationError, match="not both"):
+        make_client(http_client=_own_http_client(flavour), transport=httpx.MockTransport(_unused))

@@ -231,6 +231,23 @@ class Config:
             transport,
         )
 
+    def auth_headers(self) -> dict[str, str]:
+        """The key as the spec's bearer scheme."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def own_http_client(self, http_client: object, kind: type, transport: object) -> bool:
+        """Whether a caller's http_client is given (and usable), else False: build our own."""
+        if http_client is None:
+            return False
+        if transport is not None:
+            raise errors.ConfigurationError("pass transport= or http_client=, not both")
+        if not isinstance(http_client, kind):
+            raise errors.ConfigurationError(
+                f"http_client must be an {kind.__module__}.{kind.__qualname__}, "
+                f"not {type(http_client).__name__}"
+            )
+        return True
+
     def files_args(self, transport: Any) -> dict[str, Any]:
         """httpx client arguments for result files: they live on CDNs, so no API key."""
         return {

@@ -51,6 +51,7 @@ class Configurable:
     _cfg: Config
     _extra_headers: Mapping[str, str] = MappingProxyType({})
     _extra_query: Mapping[str, str] = MappingProxyType({})
+    _external = False  # the API connection is the caller's http_client (not ours to configure)
 
     def with_options(
         self,
@@ -106,7 +107,12 @@ class Configurable:
         )
 
     def _with_extras(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The request with this client's extra headers and query parameters added."""
+        """The request with this client's extra headers and query parameters added; for a
+        caller's http_client, also the absolute URL and the key (its own base URL and default
+        headers are never relied on)."""
+        if self._external:
+            headers = {**(request.get("headers") or {}), **self._cfg.auth_headers()}
+            request = {**request, "url": self._cfg.base_url + request["url"], "headers": headers}
         if not self._extra_headers and not self._extra_query:
             return request
         request = dict(request)

@@ -58,6 +58,7 @@ class AsyncClient(Configurable):
         timeout: float = 60.0,
         max_retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -66,7 +67,8 @@ class AsyncClient(Configurable):
         max_download_bytes: int | None = None,
         download_timeout: float | None = None,
     ) -> None:
-        """See :class:`vidgate.client.SyncClient` for the bounds."""
+        """See :class:`vidgate.client.SyncClient` for the bounds and ``http_client`` (here an
+        ``httpx.AsyncClient``)."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -88,6 +90,11 @@ class AsyncClient(Configurable):
         async def on_response(response: httpx.Response) -> None:
             self._cfg.log_response(response)
 
+        if self._cfg.own_http_client(http_client, httpx.AsyncClient, transport):
+            assert http_client is not None
+            self._external = True
+            self._api = self._files = http_client
+            return
         hooks = {"request": [on_request], "response": [on_response]}
         self._api = self._cfg.api_client(transport, hooks).get_async_httpx_client()
         self._files = httpx.AsyncClient(**self._cfg.files_args(transport))
@@ -102,8 +109,10 @@ class AsyncClient(Configurable):
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._api.aclose()
-        await self._files.aclose()
+        """Close the connections vidgate opened (a caller's http_client stays open)."""
+        if not self._external:
+            await self._api.aclose()
+            await self._files.aclose()
 
     @property
     def base_url(self) -> str:
@@ -285,7 +294,9 @@ class AsyncClient(Configurable):
             try:
                 async with asyncio.timeout(max(0.0, end - time.monotonic())):
                     timeout = self._cfg.exchange_timeout(end)
-                    async with self._files.stream("GET", url, timeout=timeout) as response:
+                    async with self._files.stream(
+                        "GET", url, timeout=timeout, follow_redirects=True
+                    ) as response:
                         if response.status_code == 200:
                             await self._save(
                                 response,

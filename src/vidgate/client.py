@@ -46,6 +46,7 @@ class SyncClient(Configurable):
         timeout: float = 60.0,
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -56,7 +57,12 @@ class SyncClient(Configurable):
     ) -> None:
         """``timeout`` bounds each API exchange as a whole (connect, send, headers and body);
         ``max_response_bytes`` an API reply, ``max_download_bytes`` and ``download_timeout``
-        one result file (defaults in vidgate._core)."""
+        one result file (defaults in vidgate._core).
+
+        ``http_client``: your own ``httpx.Client`` (proxies, limits, mTLS, instrumentation) for
+        the API and the result files. vidgate still sends absolute URLs and the key per request,
+        sets each exchange's timeout, caps replies and downloads and redacts; the client stays
+        yours: ``close()`` leaves it open."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -71,6 +77,11 @@ class SyncClient(Configurable):
             download_timeout=download_timeout,
         )
         self._sleep = sleep or time.sleep
+        if self._cfg.own_http_client(http_client, httpx.Client, transport):
+            assert http_client is not None
+            self._external = True
+            self._api = self._files = http_client
+            return
         hooks = {"request": [self._cfg.log_request], "response": [self._cfg.log_response]}
         self._api = self._cfg.api_client(transport, hooks).get_httpx_client()
         self._files = httpx.Client(**self._cfg.files_args(transport))
@@ -85,8 +96,10 @@ class SyncClient(Configurable):
         self.close()
 
     def close(self) -> None:
-        self._api.close()
-        self._files.close()
+        """Close the connections vidgate opened (a caller's http_client stays open)."""
+        if not self._external:
+            self._api.close()
+            self._files.close()
 
     @property
     def base_url(self) -> str:
@@ -284,7 +297,9 @@ class SyncClient(Configurable):
             attempt += 1
             try:
                 timeout = self._cfg.exchange_timeout(end)
-                with self._files.stream("GET", url, timeout=timeout) as response:
+                with self._files.stream(
+                    "GET", url, timeout=timeout, follow_redirects=True
+                ) as response:
                     if response.status_code == 200:
                         sink = _files.FileSink(self._cfg, path, task, what, response, end)
                         try:
