@@ -327,3 +327,67 @@ def test_http_client_is_checked(make_client: Any, flavour: str) -> None:
         make_client(http_client=other)
     with pytest.raises(errors.ConfigurationError, match="not both"):
         make_client(http_client=_own_http_client(flavour), transport=httpx.MockTransport(_unused))
+
+
+# ---------------------------------------------------------------------------- watch()
+async def _collect(watched: Any) -> list[Any]:
+    if hasattr(watched, "__aiter__"):
+        return [task async for task in watched]
+    return list(watched)
+
+
+def _replies(*states: tuple[str, int | None]) -> list[httpx.Response]:
+    return [
+        httpx.Response(
+            200,
+            json={
+                "task_id": "task_1",
+                "status": status,
+                **({"progress": progress} if progress is not None else {}),
+                **({"videos": [{"url": CDN}]} if status == "succeeded" else {}),
+                **({"error": {"code": "E", "message": "no"}} if status == "failed" else {}),
+            },
+        )
+        for status, progress in states
+    ]
+
+
+POLLS = [("queued", None), ("queued", None), ("processing", 10), ("processing", 10)]
+
+
+async def test_watch_yields_each_new_state_on_the_wait_schedule(
+    make_client: Any, imini_api: respx.MockRouter, fake_time: Any
+) -> None:
+    states = [*POLLS, ("processing", 60), ("succeeded", 100)]
+    route = imini_api.get("/v1/videos/tasks/task_1")
+    route.mock(side_effect=_replies(*states))
+    watched = await _collect(make_client().watch("task_1", extra_headers={"X-W": "1"}))
+    assert [(t.raw_status, t.progress) for t in watched] == [
+        ("queued", None),
+        ("processing", 10),
+        ("processing", 60),
+        ("succeeded", 100),
+    ]
+    assert route.calls.last.request.headers["x-w"] == "1"
+    watch_sleeps, fake_time.sleeps = fake_time.sleeps, []
+    route.mock(side_effect=_replies(*states))
+    await call(make_client().wait("task_1"))  # same seed, same replies: the same schedule
+    assert watch_sleeps == pytest.approx(fake_time.sleeps)
+    assert len(watch_sleeps) == len(states) - 1
+
+
+async def test_watch_ends_with_a_failed_task_instead_of_raising(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    imini_api.get("/v1/videos/tasks/task_1").mock(side_effect=_replies(*POLLS, ("failed", None)))
+    watched = await _collect(make_client().watch("task_1"))
+    assert [t.raw_status for t in watched] == ["queued", "processing", "failed"]
+    assert watched[-1].error == {"code": "E", "message": "no"}
+
+
+async def test_watch_keeps_the_wait_deadline(make_client: Any, imini_api: respx.MockRouter) -> None:
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "processing"}
+    )
+    with pytest.raises(errors.WaitTimeoutError):
+        await _collect(make_client().watch("task_1", timeout=30))

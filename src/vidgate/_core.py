@@ -417,9 +417,7 @@ class Config:
         running_at: float | None = None  # when the task was last seen running
         while True:
             now = self.clock()
-            if on_progress and (
-                last is None or (task.raw_status, task.progress) != (last.raw_status, last.progress)
-            ):
+            if on_progress and new_state(last, task):
                 on_progress(task)
             last = task
             if origin is None:
@@ -598,6 +596,12 @@ def with_response(parsed: Parsed, response: httpx.Response) -> Parsed:
         parsed, "response", RawResponse(response.status_code, response.headers, body_id)
     )
     return parsed
+
+
+def new_state(seen: Task | None, task: Task) -> bool:
+    """Whether ``task`` differs from the state last reported (status or progress), the test
+    both on_progress and watch() use."""
+    return seen is None or (task.raw_status, task.progress) != (seen.raw_status, seen.progress)
 
 
 def past(end: float | None, seconds: float = 0.0) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -22,6 +23,7 @@ from vidgate.errors import (
     APITimeoutError,
     DownloadError,
     MalformedResponseError,
+    TaskFailedError,
     WaitInterrupted,
     WaitTimeoutError,
 )
@@ -207,6 +209,45 @@ class AsyncClient(Configurable):
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
     ) -> Task:
+        last: Task | None = None
+        async with aclosing(self._polls(task_id, timeout, on_progress, poll_now)) as polls:
+            async for task in polls:
+                last = task
+        assert last is not None  # _polls ends with the succeeded task, or raises
+        return last
+
+    async def watch(
+        self,
+        task_id: str | SubmittedTask,
+        *,
+        timeout: float | None = None,
+        poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[Task]:
+        """See :meth:`vidgate.client.SyncClient.watch`: ``async for task in client.watch(id)``."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        seen: Task | None = None
+        try:
+            async with aclosing(call._polls(task_id, timeout, None, poll_now)) as polls:
+                async for task in polls:
+                    if _core.new_state(seen, task):
+                        seen = task
+                        yield task
+        except TaskFailedError as failed:
+            if _core.new_state(seen, failed.task):
+                yield failed.task
+
+    async def _polls(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> AsyncGenerator[Task]:
+        """See :meth:`vidgate.client.SyncClient._polls`; cancelling raises WaitCancelled."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -227,10 +268,12 @@ class AsyncClient(Configurable):
                     if not _core.past(end):
                         raise
                     raise WaitTimeoutError(task_id, time.monotonic() - started, last) from None
-                delay = plan.send(last)
-        except StopIteration as done:
-            result: Task = done.value
-            return result
+                try:
+                    delay = plan.send(last)
+                except StopIteration as done:
+                    yield done.value
+                    return
+                yield last
         except asyncio.CancelledError as exc:
             raise WaitCancelled(task_id) from exc
         except KeyboardInterrupt as exc:

@@ -9,7 +9,7 @@ with Imini() as client:                       # IMINI_API_KEY, IMINI_BASE_URL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -205,6 +205,46 @@ class SyncClient(Configurable):
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
     ) -> Task:
+        last: Task | None = None
+        for task in self._polls(task_id, timeout, on_progress, poll_now):
+            last = task
+        assert last is not None  # _polls ends with the succeeded task, or raises
+        return last
+
+    def watch(
+        self,
+        task_id: str | SubmittedTask,
+        *,
+        timeout: float | None = None,
+        poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[Task]:
+        """Each new state of the task (status or progress changed), polled on :meth:`wait`'s
+        schedule; the last one is terminal. A failed or cancelled task is yielded, not raised
+        (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        seen: Task | None = None
+        try:
+            for task in call._polls(task_id, timeout, None, poll_now):
+                if _core.new_state(seen, task):
+                    seen = task
+                    yield task
+        except errors.TaskFailedError as failed:
+            if _core.new_state(seen, failed.task):
+                yield failed.task
+
+    def _polls(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Iterator[Task]:
+        """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
+        raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -227,10 +267,12 @@ class SyncClient(Configurable):
                     raise errors.WaitTimeoutError(
                         task_id, time.monotonic() - started, last
                     ) from None
-                delay = plan.send(last)
-        except StopIteration as done:
-            result: Task = done.value
-            return result
+                try:
+                    delay = plan.send(last)
+                except StopIteration as done:
+                    yield done.value
+                    return
+                yield last
         except KeyboardInterrupt as exc:
             raise errors.WaitInterrupted(task_id) from exc
 
