@@ -391,3 +391,35 @@ async def test_watch_keeps_the_wait_deadline(make_client: Any, imini_api: respx.
     )
     with pytest.raises(errors.WaitTimeoutError):
         await _collect(make_client().watch("task_1", timeout=30))
+
+
+# ---------------------------------------------------------------------------- cost
+@pytest.mark.parametrize(
+    ("reply", "cost", "credits"),
+    [
+        ({"cost": 0.35, "credits_cost": "120"}, 0.35, 120.0),
+        ({"cost": "0.5"}, 0.5, None),
+        ({"cost": "free", "credits_cost": True}, None, None),
+        ({"cost": "nan", "credits_cost": None}, None, None),
+        ({}, None, None),
+    ],
+)
+async def test_apimart_task_cost(
+    make_client: Any,
+    apimart_api: respx.MockRouter,
+    reply: dict[str, Any],
+    cost: float | None,
+    credits: float | None,
+) -> None:
+    data = {"id": "task_A", "status": "processing", **reply}
+    apimart_api.get("/v1/tasks/task_A").respond(200, json={"code": 200, "data": data})
+    task = await call(make_client("apimart").get("task_A"))
+    assert (task.cost, task.credits_cost) == (cost, credits)
+
+
+async def test_imini_says_nothing_of_cost(make_client: Any, imini_api: respx.MockRouter) -> None:
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "processing", "cost": 3}
+    )
+    task = await call(make_client().get("task_1"))
+    assert (task.cost, task.credits_cost) == (None, None)

@@ -58,6 +58,18 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _amount(value: Any) -> float | None:
+    """A cost as a number, whether the reply gives 0.12 or "0.12" (None for anything else)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    found = _num(value)
+    return found if found is not None and math.isfinite(found) else None
+
+
 def _whole(value: Any) -> int | None:
     """A whole number from a number the spec allows to be fractional (e.g. progress 42.5 -> 42)."""
     number = _num(value)
@@ -105,6 +117,12 @@ class Gateway:
             if param["in"] == "header" and param["name"].lower() == "idempotency-key":
                 return str(param["name"])
         return None
+
+    @cached_property
+    def task_fields(self) -> frozenset[str]:
+        """The fields the spec lists for a task (a field it does not list is not read)."""
+        name = {"imini": "VideoTask", "apimart": "Task"}[self.name]
+        return frozenset(self.doc["components"]["schemas"][name].get("properties", {}))
 
     # ------------------------------------------------------------------------ requests
     def submit_request(self, body: Json, idempotency_key: str | None = None) -> Json:
@@ -174,6 +192,10 @@ class Gateway:
             estimated_seconds=_estimate(data),
             videos=self._videos(data),
             error=task_error(error),
+            cost=_amount(data.get("cost")) if "cost" in self.task_fields else None,
+            credits_cost=(
+                _amount(data.get("credits_cost")) if "credits_cost" in self.task_fields else None
+            ),
             raw=raw,
         )
 

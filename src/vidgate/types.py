@@ -201,6 +201,8 @@ class Task:
     estimated_seconds: int | None = None
     videos: tuple[VideoOutput, ...] = ()
     error: TaskError | None = None
+    cost: float | None = None  # what the task cost, where the gateway says (apimart: cost)
+    credits_cost: float | None = None  # the same in credits (apimart: credits_cost)
     raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
     response: RawResponse | None = field(default=None, repr=False, compare=False)
 
