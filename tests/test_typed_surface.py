@@ -423,3 +423,16 @@ async def test_imini_says_nothing_of_cost(make_client: Any, imini_api: respx.Moc
     )
     task = await call(make_client().get("task_1"))
     assert (task.cost, task.credits_cost) == (None, None)
+
+
+def test_the_pyright_checker_wants_every_marked_line_and_no_other() -> None:
+    source = "a()  # E: call-overload\nb()\nc()  # E: arg-type\n"
+    report = (
+        "  /tmp/p/mistakes.py:1:1 - error: No overloads (reportCallIssue)\n"
+        "  /tmp/p/mistakes.py:2:3 - error: oops (reportGeneralTypeIssues)\n"
+        "  /tmp/p/consumer.py:3:1 - error: elsewhere (reportCallIssue)\n"
+    )
+    assert downstream.pyright_problems(source, report) == [
+        "mistakes.py:3: pyright said nothing",
+        "mistakes.py:2: unexpected pyright error",
+    ]

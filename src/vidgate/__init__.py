@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     )
     from vidgate.types import (
         JSON,
+        RawResponse,
         Status,
         SubmittedTask,
         Task,
@@ -102,6 +103,7 @@ _LAZY: dict[str, str] = {
     "SyncClient": "vidgate.client",
     "Task": "vidgate.types",
     "TaskError": "vidgate.types",
+    "RawResponse": "vidgate.types",
     "JSON": "vidgate.types",
     "TaskFailedError": "vidgate.errors",
     "URLExpiredError": "vidgate.errors",
@@ -143,6 +145,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestValidationError",
     "Result",
     "Status",
