@@ -436,3 +436,36 @@ def test_the_pyright_checker_wants_every_marked_line_and_no_other() -> None:
         "mistakes.py:3: pyright said nothing",
         "mistakes.py:2: unexpected pyright error",
     ]
+
+
+def test_the_sync_and_async_clients_are_twins() -> None:
+    """Same public methods with the same parameters (close/aclose aside)."""
+    import inspect
+
+    from vidgate.aio import AsyncClient
+    from vidgate.client import SyncClient
+
+    def surface(cls: type) -> dict[str, list[str]]:
+        return {
+            name: list(inspect.signature(member).parameters)
+            for name, member in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith("_") and name not in ("close", "aclose")
+        }
+
+    sync, async_ = surface(SyncClient), surface(AsyncClient)
+    assert sync == async_
+    assert {"generate", "get", "wait", "watch", "download", "with_options"} <= set(sync)
+
+
+async def test_download_takes_per_call_retries_and_never_sends_extras_to_the_file_url(
+    make_client: Any, imini_api: respx.MockRouter, tmp_path: Path
+) -> None:
+    cdn = imini_api.get(CDN).respond(503)
+    task = vidgate.Task(
+        "task_1", "imini", Status.SUCCEEDED, "succeeded", videos=(vidgate.VideoOutput(url=CDN),)
+    )
+    client = make_client(max_retries=3)
+    with pytest.raises(errors.DownloadError, match="HTTP 503"):
+        await call(client.download(task, tmp_path, max_retries=0, extra_headers={"X-A": "1"}))
+    assert cdn.call_count == 1
+    assert "x-a" not in cdn.calls.last.request.headers
