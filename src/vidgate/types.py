@@ -201,10 +201,11 @@ class Task:
     estimated_seconds: int | None = None
     videos: tuple[VideoOutput, ...] = ()
     error: TaskError | None = None
+    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    # added after raw, so that positional construction keeps its meaning
+    response: RawResponse | None = field(default=None, repr=False, compare=False)
     cost: float | None = None  # what the task cost, where the gateway says (apimart: cost)
     credits_cost: float | None = None  # the same in credits (apimart: credits_cost)
-    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
-    response: RawResponse | None = field(default=None, repr=False, compare=False)
 
     def typed(self) -> _imini_models.VideoTask | _apimart_models.TaskEnvelope:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
