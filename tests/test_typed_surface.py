@@ -469,3 +469,24 @@ async def test_download_takes_per_call_retries_and_never_sends_extras_to_the_fil
         await call(client.download(task, tmp_path, max_retries=0, extra_headers={"X-A": "1"}))
     assert cdn.call_count == 1
     assert "x-a" not in cdn.calls.last.request.headers
+
+
+def test_cli_status_json_shows_the_exchange_and_cost(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import BASE_URLS
+
+    from vidgate.cli import main
+
+    monkeypatch.setenv("APIMART_API_KEY", API_KEY)
+    data = {"id": "task_A", "status": "processing", "cost": "0.25"}
+    with respx.mock(base_url=BASE_URLS["apimart"]) as api:
+        api.get("/v1/tasks/task_A").respond(
+            200, json={"code": 200, "data": data}, headers={"X-Request-Id": "req-9"}
+        )
+        with pytest.raises(SystemExit) as done:
+            main(["status", "task_A", "--gateway", "apimart", "--json"])
+    assert done.value.code in (0, None)
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["response"] == {"status": 200, "request_id": "req-9", "idempotency_replayed": None}
+    assert (shown["cost"], shown["credits_cost"]) == (0.25, None)
