@@ -41,3 +41,9 @@ def no_any_where_the_shape_is_known(task: Task, failed: TaskFailedError) -> None
     print(failed.code.upper())  # E: union-attr
     print(task.raw["data"])  # E: index
     print(task.typed().data)  # E: union-attr
+
+
+def misspelt_import() -> None:
+    from vidgate import RawResponce  # E: attr-defined
+
+    print(RawResponce)
