@@ -4,10 +4,12 @@
    top-level packages each carry py.typed, the sdist only what a rebuild needs.
 2. Install the wheel with its `testing` extra into a fresh venv in a temporary folder outside the
    repository, with the downstream tools locked in uv.lock (group `downstream`).
-3. Copy scripts/downstream/ (a consumer module, a test file, the project's pytest settings) there
-   and, from that folder, with no repository path in sight and IMINI_*/APIMART_* exported as the
-   README tells users to: `mypy --strict` on both files, then pytest (every fixture, sync and
-   async, under anyio and pytest-asyncio).
+3. Copy scripts/downstream/ (a consumer module, a test file, a file of deliberate mistakes, the
+   project's pytest settings) there and, from that folder, with no repository path in sight and
+   IMINI_*/APIMART_* exported as the README tells users to: `mypy --strict` on the consumer and
+   the tests, then on mistakes.py (every line marked `# E: <code>` must be reported with that
+   code, no other line), then pyright the same way (skipped, saying so, if it cannot fetch its
+   Node.js), then pytest (every fixture, sync and async, under anyio and pytest-asyncio).
 4. A second venv with the bare wheel (no extras): the mock and its fixtures must fail with one line
    naming the extra to install.
 
@@ -17,6 +19,7 @@ Prints each step with its duration; exit status 0 only when every step passed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +31,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scripts" / "downstream"
-TOP_LEVEL = {"vidgate", "vidgate_imini", "vidgate_apimart", "vidgate_models", "vidgate_specs"}
+TOP_LEVEL = {
+    "vidgate",
+    "vidgate_imini",
+    "vidgate_apimart",
+    "vidgate_models",
+    "vidgate_specs",
+    "vidgate_typed",
+}
+MISTAKES = "mistakes.py"  # every line marked "# E: <code>" must be reported, nothing else
+MARK = re.compile(r"#\s*E:\s*([a-z-]+)\s*$")
+REPORTED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$")
+PYRIGHT = re.compile(r"^\s*(?P<file>\S+?):(?P<line>\d+):\d+ - error: ")
 # .gitignore: hatchling always adds it (a rebuild from the sdist reads it)
 SDIST_TOP = {"src", "generated", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
 # what the README tells users to export (CLI section): fixtures must not see it
@@ -82,6 +96,109 @@ def check_archives(dist: Path) -> None:
         f"         wheel: {len(names)} files, packages {', '.join(sorted(TOP_LEVEL))}, "
         f"each with py.typed; sdist: {', '.join(sorted(members))}"
     )
+
+
+def mistake_problems(source: str, report: str, name: str = MISTAKES) -> list[str]:
+    """What mypy's ``report`` on the mistakes file misses or adds: each marked line must have an
+    error with its code, and no other line any error."""
+    expected = {
+        number: match.group(1)
+        for number, line in enumerate(source.splitlines(), 1)
+        if (match := MARK.search(line))
+    }
+    found: dict[int, set[str]] = {}
+    for line in report.splitlines():
+        match = REPORTED.match(line.strip())
+        if match and Path(match["file"]).name == name:
+            found.setdefault(int(match["line"]), set()).add(match["code"])
+    problems = [
+        f"{name}:{number}: expected [{code}], mypy said {_said(found.get(number))}"
+        for number, code in sorted(expected.items())
+        if code not in found.get(number, set())
+    ]
+    problems += [
+        f"{name}:{number}: unexpected {sorted(codes)}"
+        for number, codes in sorted(found.items())
+        if number not in expected
+    ]
+    if not expected:
+        problems.append(f"{name}: no line marked '# E: <code>'")
+    return problems
+
+
+def pyright_problems(source: str, report: str, name: str = MISTAKES) -> list[str]:
+    """The same check for pyright, whose rule names differ from mypy's codes: each marked line
+    must have an error, no other line any."""
+    expected = {n for n, line in enumerate(source.splitlines(), 1) if MARK.search(line)}
+    found = {
+        int(m["line"])
+        for line in report.splitlines()
+        if (m := PYRIGHT.match(line)) and Path(m["file"]).name == name
+    }
+    problems = [f"{name}:{n}: pyright said nothing" for n in sorted(expected - found)]
+    return problems + [f"{name}:{n}: unexpected pyright error" for n in sorted(found - expected)]
+
+
+def check_pyright(pyright: Path, python: Path, cwd: Path, env: dict[str, str]) -> None:
+    """pyright on the consumer, the tests and the mistakes file, if it starts here (its PyPI
+    package fetches Node.js on first use: where that is impossible the step says so and is
+    skipped, never failed)."""
+    args = [str(pyright), "--pythonpath", str(python)]
+    probe = subprocess.run(
+        [*args, "--version"], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0:
+        why = (probe.stdout + probe.stderr).strip().splitlines() or ["no output"]
+        print(f"[  0.0 s] pyright: SKIPPED, it does not start here ({why[-1][:120]})")
+        return
+    print(
+        step(
+            f"{probe.stdout.strip()} consumer.py test_downstream.py",
+            [*args, "consumer.py", "test_downstream.py"],
+            cwd,
+            env,
+        ).splitlines()[-1]
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*args, MISTAKES], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    report = done.stdout + done.stderr
+    source = (cwd / MISTAKES).read_text()
+    problems = pyright_problems(source, report)
+    marked = sum(1 for line in source.splitlines() if MARK.search(line))
+    seconds = time.perf_counter() - started
+    verdict = "ok" if not problems and done.returncode == 1 else "FAILED"
+    print(f"[{seconds:5.1f} s] pyright {MISTAKES}: all {marked} marked lines reported: {verdict}")
+    print(report.strip().splitlines()[-1])
+    if verdict != "ok":
+        print(report)
+        print("\n".join(problems))
+        raise SystemExit(1)
+
+
+def _said(codes: set[str] | None) -> str:
+    return str(sorted(codes)) if codes else "nothing"
+
+
+def check_mistakes(mypy: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run mypy on the mistakes file; SystemExit unless exactly the marked lines are reported."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*mypy, MISTAKES], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    report = done.stdout + done.stderr
+    source = (cwd / MISTAKES).read_text()
+    problems = mistake_problems(source, report)
+    marked = sum(1 for line in source.splitlines() if MARK.search(line))
+    title = f"mypy --strict {MISTAKES}: all {marked} marked lines reported, nothing else"
+    seconds = time.perf_counter() - started
+    print(f"[{seconds:5.1f} s] {title}: {'ok' if not problems else 'FAILED'}")
+    if problems or done.returncode != 1:
+        print(report)
+        print("\n".join(problems))
+        raise SystemExit(1)
+    return report
 
 
 def venv(path: Path, cwd: Path, requirement: str, *extra: str) -> Path:
@@ -145,6 +262,9 @@ def main() -> int:
                 env,
             )
         )
+        report = check_mistakes([str(bin_dir / "mypy"), "--no-incremental"], project, env)
+        print("\n".join(line for line in report.splitlines() if ": note: " not in line))
+        check_pyright(bin_dir / "pyright", python, project, env)
         print(
             step(
                 "pytest test_downstream.py (IMINI_*/APIMART_* exported)",

@@ -31,6 +31,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_typed
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 GENERATED = ROOT / "generated"
@@ -172,6 +175,10 @@ def gen_package_inits(out: Path) -> None:
     for package, doc in (
         ("vidgate_models", "Pydantic v2 models of both gateways' schemas, one module per spec."),
         ("vidgate_specs", "Both gateways' OpenAPI documents, one module per spec."),
+        (
+            "vidgate_typed",
+            "Typed request bodies and per-model call signatures, one module per spec.",
+        ),
     ):
         folder = out / package
         text = header(specs, "package index")
@@ -181,11 +188,21 @@ def gen_package_inits(out: Path) -> None:
         (folder / "py.typed").write_text(text)
 
 
+def gen_typed_module(gw: Gateway, out: Path) -> None:
+    """TypedDicts and per-model overloads for the clients (scripts/gen_typed.py), ruff-formatted."""
+    data = json.loads(json.dumps(yaml.safe_load(gw.spec.read_text())))
+    target = gen_typed.write(gw.name, data, out, header([gw.spec], "typed surface"))
+    run(
+        [tool("ruff"), "format", "--isolated", "--line-length", "100", "--quiet", str(target)], ROOT
+    )
+
+
 def _generate_gateway(gw: Gateway, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix=f"vidgate-gen-{gw.name}-") as tmp:
         gen_transport(gw, out, Path(tmp))
     gen_models(gw, out)
     gen_spec_module(gw, out)
+    gen_typed_module(gw, out)
 
 
 def generate_into(out: Path) -> None:

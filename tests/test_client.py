@@ -336,6 +336,7 @@ async def test_wait_deadline(
         await call(make_client().wait("task_1", timeout=100))
     assert info.value.task_id == "task_1"
     assert fake_time.now == pytest.approx(100)
+    assert info.value.last is not None
     assert info.value.last.raw_status == "processing"
 
 

@@ -11,7 +11,7 @@ import sqlite3
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ import pytest
 import vidgate
 from vidgate import history, inline_media, validator
 
-KL = "kling/kling-v3"
+KL: Final = "kling/kling-v3"
 WIDE = b"9" * 400  # a width no float holds
 FORGED = {  # bytes that imagesize reads a size from, each size impossible
     "svg height 0.5": b'<svg width="10" height="0.5"></svg>',

@@ -262,7 +262,10 @@ async def test_integer_coded_error_envelopes_are_typed_errors(
     exc = caught.value
     assert isinstance(exc, errors.error_for_status(status))
     assert (exc.status, exc.code) == (status, status)
-    assert exc.body["error"]["type"] == APIMART_ERRORS[status]
+    body = exc.body
+    assert isinstance(body, dict)
+    assert isinstance(body["error"], dict)
+    assert body["error"]["type"] == APIMART_ERRORS[status]
 
 
 @pytest.mark.parametrize("result", [None, {"videos": []}], ids=["null", "no-videos"])

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import consumer
+import httpx
 import pytest
 import respx
 
@@ -74,3 +75,24 @@ def test_generated_models() -> None:
     assert consumer.kling_body("a cat", 5).model_dump(exclude_unset=True)["duration"] == 5
     assert consumer.transport_body("a cat") == {"model": "kling/kling-v3", "prompt": "a cat"}
     assert "imini" in consumer.spec_title().lower()
+
+
+def test_typed_surface_sync(imini_client: Imini, tmp_path: Path) -> None:
+    lines = consumer.typed_sync(imini_client, tmp_path)
+    assert lines[0] == "valid=True of 2"
+    assert lines[1].startswith("200 ")  # the submit's status and request id
+    assert lines[2].split(" -> ")[-1].startswith("succeeded")  # watch ends terminal
+    assert (tmp_path / lines[-1]).stat().st_size > 0
+
+
+@pytest.mark.anyio
+async def test_typed_surface_async(
+    async_imini_client: AsyncImini, vidgate_mock: MockGateway
+) -> None:
+    async with httpx.AsyncClient(transport=vidgate_mock.async_transport()) as http:
+        lines = await consumer.typed_async(
+            http, async_imini_client, vidgate_mock.api_key, vidgate_mock.base_url("apimart")
+        )
+        assert not http.is_closed  # the caller's client stays the caller's
+    assert lines[2] == "200"  # the envelope's code, read through the JSON alias
+    assert lines[-2:] == ["succeeded", "succeeded"]  # both watches end terminal

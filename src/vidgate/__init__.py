@@ -55,9 +55,12 @@ if TYPE_CHECKING:
         UnsupportedFieldError,
     )
     from vidgate.types import (
+        JSON,
+        RawResponse,
         Status,
         SubmittedTask,
         Task,
+        TaskError,
         VideoOutput,
     )
     from vidgate.validation import (
@@ -99,6 +102,9 @@ _LAZY: dict[str, str] = {
     "SubmittedTask": "vidgate.types",
     "SyncClient": "vidgate.client",
     "Task": "vidgate.types",
+    "TaskError": "vidgate.types",
+    "RawResponse": "vidgate.types",
+    "JSON": "vidgate.types",
     "TaskFailedError": "vidgate.errors",
     "URLExpiredError": "vidgate.errors",
     "UnexpectedStatusError": "vidgate.errors",
@@ -114,6 +120,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "JSON",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -138,12 +145,14 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestValidationError",
     "Result",
     "Status",
     "SubmittedTask",
     "SyncClient",
     "Task",
+    "TaskError",
     "TaskFailedError",
     "URLExpiredError",
     "UnexpectedStatusError",
@@ -160,13 +169,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def _load(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'vidgate' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    __getattr__ = _load
 
 
 def __dir__() -> list[str]:

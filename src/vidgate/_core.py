@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 
 import httpx
 
@@ -28,7 +28,7 @@ from vidgate import errors, jsonin
 from vidgate._files import content_length
 from vidgate.gateways import Gateway, gateway
 from vidgate.redact import check_key, mentions_secret, redact, redact_data, register_secret
-from vidgate.types import Task
+from vidgate.types import RawResponse, SubmittedTask, Task
 
 logger = logging.getLogger("vidgate")
 
@@ -250,6 +250,23 @@ class Config:
             transport,
         )
 
+    def auth_headers(self) -> dict[str, str]:
+        """The key as the spec's bearer scheme."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def own_http_client(self, http_client: object, kind: type, transport: object) -> bool:
+        """Whether a caller's http_client is given (and usable), else False: build our own."""
+        if http_client is None:
+            return False
+        if transport is not None:
+            raise errors.ConfigurationError("pass transport= or http_client=, not both")
+        if not isinstance(http_client, kind):
+            raise errors.ConfigurationError(
+                f"http_client must be an {kind.__module__}.{kind.__qualname__}, "
+                f"not {type(http_client).__name__}"
+            )
+        return True
+
     def files_args(self, transport: Any) -> dict[str, Any]:
         """httpx client arguments for result files: they live on CDNs, so no API key."""
         return {
@@ -432,9 +449,7 @@ class Config:
         running_at: float | None = None  # when the task was last seen running
         while True:
             now = self.clock()
-            if on_progress and (
-                last is None or (task.raw_status, task.progress) != (last.raw_status, last.progress)
-            ):
+            if on_progress and new_state(last, task):
                 on_progress(task)
             last = task
             if origin is None:
@@ -518,7 +533,8 @@ class Config:
 
 
 # ---------------------------------------------------------------------------- downloads
-KINDS = ("video", "cover", "last_frame")
+FileKind = Literal["video", "cover", "last_frame"]  # what download() fetches
+KINDS: tuple[FileKind, ...] = get_args(FileKind)
 
 
 def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:
@@ -598,6 +614,26 @@ def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.Vi
     return errors.APIConnectionError(
         f"{gateway_name}: {type(exc).__name__}: {exc}", may_have_been_submitted=True
     )
+
+
+Parsed = TypeVar("Parsed", SubmittedTask, Task)
+
+
+def with_response(parsed: Parsed, response: httpx.Response) -> Parsed:
+    """``parsed`` carrying the exchange it came from (status, headers, request id). ``parsed``
+    was just built from this reply and nobody else holds it yet: setting the field of the frozen
+    dataclass in place saves a copy on every request."""
+    body_id = parsed.request_id if isinstance(parsed, SubmittedTask) else None
+    object.__setattr__(
+        parsed, "response", RawResponse(response.status_code, response.headers, body_id)
+    )
+    return parsed
+
+
+def new_state(seen: Task | None, task: Task) -> bool:
+    """Whether ``task`` differs from the state last reported (status or progress), the test
+    both on_progress and watch() use."""
+    return seen is None or (task.raw_status, task.progress) != (seen.raw_status, seen.progress)
 
 
 def past(end: float | None, seconds: float = 0.0) -> bool:

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
+from vidgate_typed import apimart as _apimart
+from vidgate_typed import imini as _imini
 
 from vidgate import _core, _files
+from vidgate._options import Configurable
 from vidgate.errors import (
     APITimeoutError,
     DownloadError,
     MalformedResponseError,
+    TaskFailedError,
     WaitInterrupted,
     WaitTimeoutError,
 )
@@ -41,8 +46,9 @@ class WaitCancelled(asyncio.CancelledError):
 ByteProgress = Callable[[int, int | None], None]
 
 
-class AsyncClient:
-    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``)."""
+class AsyncClient(Configurable):
+    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``); the
+    per-call options and ``with_options`` are those of :class:`vidgate.client.SyncClient`."""
 
     gateway_name: ClassVar[str]
 
@@ -54,6 +60,7 @@ class AsyncClient:
         timeout: float = 60.0,
         max_retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -63,7 +70,8 @@ class AsyncClient:
         download_timeout: float | None = None,
         response_version: str | bool = True,
     ) -> None:
-        """See :class:`vidgate.client.SyncClient` for the bounds."""
+        """See :class:`vidgate.client.SyncClient` for the bounds and ``http_client`` (here an
+        ``httpx.AsyncClient``)."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -86,6 +94,11 @@ class AsyncClient:
         async def on_response(response: httpx.Response) -> None:
             self._cfg.log_response(response)
 
+        if self._cfg.own_http_client(http_client, httpx.AsyncClient, transport):
+            assert http_client is not None
+            self._external = True
+            self._api = self._files = http_client
+            return
         hooks = {"request": [on_request], "response": [on_response]}
         self._api = self._cfg.api_client(transport, hooks).get_async_httpx_client()
         self._files = httpx.AsyncClient(**self._cfg.files_args(transport))
@@ -100,8 +113,10 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._api.aclose()
-        await self._files.aclose()
+        """Close the connections vidgate opened (a caller's http_client stays open)."""
+        if not self._external:
+            await self._api.aclose()
+            await self._files.aclose()
 
     @property
     def base_url(self) -> str:
@@ -121,12 +136,21 @@ class AsyncClient:
         *,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> SubmittedTask:
         """See :meth:`vidgate.client.SyncClient.generate`."""
-        request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key, extra_body
-        )
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        body = body if body is not None else fields
+        return await call._generate(body, idempotency_key, extra_body)
+
+    async def _generate(
+        self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None
+    ) -> SubmittedTask:
+        request, mode = self._cfg.submit_request(body, idempotency_key, extra_body)
         idempotent = self._cfg.idempotent(idempotency_key)
         attempt = 0
         while True:
@@ -137,21 +161,32 @@ class AsyncClient:
                     self._cfg.json_of(response), response.status_code, mode, response.headers
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
-                return submitted
+                return _core.with_response(submitted, response)
             except MalformedResponseError as exc:
                 if not idempotent:  # the task may exist: never sent again without a key
                     raise
                 attempt += 1  # the key makes asking again safe
                 await self._sleep(self._cfg.after_malformed(exc, attempt))
 
-    async def get(self, task_id: str) -> Task:
-        return await self._get(task_id, None)
+    async def get(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Task:
+        """See :meth:`vidgate.client.SyncClient.get`."""
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return await call._get(task_id, None)
 
     async def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
         plan = self._cfg.retry_plan(submit=False, idempotent=True)
         response = await self._carry_out(plan, request, end)
-        return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        task = self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        return _core.with_response(task, response)
 
     async def wait(
         self,
@@ -160,8 +195,61 @@ class AsyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        return await call._wait(task_id, timeout, on_progress, poll_now)
+
+    async def _wait(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Task:
+        last: Task | None = None
+        async with aclosing(self._polls(task_id, timeout, on_progress, poll_now)) as polls:
+            async for task in polls:
+                last = task
+        assert last is not None  # _polls ends with the succeeded task, or raises
+        return last
+
+    async def watch(
+        self,
+        task_id: str | SubmittedTask,
+        *,
+        timeout: float | None = None,
+        poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[Task]:
+        """See :meth:`vidgate.client.SyncClient.watch`: ``async for task in client.watch(id)``."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        seen: Task | None = None
+        try:
+            async with aclosing(call._polls(task_id, timeout, None, poll_now)) as polls:
+                async for task in polls:
+                    if _core.new_state(seen, task):
+                        seen = task
+                        yield task
+        except TaskFailedError as failed:
+            if _core.new_state(seen, failed.task):
+                yield failed.task
+
+    async def _polls(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> AsyncGenerator[Task]:
+        """See :meth:`vidgate.client.SyncClient._polls`; cancelling raises WaitCancelled."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -182,10 +270,12 @@ class AsyncClient:
                     if not _core.past(end):
                         raise
                     raise WaitTimeoutError(task_id, time.monotonic() - started, last) from None
-                delay = plan.send(last)
-        except StopIteration as done:
-            result: Task = done.value
-            return result
+                try:
+                    delay = plan.send(last)
+                except StopIteration as done:
+                    yield done.value
+                    return
+                yield last
         except asyncio.CancelledError as exc:
             raise WaitCancelled(task_id) from exc
         except KeyboardInterrupt as exc:
@@ -200,27 +290,46 @@ class AsyncClient:
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = await self.generate(
-            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
-        )
-        return await self.wait(
-            submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False
-        )
+        """See :meth:`vidgate.client.SyncClient.generate_and_wait`."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        body = body if body is not None else fields
+        submitted = await call._generate(body, idempotency_key, extra_body)
+        return await call._wait(submitted.id, timeout, on_progress, False)
 
     async def download(
         self,
         task: Task | str,
         dest: str | Path = ".",
         *,
-        what: str = "video",
+        what: _core.FileKind = "video",
         index: int = 0,
         overwrite: bool = False,
         on_progress: ByteProgress | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Path:
         """See :meth:`vidgate.client.SyncClient.download`."""
-        task = await self.get(task) if isinstance(task, str) else task
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return await call._download(task, dest, what, index, overwrite, on_progress)
+
+    async def _download(
+        self,
+        task: Task | str,
+        dest: str | Path,
+        what: _core.FileKind,
+        index: int,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> Path:
+        task = await self._get(task, None) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
@@ -230,7 +339,9 @@ class AsyncClient:
             try:
                 async with asyncio.timeout(max(0.0, end - time.monotonic())):
                     timeout = self._cfg.exchange_timeout(end)
-                    async with self._files.stream("GET", url, timeout=timeout) as response:
+                    async with self._files.stream(
+                        "GET", url, timeout=timeout, follow_redirects=True
+                    ) as response:
                         if response.status_code == 200:
                             await self._save(
                                 response,
@@ -286,7 +397,9 @@ class AsyncClient:
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 timeout = self._cfg.exchange_timeout(deadline)
-                async with self._api.stream(**request, timeout=timeout) as response:
+                async with self._api.stream(
+                    **self._with_extras(request), timeout=timeout
+                ) as response:
                     status = response.status_code
                     reader = self._cfg.reply_reader(response, deadline)
                     async for chunk in response.aiter_bytes():
@@ -321,13 +434,13 @@ class AsyncClient:
             return response
 
 
-class AsyncImini(AsyncClient):
+class AsyncImini(_imini.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
 
 
-class AsyncApimart(AsyncClient):
+class AsyncApimart(_apimart.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"

@@ -91,6 +91,12 @@ def _json_value(value: Any) -> str:
 def _task_json(task: Task) -> dict[str, Any]:
     data = {f.name: getattr(task, f.name) for f in fields(task) if f.name != "raw"}
     data["status"] = task.status.value
+    exchange = task.response
+    data["response"] = exchange and {
+        "status": exchange.status,
+        "request_id": exchange.request_id,
+        "idempotency_replayed": exchange.idempotency_replayed,
+    }
     data["videos"] = [
         {f.name: getattr(v, f.name) for f in fields(v) if f.name != "raw"} for v in task.videos
     ]

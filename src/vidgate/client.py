@@ -9,13 +9,16 @@ with Imini() as client:                       # IMINI_API_KEY, IMINI_BASE_URL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
+from vidgate_typed import apimart as _apimart
+from vidgate_typed import imini as _imini
 
 from vidgate import _core, _files, errors
+from vidgate._options import Configurable
 from vidgate.types import SubmittedTask, Task
 
 if TYPE_CHECKING:
@@ -26,8 +29,12 @@ __all__ = ["Apimart", "Imini", "SyncClient"]
 ByteProgress = Callable[[int, int | None], None]
 
 
-class SyncClient:
-    """A blocking client for one gateway (use ``Imini`` or ``Apimart``)."""
+class SyncClient(Configurable):
+    """A blocking client for one gateway (use ``Imini`` or ``Apimart``).
+
+    Every request method takes ``extra_headers``, ``extra_query`` and ``max_retries``, and a
+    per-exchange ``timeout`` (``request_timeout`` in the wait family, where ``timeout`` is the
+    wait's budget); ``with_options(...)`` returns a configured copy (see vidgate._options)."""
 
     gateway_name: ClassVar[str]
 
@@ -39,6 +46,7 @@ class SyncClient:
         timeout: float = 60.0,
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         language: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -53,7 +61,12 @@ class SyncClient:
         one result file (defaults in vidgate._core). ``response_version`` is the reply contract
         asked for with every idempotency key on apimart (``X-APIMart-Response-Version``): True,
         the spec's default, as apimart's own client sends it; a string, that version; False,
-        none (the pages' reply shape)."""
+        none (the pages' reply shape).
+
+        ``http_client``: your own ``httpx.Client`` (proxies, limits, mTLS, instrumentation) for
+        the API and the result files. vidgate still sends absolute URLs and the key per request,
+        sets each exchange's timeout, caps replies and downloads and redacts; the client stays
+        yours: ``close()`` leaves it open."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -69,6 +82,11 @@ class SyncClient:
             download_timeout=download_timeout,
         )
         self._sleep = sleep or time.sleep
+        if self._cfg.own_http_client(http_client, httpx.Client, transport):
+            assert http_client is not None
+            self._external = True
+            self._api = self._files = http_client
+            return
         hooks = {"request": [self._cfg.log_request], "response": [self._cfg.log_response]}
         self._api = self._cfg.api_client(transport, hooks).get_httpx_client()
         self._files = httpx.Client(**self._cfg.files_args(transport))
@@ -83,8 +101,10 @@ class SyncClient:
         self.close()
 
     def close(self) -> None:
-        self._api.close()
-        self._files.close()
+        """Close the connections vidgate opened (a caller's http_client stays open)."""
+        if not self._external:
+            self._api.close()
+            self._files.close()
 
     @property
     def base_url(self) -> str:
@@ -104,6 +124,10 @@ class SyncClient:
         *,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> SubmittedTask:
         """Validate, then submit one task. ``body`` is a dict or a generated model; or use fields.
@@ -113,9 +137,13 @@ class SyncClient:
         ``extra_body`` is merged into the body after validation and sent unchecked: the escape
         hatch for a parameter the gateway accepts before the spec lists it.
         """
-        request, mode = self._cfg.submit_request(
-            body if body is not None else fields, idempotency_key, extra_body
-        )
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return call._generate(body if body is not None else fields, idempotency_key, extra_body)
+
+    def _generate(
+        self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None
+    ) -> SubmittedTask:
+        request, mode = self._cfg.submit_request(body, idempotency_key, extra_body)
         idempotent = self._cfg.idempotent(idempotency_key)
         attempt = 0
         while True:
@@ -126,22 +154,31 @@ class SyncClient:
                     self._cfg.json_of(response), response.status_code, mode, response.headers
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
-                return submitted
+                return _core.with_response(submitted, response)
             except errors.MalformedResponseError as exc:
                 if not idempotent:  # the task may exist: never sent again without a key
                     raise
                 attempt += 1  # the key makes asking again safe
                 self._sleep(self._cfg.after_malformed(exc, attempt))
 
-    def get(self, task_id: str) -> Task:
+    def get(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
-        return self._get(task_id, None)
+        return self._per_call(extra_headers, extra_query, timeout, max_retries)._get(task_id, None)
 
     def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
         plan = self._cfg.retry_plan(submit=False, idempotent=True)
         response = self._carry_out(plan, request, end)
-        return self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        task = self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
+        return _core.with_response(task, response)
 
     def wait(
         self,
@@ -150,6 +187,10 @@ class SyncClient:
         timeout: float | None = None,
         on_progress: _core.ProgressCallback | None = None,
         poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Task:
         """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
 
@@ -159,6 +200,56 @@ class SyncClient:
         (default: the spec's budget) raises WaitTimeoutError. Ctrl-C raises WaitInterrupted,
         which carries the task id: the task itself goes on.
         """
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        return call._wait(task_id, timeout, on_progress, poll_now)
+
+    def _wait(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Task:
+        last: Task | None = None
+        for task in self._polls(task_id, timeout, on_progress, poll_now):
+            last = task
+        assert last is not None  # _polls ends with the succeeded task, or raises
+        return last
+
+    def watch(
+        self,
+        task_id: str | SubmittedTask,
+        *,
+        timeout: float | None = None,
+        poll_now: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[Task]:
+        """Each new state of the task (status or progress changed), polled on :meth:`wait`'s
+        schedule; the last one is terminal. A failed or cancelled task is yielded, not raised
+        (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        seen: Task | None = None
+        try:
+            for task in call._polls(task_id, timeout, None, poll_now):
+                if _core.new_state(seen, task):
+                    seen = task
+                    yield task
+        except errors.TaskFailedError as failed:
+            if _core.new_state(seen, failed.task):
+                yield failed.task
+
+    def _polls(
+        self,
+        task_id: str | SubmittedTask,
+        timeout: float | None,
+        on_progress: _core.ProgressCallback | None,
+        poll_now: bool,
+    ) -> Iterator[Task]:
+        """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
+        raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -181,10 +272,12 @@ class SyncClient:
                     raise errors.WaitTimeoutError(
                         task_id, time.monotonic() - started, last
                     ) from None
-                delay = plan.send(last)
-        except StopIteration as done:
-            result: Task = done.value
-            return result
+                try:
+                    delay = plan.send(last)
+                except StopIteration as done:
+                    yield done.value
+                    return
+                yield last
         except KeyboardInterrupt as exc:
             raise errors.WaitInterrupted(task_id) from exc
 
@@ -197,29 +290,52 @@ class SyncClient:
         on_progress: _core.ProgressCallback | None = None,
         idempotency_key: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        submitted = self.generate(
-            body, idempotency_key=idempotency_key, extra_body=extra_body, **fields
-        )
-        return self.wait(submitted.id, timeout=timeout, on_progress=on_progress, poll_now=False)
+        """generate, then wait (``timeout`` is the wait's budget, see :meth:`wait`)."""
+        call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
+        body = body if body is not None else fields
+        submitted = call._generate(body, idempotency_key, extra_body)
+        return call._wait(submitted.id, timeout, on_progress, False)
 
     def download(
         self,
         task: Task | str,
         dest: str | Path = ".",
         *,
-        what: str = "video",
+        what: _core.FileKind = "video",
         index: int = 0,
         overwrite: bool = False,
         on_progress: ByteProgress | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Path:
         """Stream a result file (``video``, ``cover`` or ``last_frame``) to ``dest``.
 
         ``dest`` is a file, or a folder where the file is named after the task. Refuses to
         overwrite unless asked; raises URLExpiredError once the gateway's URL has expired.
+        ``extra_headers`` and ``extra_query`` go to the gateway's API (the task query when
+        ``task`` is an id), never to the file's signed URL.
         """
-        task = self.get(task) if isinstance(task, str) else task
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return call._download(task, dest, what, index, overwrite, on_progress)
+
+    def _download(
+        self,
+        task: Task | str,
+        dest: str | Path,
+        what: _core.FileKind,
+        index: int,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> Path:
+        task = self._get(task, None) if isinstance(task, str) else task
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
@@ -228,7 +344,9 @@ class SyncClient:
             attempt += 1
             try:
                 timeout = self._cfg.exchange_timeout(end)
-                with self._files.stream("GET", url, timeout=timeout) as response:
+                with self._files.stream(
+                    "GET", url, timeout=timeout, follow_redirects=True
+                ) as response:
                     if response.status_code == 200:
                         sink = _files.FileSink(self._cfg, path, task, what, response, end)
                         try:
@@ -263,7 +381,7 @@ class SyncClient:
         status = None
         try:
             timeout = self._cfg.exchange_timeout(deadline)
-            with self._api.stream(**request, timeout=timeout) as response:
+            with self._api.stream(**self._with_extras(request), timeout=timeout) as response:
                 status = response.status_code
                 reader = self._cfg.reply_reader(response, deadline)
                 for chunk in response.iter_bytes():
@@ -296,13 +414,13 @@ class SyncClient:
             return response
 
 
-class Imini(SyncClient):
+class Imini(_imini.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
 
 
-class Apimart(SyncClient):
+class Apimart(_apimart.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"

@@ -12,7 +12,10 @@ key. The CLI maps each to an exit code (vidgate.exits).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vidgate.types import JSON, Task
 
 __all__ = [
     "APIConnectionError",
@@ -121,13 +124,13 @@ class APIError(VidgateError):
         status: int,
         code: str | int | None = None,
         request_id: str | None = None,
-        body: Any = None,
+        body: JSON = None,
         may_have_been_submitted: bool = False,
     ) -> None:
         from vidgate.redact import redact, redact_data
 
         self.status, self.code, self.request_id = status, code, request_id
-        self.body = redact_data(body)
+        self.body: JSON = redact_data(body)
         self.message = redact(message)
         self.may_have_been_submitted = may_have_been_submitted
         parts = [f"HTTP {status}"]
@@ -219,15 +222,15 @@ class APITimeoutError(APIConnectionError):
 class TaskFailedError(VidgateError):
     """The task ended as failed (or cancelled); ``task.error`` holds the gateway's reason."""
 
-    def __init__(self, task: Any) -> None:
-        self.task = task
+    def __init__(self, task: Task) -> None:
+        self.task: Task = task
         self.task_id: str = task.id
         err = task.error or {}
         from vidgate.redact import redact
 
-        self.code = err.get("code")
+        self.code: str | int | None = err.get("code")
         message = err.get("message")
-        self.error_message = redact(message) if isinstance(message, str) else message
+        self.error_message: str | None = redact(message) if isinstance(message, str) else None
         reason = (
             ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
         )
@@ -237,8 +240,9 @@ class TaskFailedError(VidgateError):
 class WaitTimeoutError(VidgateError):
     """The wait's deadline passed; the task goes on and can be waited on again."""
 
-    def __init__(self, task_id: str, waited: float, last: Any = None) -> None:
-        self.task_id, self.waited, self.last = task_id, waited, last
+    def __init__(self, task_id: str, waited: float, last: Task | None = None) -> None:
+        self.task_id, self.waited = task_id, waited
+        self.last: Task | None = last
         status = f", last status {last.raw_status}" if last is not None else ""
         super().__init__(f"task {task_id} not finished after {waited:.0f} s{status}")
 

@@ -17,7 +17,15 @@ from typing import Any
 
 from vidgate import spec
 from vidgate.errors import MalformedResponseError
-from vidgate.types import Status, SubmittedTask, Task, VideoOutput, parse_time, status_of
+from vidgate.types import (
+    Status,
+    SubmittedTask,
+    Task,
+    VideoOutput,
+    parse_time,
+    status_of,
+    task_error,
+)
 
 __all__ = ["Gateway", "Polling", "gateway"]
 
@@ -57,6 +65,18 @@ def _estimate(data: Mapping[str, Any]) -> int | None:
 
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _amount(value: Any) -> float | None:
+    """A cost as a number, whether the reply gives 0.12 or "0.12" (None for anything else)."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    found = _num(value)
+    return found if found is not None and math.isfinite(found) else None
 
 
 def _whole(value: Any) -> int | None:
@@ -130,6 +150,12 @@ class Gateway:
             for code, reply in op["responses"].items()
             if isinstance(reply, Mapping) and reply.get("x-vidgate-in-progress")
         )
+
+    @cached_property
+    def task_fields(self) -> frozenset[str]:
+        """The fields the spec lists for a task (a field it does not list is not read)."""
+        name = {"imini": "VideoTask", "apimart": "Task"}[self.name]
+        return frozenset(self.doc["components"]["schemas"][name].get("properties", {}))
 
     # ------------------------------------------------------------------------ requests
     def submit_request(
@@ -226,7 +252,11 @@ class Gateway:
             ),
             estimated_seconds=_estimate(data),
             videos=videos,
-            error=dict(error) if isinstance(error, Mapping) else None,
+            error=task_error(error),
+            cost=_amount(data.get("cost")) if "cost" in self.task_fields else None,
+            credits_cost=(
+                _amount(data.get("credits_cost")) if "credits_cost" in self.task_fields else None
+            ),
             raw=raw,
         )
 

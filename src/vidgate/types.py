@@ -10,13 +10,53 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
 from vidgate import spec
 
-__all__ = ["Status", "SubmittedTask", "Task", "VideoOutput", "raw_status", "status_of"]
+if TYPE_CHECKING:
+    from vidgate_models import apimart as _apimart_models
+    from vidgate_models import imini as _imini_models
+
+__all__ = [
+    "JSON",
+    "RawResponse",
+    "Status",
+    "SubmittedTask",
+    "Task",
+    "TaskError",
+    "VideoOutput",
+    "raw_status",
+    "status_of",
+]
+
+JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"
+"""A JSON value as parsed (what ``.raw`` holds: narrow it with isinstance before use)."""
+
+
+class TaskError(TypedDict, total=False):
+    """A failed task's reason as the gateway gave it; keys beyond these stay in the dict."""
+
+    code: str | int
+    message: str
+    type: str
+
+
+def task_error(value: object) -> TaskError | None:
+    """The reply's error object with ``code``/``message``/``type`` kept only when well typed."""
+    if not isinstance(value, Mapping):
+        return None
+    error = {str(k): v for k, v in value.items()}
+    code = error.get("code")
+    if isinstance(code, bool) or not isinstance(code, str | int):
+        error.pop("code", None)
+    for key in ("message", "type"):
+        if not isinstance(error.get(key), str):
+            error.pop(key, None)
+    return cast(TaskError, error)
 
 
 _SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
@@ -53,6 +93,58 @@ def raw_status(gateway: spec.Gateway, status: Status) -> str | None:
     return next((raw for raw, ours in _status_map(gateway).items() if ours is status), None)
 
 
+class RawResponse:
+    """The HTTP exchange a SubmittedTask or Task was read from (the last one, after retries).
+
+    ``headers`` is case-insensitive (httpx.Headers) with any value that mentions a secret
+    redacted; it and ``request_id`` are worked out on first use (the common path never pays)."""
+
+    __slots__ = ("_body_request_id", "_headers", "_redacted", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body_request_id: str | None = None
+    ) -> None:
+        self.status = status
+        self._headers = headers
+        self._body_request_id = body_request_id
+        self._redacted: Mapping[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"RawResponse(status={self.status}, request_id={self.request_id!r})"
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if self._redacted is None:
+            self._redacted = _redact_headers(self._headers)
+        return self._redacted
+
+    @property
+    def request_id(self) -> str | None:
+        """``X-Request-Id``, else the request id the reply's body gave."""
+        return self.headers.get("x-request-id") or self._body_request_id
+
+    @property
+    def idempotency_replayed(self) -> bool | None:
+        """The ``Idempotency-Replayed`` header: True when the gateway answered a repeated
+        idempotency key with the first reply, None when the header is absent."""
+        value = self.headers.get("idempotency-replayed")
+        return None if value is None else value.strip().lower() in ("true", "1", "yes")
+
+
+def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """The headers, values that mention a registered secret or a bearer token redacted (the same
+    case-insensitive mapping type when nothing needs hiding)."""
+    from vidgate.redact import mentions_secret, redact
+
+    joined = "\n".join(headers.values()).encode("utf-8", "replace")
+    if not mentions_secret(joined):
+        return headers
+    import httpx
+
+    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    return httpx.Headers([(k, redact(v)) for k, v in items])
+
+
 @dataclass(frozen=True)
 class SubmittedTask:
     """An accepted submit: the task id to wait on."""
@@ -64,14 +156,17 @@ class SubmittedTask:
     request_id: str | None = None
     mode: str | None = None
     replayed: bool = False  # the gateway replayed an earlier submit with the same key
-    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    response: RawResponse | None = field(default=None, repr=False, compare=False)
 
-    def typed(self) -> Any:
+    def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
         ``SubmitEnvelope`` for apimart); raises pydantic.ValidationError if it does not fit."""
         from vidgate.gateways import gateway
 
-        return gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        model: _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope
+        model = gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        return model
 
 
 @dataclass(frozen=True)
@@ -106,16 +201,22 @@ class Task:
     completed_at: dt.datetime | None = None
     estimated_seconds: int | None = None
     videos: tuple[VideoOutput, ...] = ()
-    error: dict[str, Any] | None = None
-    raw: Any = field(default=None, repr=False, compare=False)  # the reply as received
+    error: TaskError | None = None
+    raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    # added after raw, so that positional construction keeps its meaning
+    response: RawResponse | None = field(default=None, repr=False, compare=False)
+    cost: float | None = None  # what the task cost, where the gateway says (apimart: cost)
+    credits_cost: float | None = None  # the same in credits (apimart: credits_cost)
 
-    def typed(self) -> Any:
+    def typed(self) -> _imini_models.VideoTask | _apimart_models.TaskEnvelope:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
         ``TaskEnvelope`` for apimart), unknown fields kept; raises pydantic.ValidationError
         if the reply does not fit the spec."""
         from vidgate.gateways import gateway
 
-        return gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        model: _imini_models.VideoTask | _apimart_models.TaskEnvelope
+        model = gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        return model
 
     @property
     def done(self) -> bool:

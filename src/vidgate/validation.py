@@ -51,6 +51,10 @@ class Result:
     def valid(self) -> bool:
         return not self.violations
 
+    def __bool__(self) -> bool:
+        """``if client.validate(...):`` reads as "if the body is valid"."""
+        return self.valid
+
     def as_dict(self) -> Json:
         return {
             "valid": self.valid,
