@@ -405,12 +405,13 @@ def docs_diff_cmd(
         for line in done.written:
             out.print(f"[green]{'wrote':>9}[/] {line}", highlight=False, soft_wrap=True)
         for d in unexplained:
-            out.print(f"[red]{'BY HAND':>9}[/] {d}", highlight=False, soft_wrap=True)
+            label = "CONFLICT" if d.conflict else "BY HAND"
+            out.print(f"[red]{label:>9}[/] {d}", highlight=False, soft_wrap=True)
         out.print(f"{len(done.written)} written to {spec_file}, {len(unexplained)} left by hand")
     else:
         for d in diffs:
             colour = "green" if d.explained else "red"
-            label = "explained" if d.explained else "DIFF"
+            label = "explained" if d.explained else ("CONFLICT" if d.conflict else "DIFF")
             out.print(f"[{colour}]{label:>9}[/] {d}", highlight=False, soft_wrap=True)
         out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
     raise typer.Exit(FAILED if unexplained else 0)
