@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from vidgate import docs_prose, spec, specfile
+from vidgate import docs_prose, docs_shapes, spec, specfile
 
 __all__ = [
     "APPLICABLE",
@@ -132,11 +132,18 @@ def _body_lines(text: str) -> list[str]:
 
 
 def _body(text: str) -> list[tuple[int, str]]:
-    """The request section's lines, each with its 1-based line on the page."""
+    """The request section's lines, each with its 1-based line on the page; a page in another
+    shape (Markdown/MDX source, a field table) is first written in the browser-text shape."""
+    shaped = docs_shapes.as_text(text)
+    if shaped is not None:
+        return shaped
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() in SECTION), None)
     if start is None:
-        raise ValueError("no 'Body' or 'Request Parameters' section: not a request reference page")
+        raise ValueError(
+            "no 'Body' or 'Request Parameters' section, no <ParamField> and no field table: "
+            "not a request reference page"
+        )
     end = next(
         (i for i in range(start + 1, len(lines)) if lines[i].strip() in SECTION_END), len(lines)
     )
