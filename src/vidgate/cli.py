@@ -363,7 +363,11 @@ def demo(
 @app.command("docs-diff", cls=_Command)
 def docs_diff_cmd(
     page: Annotated[
-        Path, typer.Argument(metavar="PAGE", help="a documentation page (text, as in the seeds)")
+        Path,
+        typer.Argument(
+            metavar="PAGE",
+            help="a documentation page: text saved from the browser, MDX source or a field table",
+        ),
     ],
     spec_file: Annotated[
         Path, typer.Option("--spec", help="the spec file to compare with (any path)")
