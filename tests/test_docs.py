@@ -355,3 +355,17 @@ def test_a_conflict_goes_through_the_cli(
     with pytest.raises(SystemExit) as done:
         main(["docs-diff", str(edited), "--spec", str(copy)])
     assert done.value.code == 0
+
+
+def test_prose_words_are_not_taken_for_a_default() -> None:
+    """'defaults to the ...' is a sentence, not a value: no CONFLICT with the default line."""
+    page, text = _edited(
+        "004",
+        r"(Output resolution\. Defaults to \w+\.)",
+        r"\1 Omitted, it defaults to the model's choice; a range of 2 ~ 3 is not read here.",
+    )
+    resolution = docs_diff.parse_page(text)["resolution"]
+    assert resolution.conflicts == {}
+    assert [str(d) for d in docs_diff.diff_page(text, page.gateway, page.model)] == [
+        str(d) for d in docs_diff.diff_page(page.text, page.gateway, page.model)
+    ]

@@ -214,6 +214,8 @@ def _read_prose(f: PageField, lines: list[tuple[int, str, bool]]) -> None:
     from the prose; prose that disagrees with the structured line (or with itself) is a
     conflict, kept for the diff to report."""
     for said in docs_prose.read(lines, f.type, f.items):
+        if said.kind == "default" and not _a_value(said.value, f.options):
+            continue  # "defaults to the source video's": words, not a value
         if said.kind in docs_prose.MEDIA:
             f.media.setdefault(said.kind, [])
             if said.value not in f.media[said.kind]:
@@ -229,6 +231,17 @@ def _read_prose(f: PageField, lines: list[tuple[int, str, bool]]) -> None:
             f.lines[said.kind] = said.line
         elif str(current) != str(said.value):
             f.conflicts.setdefault(said.kind, said)
+
+
+def _a_value(text: str, options: list[str] | None) -> bool:
+    """A default said in prose is one of the options, a number, a boolean or a token such as
+    720P or 16:9; a plain lowercase word that is not an option is taken for prose."""
+    return (
+        text in (options or [])
+        or text in ("true", "false")
+        or not text.isalpha()
+        or (not text.islower() and options is None)
+    )
 
 
 def _options_at(block: list[str], kind: str) -> tuple[list[str] | None, list[int]]:
