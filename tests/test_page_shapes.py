@@ -238,3 +238,31 @@ def test_a_page_in_no_known_shape_is_refused(
         main(["docs-diff", str(page), "--spec", str(SPECS / "imini.yaml")])
     assert done.value.code == 2
     assert "no <ParamField> and no field table" in capsys.readouterr().err
+
+
+def test_mdx_header_and_one_line_fields() -> None:
+    """A header parameter's text is no body field's; a one-line component keeps its text."""
+    page = _kling()
+    text = to_mdx(page.text)
+    duration = docs_diff.parse_page(text)["duration"]
+    assert duration.maximum is not None
+    header = '<ParamField header="Authorization" type="string" required>\n  Defaults to 99.\n'
+    one_line = (
+        f'<ParamField body="duration" type="integer" default="{duration.default}">Seconds; '
+        f"range {duration.minimum} ~ {duration.maximum}.</ParamField>\n"
+    )
+    text = re.sub(
+        r'<ParamField body="duration".*?</ParamField>\n', lambda _: one_line, text, flags=re.S
+    )
+    text = text.replace(
+        '<ParamField body="generate_audio"',
+        header + "</ParamField>\n\n" + '<ParamField body="generate_audio"',
+    )
+    fields = docs_diff.parse_page(text)
+    assert (fields["duration"].minimum, fields["duration"].maximum) == (
+        duration.minimum,
+        duration.maximum,
+    )
+    assert "Authorization" not in fields
+    assert fields["duration"].conflicts == {}  # the header's "Defaults to 99." is not its own
+    assert _verdicts(text, page) == _verdicts(page.text, page)

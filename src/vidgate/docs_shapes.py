@@ -91,11 +91,14 @@ def _param_fields(text: str) -> Lines:
     out: Lines = []
     depth = 0
     indent = 0
+    body_field = False  # the open top-level component is a body field (not a header or path)
     for number, line in enumerate(lines, 1):
         opened = PARAM.search(line)
         if opened:
             attrs = _attrs(opened.group(1))
             name = attrs.get("body")
+            if depth == 0:
+                body_field = name is not None
             if depth == 0 and name:
                 required = "required" in attrs and attrs["required"] not in ("false",)
                 kind, default = attrs.get("type", ""), attrs.get("default")
@@ -109,14 +112,15 @@ def _param_fields(text: str) -> Lines:
             if not opened.group(2):
                 depth += 1
             rest = line[opened.end() :]
+            if depth == 1 and body_field and CLOSE.sub("", rest).strip():
+                out += _description(number, CLOSE.sub("", rest).strip())
             if CLOSE.search(rest):
                 depth -= 1
-                rest = CLOSE.sub("", rest)
-            if depth == 1 and rest.strip():
-                out += _description(number, rest.strip())
             continue
         if CLOSE.search(line):
             depth -= 1
+            continue
+        if not body_field:
             continue
         if depth == 1:
             body = line[indent:] if line[:indent].strip() == "" else line.lstrip()
