@@ -369,3 +369,27 @@ def test_prose_words_are_not_taken_for_a_default() -> None:
     assert [str(d) for d in docs_diff.diff_page(text, page.gateway, page.model)] == [
         str(d) for d in docs_diff.diff_page(page.text, page.gateway, page.model)
     ]
+
+
+def test_the_release_path_edits_print_the_readme_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's "When a docs page changes" samples for steps 1 and 2, from the edits
+    tests/test_release_path.py makes (that test is slow; this one keeps the samples honest)."""
+    import test_release_path as release
+
+    page = _page("004")
+    edited = tmp_path / page.path.name
+    edited.write_text(release.edit_page(page).text, encoding="utf-8")
+    (tmp_path / "specs").mkdir()
+    copy = tmp_path / "specs" / "imini.yaml"
+    shutil.copy(SPECS / "imini.yaml", copy)
+    steps = [s for s in release.readme_steps() if "docs-diff" in s.command]
+    assert [len(s.shown) > 1 for s in steps] == [True, True]
+    for step, extra in zip(steps, ([], ["--apply"]), strict=True):
+        with pytest.raises(SystemExit) as done:
+            main(["docs-diff", str(edited), "--spec", str(copy), *extra])
+        assert done.value.code == 1  # a difference; then the conflict left by hand
+        flat = " ".join(capsys.readouterr().out.split())
+        missing = [line for line in step.shown if not release.loosely(line).search(flat)]
+        assert not missing, (step.number, missing, flat)
