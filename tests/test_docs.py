@@ -384,6 +384,7 @@ def test_the_release_path_edits_print_the_readme_samples(
     (tmp_path / "specs").mkdir()
     copy = tmp_path / "specs" / "imini.yaml"
     shutil.copy(SPECS / "imini.yaml", copy)
+    release.explain_conflict(copy, "reference_images", None)  # before the human step
     steps = [s for s in release.readme_steps() if "docs-diff" in s.command]
     assert [len(s.shown) > 1 for s in steps] == [True, True]
     for step, extra in zip(steps, ([], ["--apply"]), strict=True):
