@@ -4,6 +4,7 @@ every kind of edit to a page is reported."""
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -34,23 +35,43 @@ def _page(name: str) -> seeds.Page:
     return next(p for p in PAGES if p.path.name.startswith(name))
 
 
-def _shift(delta: int) -> Callable[[re.Match[str]], str]:
-    """Move the number a pattern's second group matched (the page's own value) by ``delta``."""
-    return lambda m: m.group(1) + str(int(m.group(2)) + delta) + (m.group(3) or "")
+def _shift(delta: int, everywhere: bool = True) -> Callable[[re.Match[str]], str]:
+    """Move the number a pattern's group ``n`` matched (the page's own value) by ``delta``,
+    everywhere the match writes it (a page says a limit in its prose and its structured line),
+    or only there."""
+
+    def move(m: re.Match[str]) -> str:
+        old, new = m.group("n"), str(int(m.group("n")) + delta)
+        if not everywhere:
+            start, end = m.start("n") - m.start(), m.end("n") - m.start()
+            return m.group(0)[:start] + new + m.group(0)[end:]
+        return re.sub(rf"(?<![\d.]){old}(?!\.?\d)", new, m.group(0))
+
+    return move
 
 
 Replacement = str | Callable[[re.Match[str]], str]
 EDITS: list[tuple[str, str, Replacement, str]] = [
     # (page, pattern, replacement, field and kind of the expected difference). Numbers are moved
     # from whatever the page says; the spec's side of each difference is read from the spec.
-    ("004", r"(Required range: \d+ <= x <= )(\d+)()", _shift(-3), "duration: maximum"),
-    ("001", r"(Required range: )(\d+)( <= x)", _shift(1), "duration: minimum"),
-    ("000", r"(Maximum array length: )(\d+)()", _shift(3), "reference_images: maxItems"),
-    ("000", r"(up to )(\d+)( characters)", _shift(3000), "prompt: maxLength"),
-    ("001", r"default:720P", "default:480P", "resolution: default"),
+    (
+        "004",
+        r"range \d+ ~ (?P<n>\d+)\.\s+Required range: \d+ <= x <= \d+",
+        _shift(-3),
+        "duration: maximum",
+    ),
+    ("001", r"range (?P<n>\d+) ~ \d+\.\s+Required range: \d+", _shift(1), "duration: minimum"),
+    ("000", r"Maximum array length: (?P<n>\d+)", _shift(3), "reference_images: maxItems"),
+    ("000", r"up to (?P<n>\d+) characters", _shift(3000), "prompt: maxLength"),
+    (
+        "001",
+        r"default:720P\s+Output resolution. Defaults to 720P.",
+        "default:480P\n\nOutput resolution. Defaults to 480P.",
+        "resolution: default",
+    ),
     ("004", r"16:9,\n9:16,\n1:1", "16:9,\n9:16,\n1:1,\n5:4", "aspect_ratio: enum"),
-    ("002", r"(any integer from \d+ to )(\d+)()", _shift(-5), "duration: maximum"),
-    ("002", r"(Value range: \[0, )(\d+)(\])", _shift(1), "seed: maximum"),
+    ("002", r"any integer from \d+ to (?P<n>\d+)", _shift(-5), "duration: maximum"),
+    ("002", r"Value range: \[0, (?P<n>\d+)\]", _shift(1), "seed: maximum"),
     (
         "002",
         r"  • 1080P - High definition \(default\)",
@@ -129,10 +150,10 @@ def test_apply_then_diff_is_clean(
 
 
 def test_cli_reports_a_changed_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    page = _page("004")
+    page, text = _edited("004", EDITS[0][1], EDITS[0][2])  # the maximum duration, less 3
     limit = specvalues.prop("imini", page.model, "duration")["maximum"]
     edited = tmp_path / "kling.txt"
-    edited.write_text(page.text.replace(f"<= x <= {limit}", f"<= x <= {limit - 3}"))
+    edited.write_text(text)
     copy = tmp_path / "kling-spec.yaml"
     shutil.copy(SPECS / "imini.yaml", copy)
     with pytest.raises(SystemExit) as done:
@@ -142,7 +163,8 @@ def test_cli_reports_a_changed_number(tmp_path: Path, capsys: pytest.CaptureFixt
     line = specfile.load(copy).line(
         "/components/schemas/KlingV3Request/properties/duration/maximum"
     )
-    assert f"duration: maximum: page {limit - 3}, spec {limit} → edit {copy}:{line} #/" in out
+    assert f"duration: maximum: page {limit - 3} (line " in out
+    assert f"), spec {limit} → edit {copy}:{line} #/" in out
     with pytest.raises(SystemExit) as done:
         main(["docs-diff", str(edited), "--spec", str(copy), "--apply"])
     assert done.value.code == 0
@@ -209,3 +231,166 @@ def test_missing_pages_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("VIDGATE_DOCS_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(seeds.SeedsMissing, match="VIDGATE_DOCS_DIR"):
         seeds.docs_dir()
+
+
+def _other_default(page: seeds.Page, name: str) -> Callable[[re.Match[str]], str]:
+    """Replace the default the match names (group ``v``) with another option the spec allows."""
+    options = specvalues.prop(page.gateway, page.model, name)["enum"]
+
+    def swap(m: re.Match[str]) -> str:
+        other = next(str(o) for o in options if str(o) != m.group("v"))
+        return m.group(0).replace(m.group("v"), other)
+
+    return swap
+
+
+# (page, pattern, replacement, field and kind, is it a CONFLICT with the page's structured line)
+PROSE: list[tuple[str, str, Callable[[seeds.Page], Replacement], str, bool]] = [
+    ("004", r"range \d+ ~ (?P<n>\d+)\.", lambda _: _shift(-3, False), "duration: maximum", True),
+    ("001", r"range (?P<n>\d+) ~ \d+\.", lambda _: _shift(1, False), "duration: minimum", True),
+    (
+        "004",
+        r"Output resolution\. Defaults to (?P<v>\w+)\.",
+        lambda p: _other_default(p, "resolution"),
+        "resolution: default",
+        True,
+    ),
+    (
+        "001",
+        r"Reference image list\. Up to (?P<n>\d+) images",
+        lambda _: _shift(-2, False),
+        "reference_images: maxItems",
+        True,
+    ),
+    ("004", r"Up to (?P<n>\d+) characters", lambda _: _shift(-500), "prompt: maxLength", False),
+    ("004", r"≤ (?P<n>\d+) MB", lambda _: _shift(5), "reference_images: media.max_mb", False),
+    (
+        "001",
+        r"\d+\u2013(?P<n>\d+) seconds per clip, ≤ \d+ MB each; total request",
+        lambda _: _shift(-3, False),
+        "reference_audios: media.duration_s",
+        False,
+    ),
+    (
+        "000",
+        r"≤ (?P<n>\d+) MB per image",
+        lambda _: _shift(10),
+        "reference_images: media.max_mb",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected", "conflict"), PROSE, ids=[f"{e[0]} {e[3]}" for e in PROSE]
+)
+def test_prose_is_read(
+    name: str,
+    old: str,
+    new: Callable[[seeds.Page], Replacement],
+    expected: str,
+    conflict: bool,
+    tmp_path: Path,
+) -> None:
+    """A number, range, default, count, size or duration changed only in a field's description
+    is reported; where the page's structured line still says the old value, as a CONFLICT that
+    --apply never resolves."""
+    page, text = _edited(name, old, new(_page(name)))
+    diffs = [d for d in docs_diff.diff_page(text, page.gateway, page.model) if not d.explained]
+    found = [d for d in diffs if f"{d.field}: {d.kind}" == expected]
+    assert len(found) == 1, [str(d) for d in diffs]
+    (d,) = found
+    assert d.page_line
+    assert bool(d.conflict) == conflict, str(d)
+    assert (" but line " in str(d)) == conflict
+    if d.conflict:  # the page's line numbers are those of the page file
+        said = text.splitlines()[int(d.conflict.split()[1]) - 1]  # "line N says ..."
+        assert d.conflict.split('("', 1)[1].removesuffix('")') in said, (d.conflict, said)
+    target = tmp_path / f"{page.gateway}.yaml"
+    shutil.copy(SPECS / target.name, target)
+    source = specfile.load(target)
+    done = docs_diff.apply_page(text, source, page.model)
+    written = [w for w in done.written if w.startswith(expected)]
+    if conflict or d.kind not in docs_diff.APPLICABLE:
+        assert [f"{m.field}: {m.kind}" for m in done.manual] == [expected], done.written
+        assert done.written == []
+    else:
+        assert written, done
+
+
+def test_a_conflict_goes_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page whose prose says one maximum and whose `Required range` says another: CONFLICT in
+    the first line, exit 1, --apply writes nothing, --json says so; an `x-vidgate-docs-diff`
+    entry `conflict` on the property explains it."""
+    page = _page("004")
+    duration = specvalues.prop("imini", page.model, "duration")
+    said = (duration["minimum"] + duration["maximum"]) // 2  # in range, not the maximum
+    text, found = re.subn(r"(range \d+ ~ )\d+\.", rf"\g<1>{said}.", page.text, count=1)
+    assert found, "the kling-v3 page has no prose range any more: update this test"
+    edited = tmp_path / page.path.name
+    edited.write_text(text, encoding="utf-8")
+    copy = tmp_path / "imini.yaml"
+    shutil.copy(SPECS / "imini.yaml", copy)
+    before = copy.read_text()
+    for extra, code in (([], 1), (["--apply"], 1)):
+        with pytest.raises(SystemExit) as done:
+            main(["docs-diff", str(edited), "--spec", str(copy), *extra])
+        assert done.value.code == code
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.split()[0] == "CONFLICT", first
+        assert f"duration: maximum: page {duration['maximum']} (line " in first
+        assert f'says {said} ("range' in first
+    assert copy.read_text() == before
+    with pytest.raises(SystemExit):
+        main(["docs-diff", str(edited), "--spec", str(copy), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert [d["kind"] for d in report["unexplained"] if d["conflict"]] == ["maximum"]
+    source = specfile.load(copy)
+    names = spec.request_schema_names(source.doc)
+    prop = source.doc["components"]["schemas"][names[page.model]]["properties"]["duration"]
+    prop["x-vidgate-docs-diff"] = {"conflict": "the structured line is the one the gateway keeps"}
+    source.save()
+    with pytest.raises(SystemExit) as done:
+        main(["docs-diff", str(edited), "--spec", str(copy)])
+    assert done.value.code == 0
+
+
+def test_prose_words_are_not_taken_for_a_default() -> None:
+    """'defaults to the ...' is a sentence, not a value: no CONFLICT with the default line."""
+    page, text = _edited(
+        "004",
+        r"(Output resolution\. Defaults to \w+\.)",
+        r"\1 Omitted, it defaults to the model's choice; a range of 2 ~ 3 is not read here.",
+    )
+    resolution = docs_diff.parse_page(text)["resolution"]
+    assert resolution.conflicts == {}
+    assert [str(d) for d in docs_diff.diff_page(text, page.gateway, page.model)] == [
+        str(d) for d in docs_diff.diff_page(page.text, page.gateway, page.model)
+    ]
+
+
+def test_the_release_path_edits_print_the_readme_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's "When a docs page changes" samples for steps 1 and 2, from the edits
+    tests/test_release_path.py makes (that test is slow; this one keeps the samples honest)."""
+    import test_release_path as release
+
+    page = _page("004")
+    edited = tmp_path / page.path.name
+    edited.write_text(release.edit_page(page).text, encoding="utf-8")
+    (tmp_path / "specs").mkdir()
+    copy = tmp_path / "specs" / "imini.yaml"
+    shutil.copy(SPECS / "imini.yaml", copy)
+    release.explain_conflict(copy, "reference_images", None)  # before the human step
+    steps = [s for s in release.readme_steps() if "docs-diff" in s.command]
+    assert [len(s.shown) > 1 for s in steps] == [True, True]
+    for step, extra in zip(steps, ([], ["--apply"]), strict=True):
+        with pytest.raises(SystemExit) as done:
+            main(["docs-diff", str(edited), "--spec", str(copy), *extra])
+        assert done.value.code == 1  # a difference; then the conflict left by hand
+        flat = " ".join(capsys.readouterr().out.split())
+        missing = [line for line in step.shown if not release.loosely(line).search(flat)]
+        assert not missing, (step.number, missing, flat)

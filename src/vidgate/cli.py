@@ -377,7 +377,11 @@ def demo(
 @app.command("docs-diff", cls=_Command)
 def docs_diff_cmd(
     page: Annotated[
-        Path, typer.Argument(metavar="PAGE", help="a documentation page (text, as in the seeds)")
+        Path,
+        typer.Argument(
+            metavar="PAGE",
+            help="a documentation page: text saved from the browser, MDX source or a field table",
+        ),
     ],
     spec_file: Annotated[
         Path, typer.Option("--spec", help="the spec file to compare with (any path)")
@@ -422,14 +426,15 @@ def docs_diff_cmd(
         for line in done.written:
             out.print(f"[green]{'wrote':>9}[/] {_safe(line)}", highlight=False, soft_wrap=True)
         for d in unexplained:
-            out.print(f"[red]{'BY HAND':>9}[/] {_safe(d)}", highlight=False, soft_wrap=True)
+            label = "CONFLICT" if d.conflict else "BY HAND"
+            out.print(f"[red]{label:>9}[/] {_safe(d)}", highlight=False, soft_wrap=True)
         out.print(
             f"{len(done.written)} written to {_safe(spec_file)}, {len(unexplained)} left by hand"
         )
     else:
         for d in diffs:
             colour = "green" if d.explained else "red"
-            label = "explained" if d.explained else "DIFF"
+            label = "explained" if d.explained else ("CONFLICT" if d.conflict else "DIFF")
             out.print(f"[{colour}]{label:>9}[/] {_safe(d)}", highlight=False, soft_wrap=True)
         out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
     raise typer.Exit(FAILED if unexplained else 0)

@@ -7,15 +7,19 @@ and limit the page states, against the model's schema.
 Reads pages in the format of the gateways' API reference (a field name, its type on the next
 line, then ``required``, ``default:``, ``Available options:``, ``Required range:``, ``Maximum array
 length:``, "up to N characters", "any integer from A to B", "Value range: [A, B]", and
-``• name — type`` bullets for extra_params). A difference is *explained* when the spec says why:
-the property's ``x-vidgate-docs-diff`` names that kind of difference, or, for a field the page
-does not mention, its ``x-vidgate-source`` is not ``doc``.
+``• name — type`` bullets for extra_params). A field's description is read too (``docs_prose``):
+a value said only in words ("range 3 ~ 15", "Defaults to 720P", "Up to 9 images", "≤ 15 MB",
+"2-15 seconds") is compared like a structured one, and words that disagree with the field's
+structured line are a CONFLICT, reported whatever the spec says and never written by ``apply``.
+A difference is *explained* when the spec says why: the property's ``x-vidgate-docs-diff`` names
+that kind of difference (``conflict`` for a conflict), or, for a field the page does not mention,
+its ``x-vidgate-source`` is not ``doc``. Each difference names the page line that says it.
 
 Each difference names the place to edit: a JSON pointer into the spec and, when the spec was read
 from a file, ``file:line``. ``apply`` writes the mechanical differences (ranges, enum values,
 defaults, item counts, string lengths, a new optional field of a plain type) into the file, marked
 ``x-vidgate-source: doc``; everything else (types, required-ness, fields gone from the page, new
-modes and cross-field rules, prose) is left for a human.
+modes and cross-field rules, media requirements, conflicts) is left for a human.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import yaml
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from vidgate import spec, specfile
+from vidgate import docs_prose, docs_shapes, spec, specfile
 
 __all__ = [
     "APPLICABLE",
@@ -83,6 +87,11 @@ class PageField:
     max_items: int | None = None
     max_length: int | None = None
     children: dict[str, PageField] = field(default_factory=dict)
+    line: int = 0  # 1-based page line of the field's name (0: not known)
+    lines: dict[str, int] = field(default_factory=dict)  # kind -> page line of its value
+    said: dict[str, docs_prose.Said] = field(default_factory=dict)  # values read from prose only
+    conflicts: dict[str, docs_prose.Said] = field(default_factory=dict)  # prose that disagrees
+    media: dict[str, list[Any]] = field(default_factory=dict)  # media.max_mb, media.duration_s
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,18 @@ class Diff:
     explained: str | None = None
     pointer: str = ""  # JSON pointer of the spec value to edit (or of the property holding it)
     location: str | None = None  # file:line of that place, when the spec was read from a file
+    page_line: int | None = None  # the page's line that says ``page``
+    said: str | None = None  # the page's words, when ``page`` was read from its prose
+    conflict: str | None = None  # the page's prose that says otherwise than ``page`` (CONFLICT)
 
     def __str__(self) -> str:
-        text = f"{self.field}: {self.kind}: page {_show(self.page)}, spec {_show(self.spec)}"
+        where = f"line {self.page_line}" if self.page_line else ""
+        if self.said:
+            where = f'{where}: "{self.said}"' if where else f'"{self.said}"'
+        page = _show(self.page) + (f" ({where})" if where else "")
+        if self.conflict:  # the page says two things: a human decides which one is meant
+            page = f"{page} but {self.conflict}"
+        text = f"{self.field}: {self.kind}: page {page}, spec {_show(self.spec)}"
         if self.explained:
             return f"{text} (explained: {self.explained})"
         return f"{text} → edit {self.location or 'the spec'} #{self.pointer}"
@@ -107,22 +125,39 @@ def _show(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- reading a page
+SECTION = ("Body", "Request Parameters", "请求体", "请求参数", "Body 参数")
+SECTION_END = ("Response", "响应", "返回", "返回值", "响应参数")
+REQUIRED = ("required", "必填", "必需", "必选")
+DEFAULT_LINE = ("default:", "默认值:", "默认值\uff1a")
+
+
 def _body_lines(text: str) -> list[str]:
+    return [line for _, line in _body(text)]
+
+
+def _body(text: str) -> list[tuple[int, str]]:
+    """The request section's lines, each with its 1-based line on the page; a page in another
+    shape (Markdown/MDX source, a field table) is first written in the browser-text shape."""
+    shaped = docs_shapes.as_text(text)
+    if shaped is not None:
+        return shaped
     lines = text.splitlines()
-    start = next(
-        (i for i, line in enumerate(lines) if line.strip() in ("Body", "Request Parameters")), None
-    )
+    start = next((i for i, line in enumerate(lines) if line.strip() in SECTION), None)
     if start is None:
-        raise ValueError("no 'Body' or 'Request Parameters' section: not a request reference page")
+        raise ValueError(
+            "no 'Body' or 'Request Parameters' section, no <ParamField> and no field table: "
+            "not a request reference page"
+        )
     end = next(
-        (i for i in range(start + 1, len(lines)) if lines[i].strip() == "Response"), len(lines)
+        (i for i in range(start + 1, len(lines)) if lines[i].strip() in SECTION_END), len(lines)
     )
-    return lines[start + 1 : end]
+    return [(i + 1, lines[i]) for i in range(start + 1, end)]
 
 
 def parse_page(text: str) -> dict[str, PageField]:
     """The request fields a page documents, with what it says of each."""
-    lines = _body_lines(text)
+    numbered = _body(text)
+    lines = [line for _, line in numbered]
     starts = [
         i
         for i in range(len(lines) - 1)
@@ -130,56 +165,118 @@ def parse_page(text: str) -> dict[str, PageField]:
     ]
     fields: dict[str, PageField] = {}
     for n, i in enumerate(starts):
-        block = lines[i + 2 : starts[n + 1] if n + 1 < len(starts) else len(lines)]
+        stop = starts[n + 1] if n + 1 < len(starts) else len(lines)
         kind, items = TYPES[lines[i + 1].strip()]
-        fields[lines[i].strip()] = _read_field(lines[i].strip(), kind, items, block)
+        name = lines[i].strip()
+        numbers = [number for number, _ in numbered[i + 2 : stop]]
+        fields[name] = _read_field(name, kind, items, lines[i + 2 : stop], numbers)
+        fields[name].line = numbered[i][0]
     return fields
 
 
-def _read_field(name: str, kind: str, items: str | None, block: list[str]) -> PageField:
+def _read_field(
+    name: str, kind: str, items: str | None, block: list[str], numbers: list[int] | None = None
+) -> PageField:
+    numbers = numbers or list(range(1, len(block) + 1))
     f = PageField(name, kind, items)
-    text = "\n".join(block)
-    f.required = any(line.strip() == "required" for line in block[:1])
-    for line in block:
-        if line.strip().startswith("default:"):
-            f.default = line.strip()[len("default:") :].strip().strip('"')
-    f.options = _options(block, kind)
-    for pattern in RANGES:
-        match = pattern.search(text)
-        if match:
+    prose = list(block)  # the block with its structured lines and examples blanked
+    f.required = any(line.strip() in REQUIRED for line in block[:1])
+    if f.required:
+        prose[0] = ""
+    for i, line in enumerate(block):
+        label = next((x for x in DEFAULT_LINE if line.strip().startswith(x)), None)
+        if label:
+            f.default = line.strip()[len(label) :].strip().strip('"')
+            f.lines["default"], prose[i] = numbers[i], ""
+        elif line.strip().startswith("Example:") or line.strip() in ("示例:", "示例\uff1a"):
+            prose[i] = ""
+            if line.strip() in ("Example:", "示例:", "示例\uff1a"):
+                nxt = next((j for j in range(i + 1, len(block)) if block[j].strip()), None)
+                if nxt is not None:
+                    prose[nxt] = ""
+    f.options, taken = _options_at(block, kind)
+    if f.options is not None and taken:
+        f.lines["enum"] = numbers[taken[0]]
+        for i in taken:
+            prose[i] = ""
+    for i, line in enumerate(block):
+        match = next((m for p in RANGES if (m := p.search(line))), None)
+        if match and f.minimum is None:
             f.minimum, f.maximum = _number(match.group(1)), _number(match.group(2))
-            break
-    if match := re.search(r"Maximum array length:\s*(\d+)", text):
-        f.max_items = _number(match.group(1))
-    if kind == "string" and (match := re.search(r"up to (\d+) characters", text, re.IGNORECASE)):
-        f.max_length = _number(match.group(1))
+            f.lines["minimum"] = f.lines["maximum"] = numbers[i]
+            prose[i] = line[: match.start()] + " " + line[match.end() :]
+        if m := re.search(r"Maximum array length:\s*(\d+)", line):
+            f.max_items, f.lines["maxItems"], prose[i] = _number(m.group(1)), numbers[i], ""
     if kind == "object":
         f.children = _children(block)
+    _read_prose(f, [(numbers[i], x, x.lstrip().startswith("•")) for i, x in enumerate(prose)])
     return f
 
 
-def _options(block: list[str], kind: str) -> list[str] | None:
+def _read_prose(f: PageField, lines: list[tuple[int, str, bool]]) -> None:
+    """Values the description says in words: a value the structured lines do not give is taken
+    from the prose; prose that disagrees with the structured line (or with itself) is a
+    conflict, kept for the diff to report."""
+    for said in docs_prose.read(lines, f.type, f.items):
+        if said.kind == "default" and not _a_value(said.value, f.options):
+            continue  # "defaults to the source video's": words, not a value
+        if said.kind in docs_prose.MEDIA:
+            f.media.setdefault(said.kind, [])
+            if said.value not in f.media[said.kind]:
+                f.media[said.kind].append(said.value)
+            f.lines.setdefault(said.kind, said.line)
+            f.said.setdefault(said.kind, said)
+            continue
+        attr = docs_prose.KINDS[said.kind]
+        current = getattr(f, attr)
+        if current is None:
+            setattr(f, attr, said.value)
+            f.said[said.kind] = said
+            f.lines[said.kind] = said.line
+        elif str(current) != str(said.value):
+            f.conflicts.setdefault(said.kind, said)
+
+
+def _a_value(text: str, options: list[str] | None) -> bool:
+    """A default said in prose is one of the options, a number, a boolean or a token such as
+    720P or 16:9; a plain lowercase word that is not an option is taken for prose."""
+    return (
+        text in (options or [])
+        or text in ("true", "false")
+        or not text.isalpha()
+        or (not text.islower() and options is None)
+    )
+
+
+def _options_at(block: list[str], kind: str) -> tuple[list[str] | None, list[int]]:
+    """The options a field lists, and the indexes of the lines that list them."""
     for i, line in enumerate(block):
-        if line.strip() == "Available options:":
-            found = []
-            for item in block[i + 1 :]:
-                value = item.strip()
+        if line.strip() in ("Available options:", "可选值:", "可选值\uff1a"):
+            found, taken = [], [i]
+            for j in range(i + 1, len(block)):
+                value = block[j].strip()
                 found.append(value.rstrip(","))
+                taken.append(j)
                 if not value.endswith(","):
                     break
-            return found
+            return found, taken
     if kind != "string":
-        return None
+        return None, []
     for i, line in enumerate(block):
         if line.rstrip().endswith(("Options:", "formats:")):
-            found = []
-            for item in block[i + 1 :]:
-                match = re.match(r"^\s*•\s*(\S+)\s+-\s", item)
+            found, taken = [], [i]
+            for j in range(i + 1, len(block)):
+                match = re.match(r"^\s*•\s*(\S+)\s+-\s", block[j])
                 if not match:
                     break
                 found.append(match.group(1))
-            return found or None
-    return None
+                taken.append(j)
+            return (found or None), taken
+    return None, []
+
+
+def _options(block: list[str], kind: str) -> list[str] | None:
+    return _options_at(block, kind)[0]
 
 
 def _children(block: list[str]) -> dict[str, PageField]:
@@ -253,7 +350,7 @@ def diff_page(text: str, gateway: spec.Gateway | None, model: str, doc: Any = No
 
 
 def _located(d: Diff, source: specfile.SpecFile) -> Diff:
-    return Diff(d.field, d.kind, d.page, d.spec, d.explained, d.pointer, source.location(d.pointer))
+    return replace(d, location=source.location(d.pointer))
 
 
 def _deref(doc: Any, node: Any, pointer: str) -> tuple[Any, str]:
@@ -281,10 +378,15 @@ def _compare(
             **props[name].get("x-vidgate-docs-diff", {}),
             **prop.get("x-vidgate-docs-diff", {}),
         }
-        for d in _field_diffs(where, pf, prop, name in required):
+        for d in _field_diffs(where, pf, prop, name in required, _mb(doc)):
             key = "" if d.kind in ("type", "items", "required") else f"/{d.kind}"
+            key = "/x-vidgate-media" if d.kind in docs_prose.MEDIA else key
             target = f"{pointer}/required" if d.kind == "required" else at + key
-            diffs.append(Diff(d.field, d.kind, d.page, d.spec, explain.get(d.kind), target))
+            line, said, conflict = _on_page(pf, d)
+            reason = explain.get("conflict" if conflict else d.kind)
+            diffs.append(
+                Diff(d.field, d.kind, d.page, d.spec, reason, target, None, line, said, conflict)
+            )
         if pf.children:
             diffs += _compare(doc, pf.children, prop, at, f"{where}.")
     if prefix == "" or page:
@@ -299,8 +401,52 @@ def _compare(
     return diffs
 
 
-def _field_diffs(where: str, pf: PageField, prop: Any, required: bool) -> list[Diff]:
+def _mb(doc: Any) -> int:
+    """Bytes in the pages' MB (``info.x-vidgate-mb``)."""
+    mb = doc.get("info", {}).get("x-vidgate-mb", {}) if isinstance(doc, dict) else {}
+    return int(mb.get("bytes", 1048576)) if isinstance(mb, dict) else 1048576
+
+
+def _on_page(pf: PageField, d: Diff) -> tuple[int | None, str | None, str | None]:
+    """Where the page says the value a difference shows: its line, its prose words (when the
+    value was read from prose) and, for a conflict, what the prose says instead."""
+    line = pf.lines.get(d.kind) or (pf.line or None)
+    said = pf.said.get(d.kind)
+    other = pf.conflicts.get(d.kind)
+    conflict = None
+    if other is not None:
+        conflict = f'line {other.line} says {_show(other.value)} ("{other.words.strip()}")'
+    return line, said.words.strip() if said else None, conflict
+
+
+def _media_values(node: Any, key: str) -> list[Any]:
+    """Every ``key`` in an ``x-vidgate-media`` record, its per-mode entries included."""
+    if not isinstance(node, dict):
+        return []
+    found = [node[key]] if key in node else []
+    for value in node.values():
+        found += _media_values(value, key)
+    return found
+
+
+def _media_diffs(where: str, pf: PageField, prop: Any, mb: int) -> list[Diff]:
+    media = prop.get("x-vidgate-media")
     out = []
+    for kind, page in pf.media.items():
+        ours: list[Any]
+        if kind == "media.max_mb":
+            ours = [docs_prose.mb_value(b / mb) for b in _media_values(media, "max_bytes")]
+        else:
+            ours = [list(v) for v in _media_values(media, "duration_s")]
+        if sorted(map(json.dumps, page)) != sorted(map(json.dumps, ours)):
+            out.append(Diff(where, kind, page, ours or None))
+    return out
+
+
+def _field_diffs(
+    where: str, pf: PageField, prop: Any, required: bool, mb: int = 1048576
+) -> list[Diff]:
+    out = _media_diffs(where, pf, prop, mb)
     spec_type = prop.get("type")
     if spec_type is not None and spec_type != pf.type:
         out.append(Diff(where, "type", pf.type, spec_type))
@@ -328,6 +474,10 @@ def _field_diffs(where: str, pf: PageField, prop: Any, required: bool) -> list[D
     ):
         if page_value is not None and prop.get(key) != page_value:
             out.append(Diff(where, kind, page_value, prop.get(key)))
+    for kind in pf.conflicts:  # reported whatever the spec says; never written by --apply
+        if not any(d.kind == kind for d in out):
+            stated = getattr(pf, docs_prose.KINDS[kind])
+            out.append(Diff(where, kind, stated, prop.get(kind)))
     return out
 
 
@@ -390,7 +540,7 @@ def _page_field(page: dict[str, PageField], dotted: str) -> PageField | None:
 
 
 def _apply_one(source: specfile.SpecFile, d: Diff, pf: PageField | None) -> Any:
-    if d.kind not in APPLICABLE or pf is None:
+    if d.kind not in APPLICABLE or pf is None or d.conflict:
         return _MANUAL
     *parent_parts, key = specfile.pointer_parts(d.pointer)
     parent = source.node("/" + "/".join(specfile.escape(p) for p in parent_parts))

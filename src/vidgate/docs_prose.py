@@ -1,0 +1,98 @@
+"""What a field's description says in words: the numbers, ranges, defaults and counts a page
+writes in prose ("Up to 9 images", "range 3 ~ 15", "Defaults to 720P", "≤ 15 MB", "2-15 seconds",
+and the Chinese "最多 9 张", "范围 3 ~ 15", "默认 720P"), each with the words and page line it was
+read from, so that ``docs_diff`` compares them with the spec and with the page's own structured
+lines (``default:``, ``Required range:``, ``Maximum array length:``).
+
+Counts, ranges and defaults are read from the description's sentences only, not its bullets
+(bullets describe one input mode: "Multi-reference: up to 4 images with asset"); file sizes and
+clip durations are read from bullets too, where the pages list media requirements.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["KINDS", "MEDIA", "Said", "mb_value", "read"]
+
+# kind -> the PageField attribute holding the structured value of the same thing
+KINDS = {
+    "default": "default",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "maxItems": "max_items",
+    "maxLength": "max_length",
+}
+MEDIA = ("media.max_mb", "media.duration_s")  # x-vidgate-media readings, compared as sets
+
+_NUM = r"(-?\d+)"
+_TO = r"\s*(?:~|\uff5e|\u2013|\u2014|-|至|到)\s*"
+_VALUE = r"\"?([A-Za-z0-9_:.+-]+)"
+_DEFAULT = re.compile(
+    rf"(?i)(?<![a-z])defaults?(?:\s+to\s+|\s*:\s*){_VALUE}|默认(?:值)?(?:为|是)?\s*[:\uff1a]?\s*{_VALUE}"
+)
+_RANGE = re.compile(
+    rf"(?i)(?:\brange(?:\s+of)?|\binteger\s+in(?:\s+the\s+range)?|取值范围|范围)"
+    rf"(?:\s*(?:为|是))?\s*[:\uff1a]?\s*{_NUM}{_TO}{_NUM}(?!\d)(?!\s*(?:px|MB|fps))"
+)
+_COUNT = re.compile(
+    r"(?i)\bup\s+to\s+(\d+)\s+(?:images?|clips?|videos?|audios?|files?|entries|items|shots)\b"
+    r"|\bonly\s+(\d+)\s+(?:images?|clips?|videos?|audios?|files?)\s+(?:is|are)\s+supported"
+    r"|最多\s*(\d+)\s*(?:张|段|条|项|个(?!字))"
+)
+_LENGTH = re.compile(
+    r"(?i)\bup\s+to\s+(\d+)\s+characters|(?:最多|不超过)\s*(\d+)\s*个?字符",
+)
+_SIZE = re.compile(r"(?i)(?:≤|<=|不超过|不大于)\s*(\d+(?:\.\d+)?)\s*MB")
+_SECONDS = re.compile(rf"(?i)(\d+){_TO}(\d+)\s*(?:s\b|seconds?|secs?\b|秒)")
+_BODY = re.compile(r"(?i)(?:request\s+body|请求体)[^.;。\uff1b]*$")
+
+
+@dataclass(frozen=True)
+class Said:
+    kind: str  # a key of KINDS, or one of MEDIA
+    value: Any  # a string for defaults, an int for counts and bounds, [lo, hi] or MB for media
+    words: str  # the page's own words the value was read from
+    line: int  # 1-based line of the page
+
+
+def mb_value(value: float) -> float | int:
+    """A size in MB as the page would write it: 10, not 10.0."""
+    value = round(value, 3)
+    return int(value) if value.is_integer() else value
+
+
+def _first(match: re.Match[str]) -> str:
+    return next(g for g in match.groups() if g is not None)
+
+
+def read(lines: list[tuple[int, str, bool]], kind: str, items: str | None) -> list[Said]:
+    """What ``lines`` (line number, text, is a bullet) say of a field of type ``kind``; in the
+    order the page says it."""
+    found: list[Said] = []
+    for number, text, bullet in lines:
+        if not bullet:
+            for m in _DEFAULT.finditer(text):
+                found.append(Said("default", _first(m).rstrip("."), m.group(0), number))
+            if kind in ("integer", "number"):
+                for m in _RANGE.finditer(text):
+                    low, high = int(m.group(1)), int(m.group(2))
+                    found.append(Said("minimum", low, m.group(0), number))
+                    found.append(Said("maximum", high, m.group(0), number))
+            if kind == "array":
+                for m in _COUNT.finditer(text):
+                    found.append(Said("maxItems", int(_first(m)), m.group(0), number))
+            if kind == "string":
+                for m in _LENGTH.finditer(text):
+                    found.append(Said("maxLength", int(_first(m)), m.group(0), number))
+        if kind in ("array", "string"):
+            for m in _SIZE.finditer(text):
+                if not _BODY.search(text[: m.start()]):  # "total request body ≤ 64 MB"
+                    size = mb_value(float(m.group(1)))
+                    found.append(Said("media.max_mb", size, m.group(0), number))
+            for m in _SECONDS.finditer(text):
+                pair = [int(m.group(1)), int(m.group(2))]
+                found.append(Said("media.duration_s", pair, m.group(0), number))
+    return found
