@@ -1101,3 +1101,11 @@ def test_a_submit_late_for_its_booked_moment_can_still_be_stopped() -> None:
 
     asyncio.run(on_time())
     assert len(sent) == 1
+
+    async def late_and_taken_over() -> None:
+        paced = Paced(Gateway(), Schedule(), 20.0, lambda s: asyncio.sleep(0))
+        with booked(time.monotonic() - 1.0, asyncio.Event(), lambda: False), pytest.raises(NotSent):
+            await paced.handle_async_request(request)
+
+    asyncio.run(late_and_taken_over())
+    assert len(sent) == 1  # the worker slept past its lease: asked again, it sent nothing

@@ -363,10 +363,12 @@ async def _run_job(
             return None
         key = job.idempotency_key if gateway(options.gateway).idempotency_header else None
         try:
-            with workers.booked(due, stop):
+            mine_still = lambda: journal.hold(line, mine, "submitting", options.lease)  # noqa: E731
+            with workers.booked(due, stop, mine_still):
                 submitted = await client.generate(job.body, idempotency_key=key)
-        except workers.NotSent:  # stopped while waiting for a later moment: never sent
-            journal.set(line, "pending", expect="submitting", owner=mine, error=None)
+        except workers.NotSent:  # stopped while waiting for a later moment, or taken over
+            if not journal.set(line, "pending", expect="submitting", owner=mine, error=None):
+                me.lost(line, "submit")  # meanwhile: never sent by this worker either way
             return notify(job)
         except (errors.APIError, errors.APIConnectionError) as exc:
             if getattr(exc, "may_have_been_submitted", False):

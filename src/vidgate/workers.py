@@ -6,14 +6,18 @@ every third of the lease (``journal.heartbeat``), and lets go of each job when i
 Jobs whose lease ran out are taken over: a ``submitted`` one is polled and downloaded, a
 ``submitting`` one becomes ``unknown`` (``journal.recover``), and on a gateway that takes an
 idempotency key it goes back to ``pending`` with the same key when ``resubmit_unknown`` is set.
-The worker stops when no job is left to do: none pending, and none submitting or submitted that it
-has not already tried in this run (it waits for other workers' leases while they hold some).
+Every journal write after a claim checks the owner as well as the state, so a worker that was
+paused past its lease (SIGSTOP, a frozen database, a starved machine) finds out before its next
+submit, download or placed file, and stops work on that job. The worker stops when no job is
+left to do: none pending, and none submitting or submitted that it has not already tried in this
+run (it waits for other workers' leases while they hold some).
 
 The budget: before each API request (the ones carrying the API key) the ``Paced`` transport books
-a moment with ``journal.reserve_request`` and sleeps until then; before each submit ``take_slot``
-waits for one of the batch's in-flight slots. Both go through the journal, so all workers on one
-PostgreSQL journal share one rate and one cap. 429 replies are still retried by the client with
-their Retry-After.
+a moment with ``journal.reserve_request`` and sleeps until then (a submit's moment is booked and
+waited for before its job is marked ``submitting``: ``Paced.book``, ``booked``); before each
+submit ``take_slot`` waits for one of the batch's in-flight slots. Both go through the journal,
+so all workers on one PostgreSQL journal share one rate and one cap. 429 replies are still
+retried by the client with their Retry-After.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class NotSent(Exception):
 class _Turn:
     due: float | None  # booked before the job was marked `submitting`; used once
     stop: asyncio.Event | None
+    still_mine: Callable[[], bool] | None = None  # asked again after any wait, before sending
     sent: bool = False  # a first attempt went out: from then on it may have reached the gateway
 
 
@@ -62,11 +67,17 @@ _BOOKED: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("vidgate_
 
 
 @contextlib.contextmanager
-def booked(due: float | None, stop: asyncio.Event | None = None) -> Iterator[None]:
+def booked(
+    due: float | None,
+    stop: asyncio.Event | None = None,
+    still_mine: Callable[[], bool] | None = None,
+) -> Iterator[None]:
     """The first paced request made inside (the submit) goes out at ``due`` (a moment booked
     with ``Paced.book``) instead of booking and waiting for one of its own. If that moment has
-    passed and a new one must be waited for, ``stop`` ends the wait with ``NotSent``."""
-    token = _BOOKED.set(_Turn(due, stop))
+    passed and a new one must be waited for, ``stop`` ends the wait with ``NotSent``, and so
+    does ``still_mine`` returning False after it (the worker slept past its lease and another
+    took the job over)."""
+    token = _BOOKED.set(_Turn(due, stop, still_mine))
     try:
         yield
     finally:
@@ -119,8 +130,10 @@ class Paced(httpx.AsyncBaseTransport):
             if turn is not None and turn.due is not None:
                 due, turn.due = turn.due, None
             else:  # a submit nothing of which has gone out yet may still be called off
-                stop = turn.stop if turn is not None and not turn.sent else None
-                due = await self.wait_turn(stop)
+                unsent = turn if turn is not None and not turn.sent else None
+                due = await self.wait_turn(unsent.stop if unsent else None)
+                if unsent is not None and unsent.still_mine and not unsent.still_mine():
+                    raise NotSent
             refuse_late = attempt < MAX_REBOOKINGS - 1  # the last try goes out regardless
             if refuse_late and time.monotonic() - due > self.late_ok:
                 self.rebooked += 1  # woke up late (stalled, or starved of CPU)
