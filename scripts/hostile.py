@@ -7,11 +7,12 @@ against a small local server that misbehaves on purpose: slow drip, silence, end
 gzip bomb, garbage, bad encodings, redirect loops, hostile task ids, wrong Content-Length, URLs
 that are not URLs, replies that echo the API key. Then bad input files, Hypothesis-fuzzed
 ``validate`` bodies and ``batch`` JSONL bytes, several processes racing on one journal, and a
-file-size limit standing in for a full disk. Prints one table; every figure but the first must be
-0 (exit 1 otherwise):
+file-size limit standing in for a full disk, and (scripts/pauses.py, on a throwaway PostgreSQL)
+workers paused, frozen or starved past their leases or stopped while paced. Prints one table;
+every figure but the first must be 0 (exit 1 otherwise):
 
     inputs tried | tracebacks | hangs | key leaks | files outside the folder |
-    duplicates | lost jobs | unexpected exit codes
+    duplicates | lost jobs | unexpected exit codes | orphan files
 
 tests/test_hostile.py runs the fast scenarios in-process on every ``make test``.
 """
@@ -44,6 +45,7 @@ from vidgate import exits
 
 FIGURES: tuple[str, ...] = ("inputs tried", "tracebacks", "hangs", "key leaks")
 FIGURES += ("files outside the folder", "duplicates", "lost jobs", "unexpected exit codes")
+FIGURES += ("orphan files",)
 
 
 PARALLEL = 2  # scenarios at once (each a vidgate process)
@@ -385,7 +387,32 @@ def measure(quick: bool, examples: int, verbose: bool = False) -> dict[str, int]
             f"race: {json.dumps({k: v for k, v in raced.items() if k != 'stderr'})}",
             file=sys.stderr,
         )
+        if not quick:
+            paused(root / "pauses", figures)
     return figures
+
+
+def paused(folder: Path, figures: dict[str, int]) -> None:
+    """Workers on a PostgreSQL journal paused, frozen or starved past their leases, or stopped
+    while paced (scripts/pauses.py); skipped, saying why, where no PostgreSQL can be had."""
+    import pauses
+    import pgtemp
+
+    try:
+        with pgtemp.temporary_postgres() as server:
+            results = pauses.run_all(server, folder, jobs=8)
+    except pgtemp.Unavailable as exc:
+        print(f"pauses: skipped ({exc})", file=sys.stderr)
+        return
+    for r in results:
+        figures["inputs tried"] += 1
+        figures["duplicates"] += r["paid twice"] + r["downloaded twice"]
+        figures["orphan files"] += r["orphan files"]
+        figures["lost jobs"] += r["lost"]
+        figures["hangs"] += r["hangs"]
+        figures["key leaks"] += r["leaks"]
+        figures["unexpected exit codes"] += r["exit 70"] + r.get("submits after SIGTERM", 0)
+        print(f"pauses: {json.dumps(r)}", file=sys.stderr)
 
 
 def _count(figures: dict[str, int], outcome: Outcome) -> None:

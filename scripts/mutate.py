@@ -181,6 +181,43 @@ FAULTS = (
         'name.endswith("no such event")',
         ("tests/test_workers.py",),
     ),
+    Fault(
+        "workers: owner check: a journal write ignores who holds the job",
+        "src/vidgate/journal.py",
+        '        return f" AND owner = {mark}", (owner,)\n',
+        '        return "", ()\n',
+        ("tests/test_workers.py::test_every_write_after_a_claim_checks_the_owner",),
+    ),
+    Fault(
+        "workers: owner check: a paused worker submits a job another worker claimed",
+        "src/vidgate/journal_pg.py",
+        """            "AND (owner IS NULL OR owner = %s::text)",\n""",
+        """            "AND (owner IS NULL OR owner = %s::text OR true)",\n""",
+        ("tests/test_workers.py::test_a_worker_paused_past_its_lease_submits_nothing",),
+    ),
+    Fault(
+        "workers: owner check: a paused worker downloads without checking it still holds the job",
+        "src/vidgate/batch.py",
+        'if not journal.hold(line, mine, "submitted", me.lease):',
+        "if False:",
+        ("tests/test_workers.py::test_a_worker_paused_past_its_lease_downloads_nothing",),
+    ),
+    Fault(
+        "workers: pacing: a job is marked submitting before it waits for the shared rate",
+        "src/vidgate/batch.py",
+        "due = await me.paced.book(stop)",
+        "due = None",
+        ("tests/test_workers.py::test_jobs_wait_for_the_shared_rate_before_they_are_marked",),
+    ),
+    Fault(
+        "workers: pacing: a stop does not end the wait for this process's --rate",
+        "src/vidgate/workers.py",
+        "    sleeping = asyncio.ensure_future(sleep(seconds))\n"
+        "    stopping = asyncio.ensure_future(stop.wait())\n",
+        "    sleeping = asyncio.ensure_future(sleep(seconds))\n"
+        "    stopping = asyncio.ensure_future(asyncio.Event().wait())\n",
+        ("tests/test_batch.py::test_a_stop_ends_the_wait_for_the_rate_at_once",),
+    ),
 )
 
 

@@ -13,6 +13,9 @@ Three parts, each on a throwaway PostgreSQL server (scripts/pgtemp.py) and a fre
   the journal (--gateway-in-flight).
 - rate: 4 workers under a gateway-wide request rate (--gateway-rps); the peak number of API
   requests the mock received in any one second, against the configured rate.
+- pauses (scripts/pauses.py): a worker SIGSTOPped past its lease, its database sessions frozen,
+  many workers with --lease 1, a worker killed and one SIGTERMed while paced; paid twice,
+  downloaded twice, orphan files, lost, hangs, exit 70 and password leaks must all be 0.
 
 Prints one JSON line per part and the figures table; exits 1 if a job is lost, a submission is
 duplicated, a file is incomplete, or the cap or the rate is exceeded.
@@ -44,6 +47,8 @@ from vidgate.mock import DEFAULT_KEY, Fault, State, Timing, media
 GATEWAY = "apimart"
 BODY = {"model": "happyhorse-1.0", "duration": 3}
 TIMING = Timing(queue_s=0.3, run_s=1.0)  # done before the first poll (2 s ± 20 % jitter)
+PAUSE_FIGURES: tuple[str, ...] = ("paid twice", "downloaded twice", "orphan files", "lost")
+PAUSE_FIGURES += ("hangs", "exit 70", "leaks", "taken over")
 
 
 @contextmanager
@@ -316,6 +321,12 @@ def table(results: list[dict[str, Any]]) -> str:
                 for row in r["rows"]
             ]
             lines.append("")
+        elif r["part"] == "pauses":
+            if not lines or not lines[-1].startswith("| pauses"):
+                lines += ["| scenario | jobs | " + " | ".join(PAUSE_FIGURES) + " |",
+                          "|---|---|" + "---|" * len(PAUSE_FIGURES)]  # fmt: skip
+            figures = " | ".join(str(r[name]) for name in PAUSE_FIGURES)
+            lines.append(f"| pauses: {r['scenario']} | {r['jobs']} | {figures} |")
         else:
             lines += [
                 "| workers | configured rate | peak in any 1 s | peak over 5 s "
@@ -333,6 +344,10 @@ def _states(counts: dict[str, int]) -> str:
 
 
 def bad(result: dict[str, Any]) -> bool:
+    if result["part"] == "pauses":
+        import pauses
+
+        return pauses.bad(result)
     rows = result.get("rows", [result])
     return any(
         row["lost"] or row["duplicate_submissions"] or row["incomplete_files"]
@@ -347,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1000, help="jobs in the kill test")
     parser.add_argument("--throughput-jobs", type=int, default=120)
     parser.add_argument("--rate-jobs", type=int, default=150)
-    parser.add_argument("--part", choices=("kill", "throughput", "rate", "all"), default="all")
+    parser.add_argument(
+        "--part", choices=("kill", "throughput", "rate", "pauses", "all"), default="all"
+    )
+    parser.add_argument("--pause-jobs", type=int, default=12, help="jobs per pause scenario")
     args = parser.parse_args(argv)
     results = []
     with (
@@ -361,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(throughput(server, folder / "tp", args.throughput_jobs))
         if args.part in ("rate", "all"):
             results.append(rate(server, folder / "rate", args.rate_jobs))
+        if args.part in ("pauses", "all"):
+            import pauses
+
+            results += pauses.run_all(server, folder / "pauses", args.pause_jobs)
     for result in results:
         print(json.dumps(result))
     print(table(results))

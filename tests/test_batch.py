@@ -21,7 +21,7 @@ from vidgate.batch import BatchInvalidError, BatchOptions, batch_gateway, run_ba
 from vidgate.cli import main
 from vidgate.errors import InputError
 from vidgate.journal import open_journal
-from vidgate.mock import MockGateway, media
+from vidgate.mock import MockGateway, Timing, media
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import crash
@@ -461,3 +461,61 @@ def test_the_gateway_of_a_folder_without_a_journal_is_unknown_and_nothing_is_cre
 ) -> None:
     assert batch_gateway(None, tmp_path / "none") is None
     assert not (tmp_path / "none").exists()
+
+
+def test_resubmit_unknown_is_refused_on_a_gateway_without_idempotency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """imini takes no idempotency key: a second submit of a job that may have reached it could
+    be paid for twice, so --resubmit-unknown is refused before anything is opened or sent (the
+    same rule then holds at start-up, on takeover and mid-run)."""
+    from vidgate.gateways import gateway
+
+    assert gateway("imini").idempotency_header is None
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": "x"}])
+    options = BatchOptions("imini", tmp_path / "out", resubmit_unknown=True)
+    with pytest.raises(errors.ConfigurationError, match="imini takes no idempotency key"):
+        asyncio.run(run_batch(jobs, options))
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("IMINI_API_KEY", "sk-mock")
+    with pytest.raises(SystemExit) as done:
+        main(
+            ["batch", str(jobs), "-g", "imini", "--out", str(tmp_path / "o"), "--resubmit-unknown"]
+        )
+    printed = capsys.readouterr().err.strip()
+    assert done.value.code == exits.USAGE
+    assert len(printed.splitlines()) == 1
+    assert "--resubmit-unknown: imini takes no idempotency key" in printed
+
+
+def test_a_stop_ends_the_wait_for_the_rate_at_once(tmp_path: Path) -> None:
+    """SIGTERM (BatchOptions.stop) while jobs wait for this process's --rate: they stay pending
+    and nothing more is sent; the run ends within a second, not after the waits."""
+    import time
+
+    jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"job {i}"} for i in range(3)])
+    stop = asyncio.Event()
+    stopped_at: list[float] = []
+
+    def on_event(job: Any, counts: dict[str, int]) -> None:
+        if counts.get("submitted") and not stop.is_set():
+            stopped_at.append(time.monotonic())
+            stop.set()
+
+    with MockGateway(timing=Timing(queue_s=60, run_s=60)) as mock:
+
+        async def go() -> dict[str, int]:
+            client = mock.async_client("apimart")  # real sleeps: a poll is seconds away
+            try:  # one submit per 10 s
+                options = BatchOptions(
+                    "apimart", tmp_path / "out", rate=0.1, client=client, stop=stop
+                )
+                return await run_batch(jobs, options, on_event)
+            finally:
+                await client.aclose()
+
+        counts = asyncio.run(go())
+        ended = time.monotonic()
+    assert ended - stopped_at[0] < 1.0
+    assert len(mock.ledger) == 1
+    assert counts == {"submitted": 1, "pending": 2}

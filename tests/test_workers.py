@@ -5,6 +5,7 @@ throwaway server) where it takes several workers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import sys
@@ -444,6 +445,9 @@ def test_no_message_shows_the_journal_password(
         f"postgresql://vidgate:{SECRET}?x@127.0.0.1:{port}/postgres",
         f"postgresql://vidgate:{SECRET}#x@127.0.0.1:{port}/postgres",
         f"postgresql://vidgate:[{SECRET}@127.0.0.1:{port}/postgres",  # urlsplit: bad IPv6
+        f"postgresql://vidgate:{SECRET} {SECRET}@127.0.0.1:{port}/postgres",  # a space
+        f"postgresql://vidgate:{SECRET}%20x@127.0.0.1:{port}/postgres",  # encoded
+        f"postgresql://vidgate:{SECRET}@127.0.0.1:{port}/nosuchdb",
     ):
         for args in (["--status", bad], ["--worker", "--journal", bad]):
             code, out, err = run(["batch", *args], capsys)
@@ -451,6 +455,49 @@ def test_no_message_shows_the_journal_password(
             assert code in (2, 5), printed
             assert SECRET not in printed, printed
             assert "Traceback" not in printed
+
+
+# short pieces between unencoded delimiters: a driver splitting the URL would quote them alone
+PIECES = ("Zq", "Xw", "Vb", "Kj", "Hg", "Fd", "Pm")
+ODD = "Zq?Xw#Vb Kj/Hg[Fd@Pm"
+
+
+def test_a_password_with_any_characters_never_shows(
+    tmp_path: Path,
+    pg_server: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The password is found by parsing the URL (to its last "@"), given whole to the driver
+    as a keyword, and hidden in every form: nothing of it in any message, whether the URL
+    comes from --journal, --status or VIDGATE_JOURNAL_URL, and whether the database answers or
+    not."""
+    from urllib.parse import quote
+
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    port = int(pg_server.rsplit(":", 1)[1].split("/")[0])
+    good = schema_url(pg_server).replace("vidgate@", f"vidgate:{ODD}@")
+    _load(_jobs(tmp_path, 1), good, tmp_path / "loader")  # the server trusts any password
+    urls = [
+        good,
+        f"postgresql://vidgate:{ODD}@127.0.0.1:{port}/nosuchdb",
+        f"postgresql://vidgate:{quote(ODD, safe='')}@127.0.0.1:{port}/nosuchdb",
+        f"postgresql://vidgate:{ODD}@127.0.0.1:1/postgres",  # nothing listens there
+    ]
+    for url in urls:
+        runs = [["--status", url], ["--worker", "--journal", url, "--gateway", "imini"]]
+        for args in runs:
+            code, out, err = run(["batch", *args], capsys)
+            printed = out + err
+            assert "Traceback" not in printed
+            assert not [p for p in PIECES if p in printed], printed
+        monkeypatch.setenv("VIDGATE_JOURNAL_URL", url)
+        code, out, err = run(["batch", "--worker", "--out", str(tmp_path / "w")], capsys)
+        monkeypatch.delenv("VIDGATE_JOURNAL_URL")
+        assert not [p for p in PIECES if p in out + err], out + err
+    code, out, err = run(["batch", "--status", good], capsys)
+    assert code == 0
+    assert "pending=1" in out
 
 
 def test_a_database_that_stops_answering_is_cut_off(pg_server: str) -> None:
@@ -539,9 +586,23 @@ def test_a_worker_whose_database_freezes_stops_with_one_error(
 
 
 def test_journal_urls_in_messages_hide_the_password() -> None:
+    from vidgate.dburl import connect_params
+
     assert safe_url("postgresql://ops:s3cret@db.internal:5433/videos?sslmode=require") == (
         "postgresql://ops:***@db.internal:5433/videos"
     )
+    odd = f"postgresql://ops:{ODD}@db.internal:5433/videos?options=-csearch_path%3Db2"
+    assert safe_url(odd) == "postgresql://ops:***@db.internal:5433/videos"
+    assert connect_params(odd) == {
+        "host": "db.internal",
+        "port": "5433",
+        "user": "ops",
+        "password": ODD,
+        "dbname": "videos",
+        "options": "-csearch_path=b2",
+    }
+    assert connect_params("postgresql://u:p%20q@[::1]:5433,h2/db")["password"] == "p q"
+    assert connect_params("postgresql://u:p%20q@[::1]:5433,h2/db")["host"] == "::1,h2"
     with pytest.raises(ConfigurationError, match="use a postgresql:// URL"):
         open_journal("mysql://db/videos", Path())
 
@@ -675,3 +736,376 @@ def test_server_text_with_a_lone_surrogate_is_stored(
         assert (job.status, job.error) == ("bad?", "reply ?")
     finally:
         journal.close()
+
+
+# ---------------------------------------------------------------------------- one owner per job
+def test_every_write_after_a_claim_checks_the_owner(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    """A worker whose lease ran out and whose job another worker claimed can no longer move it:
+    not submit it, not record a reply, a failure or a file, not renew it, not free its slot."""
+    first, second = open_journal(journal_url, tmp_path), open_journal(journal_url, tmp_path)
+    try:
+        first.add_many([(n, {**APIMART, "prompt": f"{n}"}, "pending", None) for n in (1, 2)])
+        assert [j.line for j in first.claim("a", 2, 1.0)] == [1, 2]
+        assert first.start_submit(1, "a", 1.0)
+        assert first.set(1, "submitted", owner="a", task_id="t1")
+        assert first.take_slot(1, 5)
+        time.sleep(1.1)  # "a" is paused past its leases
+        assert [j.line for j in second.claim("b", 2, 30)] == [1, 2]
+        assert not first.start_submit(2, "a", 1.0)  # pending, but b's now
+        assert not first.hold(1, "a", "submitted", 1.0)
+        assert not first.set(1, "downloaded", owner="a", file="/a/000001.mp4")
+        assert not first.set(1, "failed", owner="a", error="late")
+        assert not first.set(1, "submitted", owner="a", error="late")
+        first.free_slot(1, "a")
+        assert second.take_slot(1, 1)  # b's job kept its slot: the cap of 1 is full with it
+        assert second.hold(1, "b", "submitted", 30)
+        assert second.start_submit(2, "b", 30)
+        assert second.set(1, "downloaded", owner="b", file="/b/000001.mp4")
+        job = first.job(1)
+        assert job is not None
+        assert (job.state, job.file, job.error) == ("downloaded", "/b/000001.mp4", None)
+    finally:
+        first.close()
+        second.close()
+
+
+class _Paused:
+    """A client whose process is paused (the event loop blocked, no heartbeat) once, past the
+    lease, at ``when`` ("wait": as a task is found done, "submit": before a submit goes out);
+    then ``meanwhile`` runs (another worker takes the jobs over)."""
+
+    def __init__(self, inner: Any, when: str, meanwhile: Any, seconds: float = 1.3) -> None:
+        self.inner, self.when, self.meanwhile, self.seconds = inner, when, meanwhile, seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _pause(self, when: str) -> None:
+        if self.when == when:
+            self.when = ""
+            time.sleep(self.seconds)
+            self.meanwhile()
+
+    async def wait(self, *args: Any, **kw: Any) -> Any:
+        task = await self.inner.wait(*args, **kw)
+        self._pause("wait")
+        return task
+
+
+def test_a_worker_paused_past_its_lease_downloads_nothing(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    """Paused (SIGSTOP, a frozen database, a starved machine) while its task finished, it wakes
+    to find another worker polling the job: it stops there (no download, no file, no journal
+    write) and says so; the job stays the other worker's."""
+    jobs = _jobs(tmp_path, 1)
+    other = open_journal(journal_url, tmp_path / "w")
+    lost: dict[int, str] = {}
+    with MockGateway() as mock:
+        inner = mock.async_client("apimart", sleep=_no_sleep)
+
+        def b_finishes_it() -> None:
+            assert [job.line for job in other.claim("b", 5, 30)] == [1]
+            assert other.set(1, "downloaded", owner="b", file="/b/000001.mp4", worker="b")
+
+        client = _Paused(inner, "wait", b_finishes_it)
+
+        async def go() -> dict[str, int]:
+            try:
+                options = BatchOptions(
+                    "apimart", tmp_path / "w", rate=0, journal=journal_url, client=client,
+                    lease=1.0, on_lost=lost.__setitem__,
+                )  # fmt: skip
+                return await run_batch(jobs, options)
+            finally:
+                await inner.aclose()
+
+        try:
+            assert asyncio.run(go()) == {"downloaded": 1}
+            assert lost == {1: "download"}
+            assert [route for _, route in mock.state.requests].count("file") == 0
+            assert not list((tmp_path / "w").glob("*.mp4"))
+            assert not list((tmp_path / "w").glob(".*.part"))
+            job = other.job(1)
+            assert job is not None
+            assert (job.file, job.worker) == ("/b/000001.mp4", "b")
+        finally:
+            other.close()
+
+
+def test_a_worker_paused_past_its_lease_submits_nothing(
+    tmp_path: Path, journal_url: str | None
+) -> None:
+    """Paused while a job waited for its turn to be submitted; another worker claimed the job
+    meanwhile: the paused one sends nothing for it (the other worker does, once)."""
+    jobs = _jobs(tmp_path, 2)
+    other = open_journal(journal_url, tmp_path / "w")
+    lost: dict[int, str] = {}
+    paused: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # this process's own --rate spacing
+        if not paused:
+            paused.append(seconds)
+            time.sleep(1.3)
+            assert [job.line for job in other.claim("b", 5, 30, skip=[1])] == [2]
+
+    def on_lost(line: int, what: str) -> None:  # then b sends it (and the gateway refuses it)
+        lost[line] = what
+        assert other.start_submit(line, "b", 30)
+        assert other.set(line, "failed", owner="b", error="b's")
+
+    with MockGateway() as mock:
+        client = mock.async_client("apimart", sleep=_no_sleep)
+
+        async def go() -> dict[str, int]:
+            try:
+                options = BatchOptions(
+                    "apimart", tmp_path / "w", rate=1, journal=journal_url, client=client,
+                    lease=1.0, on_lost=on_lost, sleep=sleep,
+                )  # fmt: skip
+                return await run_batch(jobs, options)
+            finally:
+                await client.aclose()
+
+        try:
+            assert asyncio.run(go()).get("failed") == 1
+            assert paused
+            assert lost.get(2) == "submit"
+            assert [e.body["prompt"] for e in mock.ledger.entries] == ["job 0"]
+            job = other.job(2)
+            assert job is not None
+            assert (job.state, job.attempts, job.error) == ("failed", 1, "b's")
+        finally:
+            other.close()
+
+
+# ---------------------------------------------------------------------------- pacing first
+def test_jobs_wait_for_the_shared_rate_before_they_are_marked(
+    tmp_path: Path, journal_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs waiting for their moment under --gateway-rps are still pending (a worker killed
+    then leaves nothing `unknown`), and a stop ends those waits at once: nothing is sent after
+    it."""
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    jobs = _jobs(tmp_path, 4)
+    _load(jobs, journal_url or "", tmp_path / "w", gateway_rps=0.5) if journal_url else None
+    stop = asyncio.Event()
+    seen: list[dict[str, int]] = []
+    stopped_at: list[float] = []
+
+    def on_event(job: Any, counts: dict[str, int]) -> None:
+        if counts.get("submitted") and not stop.is_set():
+            seen.append(dict(counts))
+            stopped_at.append(time.monotonic())
+            stop.set()
+
+    with MockGateway(timing=Timing(queue_s=60, run_s=60)) as mock:
+        path = None if journal_url else jobs
+        options = BatchOptions(
+            "apimart", tmp_path / "w", rate=0, journal=journal_url, gateway_rps=0.5, stop=stop,
+            transport=mock.async_transport(), base_url=mock.base_url("apimart"),
+        )  # fmt: skip
+        counts = asyncio.run(run_batch(path, options, on_event))
+        ended = time.monotonic()
+    assert seen == [{"submitted": 1, "pending": 3}]  # the three waiting are not `submitting`
+    assert ended - stopped_at[0] < 1.0
+    assert len(mock.ledger) == 1
+    assert counts == {"submitted": 1, "pending": 3}
+
+
+# ---------------------------------------------------------------------------- shared settings
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("gateway_rps", "-1"),
+        ("gateway_rps", "1e-300"),
+        ("gateway_rps", "nan"),
+        ("gateway_rps", "inf"),
+        ("gateway_rps", "abc"),
+        ("gateway_in_flight", "-1"),
+        ("gateway_in_flight", "2.5"),
+        ("gateway_in_flight", "abc"),
+        ("gateway", "apimart "),
+    ],
+)
+def test_settings_read_from_the_journal_are_checked(
+    name: str, value: str, tmp_path: Path, journal_url: str | None
+) -> None:
+    """The journal's settings table is data from outside (anyone with access to the database
+    can edit it): a value no CLI would accept stops a joining worker with one line naming the
+    setting, before anything is sent."""
+    out = tmp_path / "w"
+    _load(_jobs(tmp_path, 2), journal_url or "", out, gateway_rps=4.0, gateway_in_flight=2)
+    journal = open_journal(journal_url, out)
+    journal.set_meta(name, value)
+    journal.close()
+    with MockGateway() as mock:
+        with pytest.raises(ConfigurationError, match=f"the batch's {name} setting") as raised:
+            asyncio.run(_worker(mock, journal_url, out))
+        assert len(mock.ledger) == 0
+    assert "\n" not in str(raised.value)
+
+
+def test_a_joining_worker_cannot_change_the_shared_budget(
+    tmp_path: Path, journal_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker given --gateway-rps 1000 against a batch loaded with 4 is refused (one budget
+    for all workers, never a mix); the same value, or none, joins."""
+    monkeypatch.setenv("APIMART_API_KEY", "sk-mock")
+    out = tmp_path / "w"
+    _load(_jobs(tmp_path, 2), journal_url or "", out, gateway_rps=4.0, gateway_in_flight=2)
+    with MockGateway() as mock:
+        for joining in (
+            _worker(mock, journal_url, out, gateway_rps=1000.0),
+            _worker(mock, journal_url, out, gateway_in_flight=50),
+        ):
+            with pytest.raises(ConfigurationError, match="the batch was loaded with"):
+                asyncio.run(joining)
+        assert len(mock.ledger) == 0
+        joined = _worker(mock, journal_url, out, paced=True, gateway_in_flight=2)
+        assert asyncio.run(joined) == {"downloaded": 2}
+    journal = open_journal(journal_url, out)
+    try:
+        assert (journal.meta("gateway_rps"), journal.meta("gateway_in_flight")) == ("4.0", "2")
+    finally:
+        journal.close()
+
+
+# ---------------------------------------------------------------------------- bounded loading
+def _in_thread(call: Any, seconds: float) -> list[Any]:
+    """Run ``call`` in a thread; what it returned or raised, or [] if it still runs after
+    ``seconds`` (it hangs: the test fails instead of blocking the suite)."""
+    result: list[Any] = []
+
+    def target() -> None:
+        try:
+            result.append(call())
+        except Exception as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result
+
+
+def test_a_loader_waits_for_the_load_lock_a_bounded_time(pg_server: str) -> None:
+    """A loader paused while holding the load lock (SIGSTOP: its transaction sits idle) has its
+    session ended by the server after the answer limit, so a second loader gets the lock; a
+    loader that keeps the lock busy makes the next one wait twice the limit, then stop with one
+    line naming the lock."""
+    import psycopg
+
+    from vidgate.journal_pg import PgJournal, _lock_key
+
+    url = schema_url(pg_server)
+    paused, second = PgJournal(url, answer_within=1.0), PgJournal(url, answer_within=1.0)
+    holding = paused.loading()
+    holding.__enter__()  # holds the lock, then does nothing more
+    try:
+        start = time.monotonic()
+        got = _in_thread(lambda: second.loading().__enter__(), 10)
+        assert got == [None], got  # the lock was freed when the server ended the idle session
+        assert 0.8 < time.monotonic() - start < 5
+        second.db.execute("ROLLBACK")
+    finally:
+        with contextlib.suppress(Exception):
+            holding.__exit__(None, None, None)
+        paused.close()
+    busy = psycopg.connect(url.split("?")[0], autocommit=True)  # not vidgate: no idle limit
+    try:
+        busy.execute("SET search_path = " + url.split("search_path%3D")[1])
+        busy.execute("BEGIN")
+        busy.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(busy, "load"),))
+        start = time.monotonic()
+        waited = _in_thread(lambda: second.loading().__enter__(), 10)
+        assert waited, "the second loader waited for the lock without a bound"
+        assert isinstance(waited[0], JournalError)
+        assert "waited 2 s for the load lock: another loader holds it" in str(waited[0])
+        assert "\n" not in str(waited[0])
+        assert time.monotonic() - start < 5
+    finally:
+        busy.close()
+        second.close()
+
+
+def test_a_server_that_freezes_during_loading_is_cut_off(tmp_path: Path, pg_server: str) -> None:
+    """The server stops answering while the jobs are being inserted: the load fails with one
+    line (no answer in the limit), not after minutes."""
+    import os
+    import signal
+
+    from vidgate.journal_pg import PgJournal
+
+    journal = PgJournal(schema_url(pg_server), answer_within=1.0)
+    row = journal.db.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    rows = [(n, {**APIMART, "prompt": f"{n}"}, "pending", None) for n in range(1, 50)]
+
+    def load() -> None:
+        with journal.loading():
+            os.kill(row[0], signal.SIGSTOP)
+            journal.add_many(rows)
+
+    try:
+        start = time.monotonic()
+        done = _in_thread(load, 15)
+        assert done, "loading waited for a frozen server without a bound"
+        assert isinstance(done[0], JournalError)
+        assert "no answer from the database in 1 s" in str(done[0])
+        assert time.monotonic() - start < 5
+    finally:
+        os.kill(row[0], signal.SIGCONT)
+        journal.close()
+
+
+def test_a_submit_late_for_its_booked_moment_can_still_be_stopped() -> None:
+    """A submit whose moment (booked before its job was marked) passed waits for a new one;
+    a stop during that wait calls it off with NotSent (nothing went out, so its job may go
+    back to pending), while a retry after a first attempt went out is never called off."""
+    from vidgate.workers import NotSent, Paced, booked
+
+    class Schedule:
+        def reserve_request(self, per_second: float) -> float:
+            return 5.0  # the next free moment is far away
+
+    sent: list[httpx.Request] = []
+
+    class Gateway(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200)
+
+    request = httpx.Request("POST", "http://gw/v1/videos", headers={"authorization": "Bearer k"})
+
+    async def late_then_stopped() -> float:
+        paced = Paced(Gateway(), Schedule(), 20.0, asyncio.sleep)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.2, stop.set)
+        start = time.monotonic()
+        with booked(time.monotonic() - 1.0, stop), pytest.raises(NotSent):
+            await paced.handle_async_request(request)
+        return time.monotonic() - start
+
+    assert asyncio.run(late_then_stopped()) < 1.0
+    assert sent == []
+
+    async def on_time() -> None:
+        paced = Paced(Gateway(), Schedule(), 20.0, asyncio.sleep)
+        stop = asyncio.Event()
+        stop.set()
+        with booked(time.monotonic(), stop):  # on time: goes out at once, stop or not
+            await paced.handle_async_request(request)
+
+    asyncio.run(on_time())
+    assert len(sent) == 1
+
+    async def late_and_taken_over() -> None:
+        paced = Paced(Gateway(), Schedule(), 20.0, lambda s: asyncio.sleep(0))
+        with booked(time.monotonic() - 1.0, asyncio.Event(), lambda: False), pytest.raises(NotSent):
+            await paced.handle_async_request(request)
+
+    asyncio.run(late_and_taken_over())
+    assert len(sent) == 1  # the worker slept past its lease: asked again, it sent nothing

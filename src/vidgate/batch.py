@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidgate import errors, jsonin, workers
+from vidgate import _files, errors, jsonin, workers
 from vidgate.gateways import gateway
 from vidgate.journal import Job, Journal, JournalBackend, journal_url, open_journal, safe_url
 from vidgate.validation import validator
@@ -73,6 +74,9 @@ class BatchOptions:
     # submits under way record their reply, jobs being polled or downloaded are handed back
     # (they stay submitted, for another worker or the next run) and run_batch returns
     stop: asyncio.Event | None = None
+    # (line, what it was about to do) for each job another worker took over from this one (its
+    # lease ran out while it was paused or starved): it did nothing more for that job
+    on_lost: Callable[[int, str], None] | None = None
 
 
 def batch_gateway(url: str | None, out: Path) -> str | None:
@@ -86,9 +90,77 @@ def batch_gateway(url: str | None, out: Path) -> str | None:
     except errors.InputError:  # no tables: no batch yet
         return None
     try:
-        return journal.meta("gateway")
+        return _stored_gateway(journal, safe_url(url) if url else out)
     finally:
         journal.close()
+
+
+def _stored_gateway(journal: JournalBackend, where: Any) -> str | None:
+    """The journal's gateway setting, checked like a CLI value (anything could be written in
+    a shared database's settings table)."""
+    name = journal.meta("gateway")
+    if name is not None:
+        try:
+            gateway(name)
+        except ValueError:
+            raise errors.ConfigurationError(
+                f"{where}: the batch's gateway setting {name[:40]!r} is not a gateway vidgate "
+                "knows; load the batch into a new journal"
+            ) from None
+    return name
+
+
+SETTINGS = ("gateway_rps", "gateway_in_flight")  # kept in the journal, shared by every worker
+
+
+def _shared_settings(journal: JournalBackend, where: Any) -> tuple[float, int]:
+    """The batch's request rate and cap on tasks in flight, read from the journal and checked
+    like CLI values: a value no CLI would accept (text, -1, nan, 1e-300, a fraction of a task)
+    stops the worker with one line instead of turning pacing off or hanging it."""
+    import math
+
+    values: list[float] = []
+    for name in SETTINGS:
+        text = journal.meta(name)
+        try:
+            value = float(text) if text is not None else 0.0
+        except ValueError:
+            value = math.nan
+        if name == "gateway_in_flight":
+            ok, rule = math.isfinite(value) and value >= 0 and value == int(value), "0 or more"
+        else:
+            ok, rule = math.isfinite(value) and _rate_ok(value), f"0 or at least {MIN_RATE}"
+        if not ok:
+            option = "--" + name.replace("_", "-")
+            raise errors.ConfigurationError(
+                f"{where}: the batch's {name} setting {(text or '')[:40]!r} is not usable "
+                f"({option} must be {rule}); load the batch again with {option}"
+            )
+        values.append(value)
+    return values[0], int(values[1])
+
+
+def _store_settings(journal: JournalBackend, loading: bool, options: BatchOptions) -> None:
+    """The loader sets the batch's shared settings; a joining worker's must match them (never
+    mixed: one budget for all workers, whoever started last)."""
+    for name in SETTINGS:
+        given = getattr(options, name)
+        if given is None:
+            continue
+        stored = journal.meta(name)
+        if loading or stored is None:
+            journal.set_meta(name, str(given))
+            continue
+        try:
+            same = float(stored) == float(given)
+        except ValueError:
+            same = False
+        if not same:
+            option = "--" + name.replace("_", "-")
+            raise errors.ConfigurationError(
+                f"{option} {given:g}: the batch was loaded with {stored[:40]!r}; a worker takes "
+                f"the batch's value (give the same, or none; the loader changes it with --load)"
+            )
 
 
 def load_jobs(path: Path) -> list[tuple[int, Any, str | None]]:
@@ -148,12 +220,22 @@ def check_options(options: BatchOptions) -> None:
     rps, cap = options.gateway_rps, options.gateway_in_flight
     bad("gateway_rps", rps, f"0 (no shared rate) or at least {MIN_RATE}", _rate_ok(rps))
     bad("gateway_in_flight", cap, "0 (no shared cap) or more", cap is None or cap >= 0)
+    if options.resubmit_unknown and not gateway(options.gateway).idempotency_header:
+        raise errors.ConfigurationError(NO_BLIND_RESUBMIT.format(gateway=options.gateway))
+
+
+# a job whose submit may have reached a gateway with no idempotency key is never sent again:
+# nothing could tell the second submit from a new task (at start-up, on takeover, mid-run)
+NO_BLIND_RESUBMIT = (
+    "--resubmit-unknown: {gateway} takes no idempotency key, so sending an unknown job again "
+    "could pay for it twice; look its task up at the gateway instead"
+)
 
 
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
-    known = journal.meta("gateway")
     url = journal_url(options.journal)
     where = safe_url(url) if url else options.out
+    known = _stored_gateway(journal, where)
     if known is not None and known != options.gateway:
         raise errors.ConfigurationError(
             f"{where} holds a batch for {known}; use another journal for {options.gateway}"
@@ -165,14 +247,13 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
             )
     else:
         _load(journal, path, options)
-    for name in ("gateway_rps", "gateway_in_flight"):
-        if getattr(options, name) is not None:
-            journal.set_meta(name, str(getattr(options, name)))
+    _store_settings(journal, path is not None, options)
+    _shared_settings(journal, where)
     journal.recover()
     if options.retry_failed:
         for job in journal.jobs("failed"):
             journal.retry(job.line)
-    if options.resubmit_unknown:
+    if options.resubmit_unknown and gateway(options.gateway).idempotency_header:
         for job in journal.jobs("unknown"):
             journal.set(job.line, "pending", expect="unknown", error=None)
 
@@ -219,14 +300,18 @@ class _RateLimit:
         self.sleep = sleep
         self.lock = asyncio.Lock()
 
-    async def wait(self) -> None:
+    async def wait(self, stop: asyncio.Event) -> bool:
+        """Wait for this process's next submit moment; False if ``stop`` was set first."""
         if not self.interval:
-            return
+            return not stop.is_set()
         async with self.lock:
+            if stop.is_set():
+                return False
             now = time.monotonic()
-            if self.next > now:
-                await self.sleep(self.next - now)
+            if self.next > now and not await workers.pause(self.sleep, self.next - now, stop):
+                return False
             self.next = max(now, self.next) + self.interval
+        return True
 
 
 @dataclass
@@ -234,6 +319,17 @@ class _Worker:
     owner: str  # this process, as recorded in the journal
     cap: int  # tasks in flight over all workers (0: no cap)
     slots: asyncio.Lock  # one of this process's jobs at a time asks for a slot
+    lease: float = 30.0
+    paced: workers.Paced | None = None  # the shared request rate, booked before each submit
+    on_lost: Callable[[int, str], None] | None = None
+    taken: set[int] = field(default_factory=set)  # lines lost to others, not yet let go of
+
+    def lost(self, line: int, what: str) -> None:
+        """This worker no longer holds the job (its lease ran out and another worker took the job
+        over, or a run found it): it does nothing more for it."""
+        self.taken.add(line)
+        if self.on_lost is not None:
+            self.on_lost(line, what)
 
 
 async def _run_job(
@@ -247,37 +343,56 @@ async def _run_job(
     stop: asyncio.Event,
 ) -> None:
     line, task_id, fresh = job.line, job.task_id, False
+    mine = me.owner
     if job.state == "pending":
+        # every wait comes first (the in-flight slot, this process's rate, the shared rate): the
+        # job becomes `submitting` only when its request is about to be written, so a worker
+        # killed or stopped while it waits leaves it pending, never `unknown`
         if me.cap and not await workers.take_slot(
             journal, line, me.cap, asyncio.sleep, me.slots, stop
         ):
             return None  # stopping
-        await limit.wait()
-        if stop.is_set() or not journal.start_submit(line, me.owner, options.lease):
+        due = None
+        if await limit.wait(stop) and me.paced is not None:
+            due = await me.paced.book(stop)
+        if stop.is_set() or not journal.start_submit(line, mine, options.lease):
             if stop.is_set():
-                journal.free_slot(line)
-            return None  # stopping, or another worker or process claimed this job
+                journal.free_slot(line, mine)
+            else:  # another worker holds it now (this one was paused past its lease)
+                me.lost(line, "submit")
+            return None
         key = job.idempotency_key if gateway(options.gateway).idempotency_header else None
         try:
-            submitted = await client.generate(job.body, idempotency_key=key)
+            mine_still = lambda: journal.hold(line, mine, "submitting", options.lease)  # noqa: E731
+            with workers.booked(due, stop, mine_still):
+                submitted = await client.generate(job.body, idempotency_key=key)
+        except workers.NotSent:  # stopped while waiting for a later moment, or taken over
+            if not journal.set(line, "pending", expect="submitting", owner=mine, error=None):
+                me.lost(line, "submit")  # meanwhile: never sent by this worker either way
+            return notify(job)
         except (errors.APIError, errors.APIConnectionError) as exc:
             if getattr(exc, "may_have_been_submitted", False):
-                journal.set(line, "unknown", error=_reason(exc))
+                journal.set(line, "unknown", owner=mine, error=_reason(exc))
             elif isinstance(exc, NOT_THE_JOBS_FAULT):  # the key, the account, the gateway:
-                journal.set(line, "pending", expect="submitting", error=_reason(exc))
+                journal.set(line, "pending", expect="submitting", owner=mine, error=_reason(exc))
                 notify(job)
                 raise  # every other job would meet it too: stop the batch (jobs stay pending)
             else:
-                journal.set(line, "failed", error=_reason(exc))
+                journal.set(line, "failed", owner=mine, error=_reason(exc))
             return notify(job)
         except errors.MalformedResponseError as exc:  # answered, so the task may well exist
-            journal.set(line, "unknown", error=_reason(exc))
+            journal.set(line, "unknown", owner=mine, error=_reason(exc))
             return notify(job)
         except errors.RequestValidationError as exc:  # refused before anything was sent
-            journal.set(line, "failed", error=_reason(exc))
+            journal.set(line, "failed", owner=mine, error=_reason(exc))
             return notify(job)
         task_id, fresh = submitted.id, True
-        journal.set(line, "submitted", task_id=task_id, error=None)
+        if not journal.set(line, "submitted", owner=mine, task_id=task_id, error=None):
+            # taken over while the submit was out (it became `unknown`, so nobody sent it again):
+            # its task id is still worth keeping; the job is another worker's to poll now
+            journal.set(line, "submitted", expect="unknown", unowned=True, task_id=task_id)
+            me.lost(line, "poll")
+            return notify(job)
         notify(job)
     assert task_id is not None
     if stop.is_set():
@@ -316,8 +431,10 @@ async def _finish(
     options: BatchOptions,
     me: _Worker,
 ) -> None:
-    """Poll a submitted job until its task ends, then download and record the file."""
-    line = job.line
+    """Poll a submitted job until its task ends, then download and record the file. Every
+    write is checked against this worker still holding the job; one that fails ends the work
+    on it (nothing more is downloaded or placed)."""
+    line, mine = job.line, me.owner
     try:
         report = options.on_task
         on_progress = (lambda t: report(line, t)) if report is not None else None
@@ -327,9 +444,12 @@ async def _finish(
             )
         finally:  # the task ended, or this worker stopped waiting for it (a journal that is
             with contextlib.suppress(errors.JournalError):  # gone fails the next call anyway)
-                journal.free_slot(line)
+                journal.free_slot(line, mine)
     except errors.TaskFailedError as exc:
-        journal.set(line, "failed", status=exc.task.raw_status, error=_reason(exc))
+        if not journal.set(
+            line, "failed", owner=mine, status=exc.task.raw_status, error=_reason(exc)
+        ):
+            me.lost(line, "record")
         return
     except (
         errors.WaitTimeoutError,
@@ -337,40 +457,61 @@ async def _finish(
         errors.APIConnectionError,
         errors.MalformedResponseError,
     ) as exc:
-        journal.set(line, "submitted", error=f"still waiting: {_reason(exc)}")  # polled on resume
+        error = f"still waiting: {_reason(exc)}"  # polled on resume
+        if not journal.set(line, "submitted", owner=mine, error=error):
+            me.lost(line, "record")
         return
+    if not journal.hold(line, mine, "submitted", me.lease):  # woke after the lease ran out?
+        return me.lost(line, "download")
+    part = options.out / f".{line:06d}-{secrets.token_hex(4)}.part"  # this worker's alone
     try:
-        path = await _download_new(client, task, options.out, line)
-        digest = await asyncio.to_thread(_sha256, path)
-        size = path.stat().st_size
-    except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
-        journal.set(line, "submitted", status=task.raw_status, error=f"download: {_reason(exc)}")
-        local = isinstance(exc, errors.DiskError | OSError)
-        if local and not isinstance(exc, errors.DownloadError):  # full or unwritable: every
-            raise  # file would meet it; stop the batch (the job stays submitted, for later)
-        return
-    journal.set(
-        line,
-        "downloaded",
-        status=task.raw_status,
-        file=str(path.resolve()),
-        size=size,
-        sha256=digest,
-        worker=me.owner,
-        error=None,
-    )
-
-
-async def _download_new(client: Any, task: Any, out: Path, line: int) -> Path:
-    """Into the first free name of the line's (000001.mp4, then 000001-2.mp4, …): a file that is
-    there already (an earlier batch's video, an orphan of a crash) is never replaced."""
-    for n in range(1, MAX_NAMES + 1):
-        name = f"{line:06d}.mp4" if n == 1 else f"{line:06d}-{n}.mp4"
         try:
-            path: Path = await client.download(task, out / name)
-            return path
-        except errors.OutputExistsError:
-            continue  # checked before the download, and again, atomically, as it is placed
+            await client.download(task, part)
+            digest = await asyncio.to_thread(_sha256, part)
+            size = part.stat().st_size
+            await _place(journal, part, options.out, line, me, task, digest, size)
+        except (errors.DownloadError, errors.APIConnectionError, errors.DiskError, OSError) as exc:
+            error = f"download: {_reason(exc)}"
+            journal.set(line, "submitted", owner=mine, status=task.raw_status, error=error)
+            local = isinstance(exc, errors.DiskError | OSError)
+            if local and not isinstance(exc, errors.DownloadError):  # full or unwritable: every
+                raise  # file would meet it; stop the batch (the job stays submitted, for later)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+async def _place(
+    journal: JournalBackend,
+    part: Path,
+    out: Path,
+    line: int,
+    me: _Worker,
+    task: Any,
+    digest: str,
+    size: int,
+) -> None:
+    """Record the file, then move it into place: only a worker that still holds the job gets
+    past the record (a compare-and-set on the state and the owner), so one file per job is
+    placed, whoever was paused. The name is the line's first free one (000001.mp4, then
+    000001-2.mp4, …): a file there already (an earlier batch's video) is never replaced."""
+    for n in range(1, MAX_NAMES + 1):
+        path = out / (f"{line:06d}.mp4" if n == 1 else f"{line:06d}-{n}.mp4")
+        if path.exists() or path.is_symlink():
+            continue
+        fields: dict[str, Any] = {"file": str(path.resolve()), "size": size, "sha256": digest}
+        if not journal.set(
+            line, "downloaded", owner=me.owner, status=task.raw_status, worker=me.owner, **fields
+        ):
+            return me.lost(line, "place")
+        try:
+            _files.place(part, path, overwrite=False)
+            return None
+        except BaseException as exc:  # not placed after all: the job is submitted again,
+            undo: dict[str, Any] = {"file": None, "size": None, "sha256": None}  # free again
+            journal.set(line, "submitted", expect="downloaded", unowned=True, **undo)
+            if isinstance(exc, errors.OutputExistsError):  # appeared a moment ago
+                raise errors.DownloadError(f"{path} appeared while the video was placed") from None
+            raise
     raise errors.OutputExistsError(f"{out}: {MAX_NAMES} files named {line:06d}*.mp4 exist")
 
 
@@ -417,13 +558,18 @@ async def run_batch(
         _check_writable(options.out)
         if not journal.shared:
             _remove_partial_files(options.out)
-        rps = float(journal.meta("gateway_rps") or 0)
+        url = journal_url(options.journal)
+        rps, cap = _shared_settings(journal, safe_url(url) if url else options.out)
         me = _Worker(
-            workers.worker_id(), int(journal.meta("gateway_in_flight") or 0), asyncio.Lock()
+            workers.worker_id(),
+            cap,
+            asyncio.Lock(),
+            options.lease,
+            on_lost=options.on_lost,
         )
         client = options.client
         if client is None:
-            client = _client(options, journal, rps)
+            client, me.paced = _client(options, journal, rps)
         elif rps:
             raise errors.ConfigurationError(
                 "a gateway-wide request rate needs the client built by the batch: give "
@@ -464,6 +610,7 @@ async def run_batch(
                 lease_s=options.lease,
                 stop=stop,
                 after_recover=taken_over,
+                taken=me.taken,
             )
         finally:
             if relay is not None:
@@ -482,18 +629,20 @@ async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
     target.set()
 
 
-def _client(options: BatchOptions, journal: JournalBackend, rps: float) -> Any:
+def _client(
+    options: BatchOptions, journal: JournalBackend, rps: float
+) -> tuple[Any, workers.Paced | None]:
     import httpx
 
     from vidgate import _core
     from vidgate.aio import AsyncApimart, AsyncImini
 
-    transport = options.transport
+    transport, paced = options.transport, None
     if rps:
         inner = transport or httpx.AsyncHTTPTransport(verify=_core.ssl_context())
-        transport = workers.Paced(inner, journal, rps, asyncio.sleep)
+        transport = paced = workers.Paced(inner, journal, rps, asyncio.sleep)
     cls = AsyncImini if options.gateway == "imini" else AsyncApimart
-    return cls(base_url=options.base_url, transport=transport)
+    return cls(base_url=options.base_url, transport=transport), paced
 
 
 def _check_writable(folder: Path) -> None:

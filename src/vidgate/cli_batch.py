@@ -143,6 +143,7 @@ def batch(
         console=err,
     ) as bar:
         rows: dict[str, Any] = {}  # added at the first event: after validation, never before
+        lost: dict[int, str] = {}  # line -> what this worker was about to do when it found out
         running: dict[int, Any] = {}  # line -> row of a job in flight
 
         def on_event(job: Any, counts: dict[str, int]) -> None:
@@ -177,6 +178,7 @@ def batch(
             gateway_in_flight=gateway_in_flight,
             base_url=base_url,
             stop=terminated,
+            on_lost=lost.__setitem__,
         )
 
         async def run() -> dict[str, int]:  # SIGTERM (docker stop, a spot reclaim): stop cleanly
@@ -199,6 +201,14 @@ def batch(
             stopped_by,
         )
     where = safe_url(journal) if journal else out_dir
+    if lost:  # paused past its lease (SIGSTOP, a frozen database, a starved machine)
+        lines = ", ".join(str(n) for n in sorted(lost)[:20]) + (" …" if len(lost) > 20 else "")
+        err.print(
+            f"{len(lost)} job(s) were taken over by another worker while this one was held up "
+            f"(lines {lines}); it stopped work on them: nothing more was sent or saved for them",
+            soft_wrap=True,
+            markup=False,
+        )
     if as_json:
         _emit({"counts": counts, "journal": str(where)})
     else:
@@ -210,9 +220,14 @@ def batch(
     if terminated.is_set():
         _fail(STOPPED, exits.INTERRUPTED)
     if counts.get("unknown") and not as_json:
-        out.print(
-            "[yellow]unknown jobs may exist at the gateway; check before --resubmit-unknown[/]"
+        from vidgate.gateways import gateway as spec_of
+
+        after = (
+            "check before --resubmit-unknown"
+            if spec_of(name).idempotency_header
+            else f"{name} takes no idempotency key, so vidgate never sends them again"
         )
+        out.print(f"[yellow]unknown jobs may exist at the gateway; {after}[/]")
     raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
 
 

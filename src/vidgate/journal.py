@@ -34,7 +34,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import socket
 import sqlite3
 import time
@@ -44,6 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from vidgate.dburl import parse as parse_url
+from vidgate.dburl import register_url_password, safe_url
 from vidgate.errors import ConfigurationError, InputError, JournalBusyError, JournalError
 from vidgate.redact import redact
 
@@ -55,6 +56,7 @@ __all__ = [
     "Journal",
     "JournalBackend",
     "clean_error",
+    "held_by",
     "job_key",
     "journal_url",
     "open_journal",
@@ -148,8 +150,16 @@ class JournalBackend(Protocol):
     ) -> None: ...
     def add_many(self, rows: Iterable[tuple[int, dict[str, Any], str, str | None]]) -> None: ...
     def set(
-        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+        self,
+        line: int,
+        state: str,
+        *,
+        expect: str | tuple[str, ...] | None = None,
+        owner: str | None = None,
+        unowned: bool = False,
+        **fields: Any,
     ) -> bool: ...
+    def hold(self, line: int, owner: str, state: str, lease_s: float) -> bool: ...
     def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool: ...
     def retry(self, line: int) -> bool: ...
     def recover(self) -> int: ...
@@ -161,51 +171,11 @@ class JournalBackend(Protocol):
     def release(self, line: int, owner: str) -> None: ...
     def open_jobs(self, skip: Sequence[int] = ()) -> tuple[int, float | None]: ...
     def take_slot(self, line: int, cap: int) -> bool: ...
-    def free_slot(self, line: int) -> None: ...
+    def free_slot(self, line: int, owner: str | None = None) -> None: ...
     def reserve_request(self, per_second: float) -> float: ...
     def job(self, line: int) -> Job | None: ...
     def jobs(self, *states: str) -> Iterator[Job]: ...
     def counts(self) -> dict[str, int]: ...
-
-
-_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30})://(?P<rest>\S*)")
-
-
-def _userinfo(rest: str) -> tuple[str, str]:
-    """(user:password, host/path…) of a URL's text after "://". The userinfo runs to the last
-    "@", since a password may hold "@", "/", "?" or "#" unencoded (which urlsplit would cut)."""
-    userinfo, at, after = rest.rpartition("@")
-    return (userinfo, after) if at else ("", rest)
-
-
-def safe_url(url: str) -> str:
-    """A journal URL for messages: no password, no query (and nothing of a text that is not a
-    URL at all, such as libpq's ``host=… password=…``)."""
-    found = _URL.fullmatch(url.strip())
-    if found is None:
-        return "(not a URL)"
-    userinfo, after = _userinfo(found["rest"])
-    where = re.split(r"[?#]", after, maxsplit=1)[0]
-    user = userinfo.split(":", 1)[0]
-    login = f"{user}{':***' if ':' in userinfo else ''}@" if userinfo else ""
-    return f"{found['scheme']}://{login}{where}"
-
-
-def register_url_password(url: str) -> None:
-    """Have ``redact`` hide a journal URL's password from every later message, also the pieces
-    a driver may quote when it splits it at an unencoded "@", "/", "?" or "#"."""
-    from urllib.parse import unquote
-
-    from vidgate.redact import register_secret
-
-    found = _URL.fullmatch(url.strip())
-    userinfo = _userinfo(found["rest"])[0] if found else ""
-    if ":" not in userinfo:
-        return
-    secret = userinfo.split(":", 1)[1]
-    pieces = [p for p in re.split(r"[@/?#]", secret) if len(p) >= 4]
-    for piece in {secret, unquote(secret), *pieces}:
-        register_secret(piece)
 
 
 def journal_url(url: str | None) -> str | None:
@@ -224,8 +194,8 @@ def open_journal(url: str | None, folder: Path, create: bool = True) -> JournalB
         from vidgate.journal_pg import PgJournal
 
         return PgJournal(url, create=create)
-    found = _URL.match(url)
-    given = f"{found['scheme']}://…" if found else "(not a URL)"
+    parsed = parse_url(url)
+    given = f"{parsed.scheme}://…" if parsed else "(not a URL)"
     raise ConfigurationError(
         f"journal {given}: use a postgresql:// URL, or none for the SQLite journal in the "
         "output folder"
@@ -249,6 +219,8 @@ def _faults(what: str, where: Path) -> Iterator[None]:
             hint = "; free some disk space and run the same command again"
         elif "readonly" in low or "read-only" in low or "permission" in low:
             hint = "; the folder must be writable"
+        elif "locked" in low or "busy" in low:
+            hint = f"; another process held its write lock for {BUSY_TIMEOUT_S:g} s"
         raise JournalError(f"batch journal {where}: cannot {what}: {reason}{hint}") from exc
 
 
@@ -360,11 +332,19 @@ class Journal:
 
     # ------------------------------------------------------------------------ transitions
     def set(
-        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+        self,
+        line: int,
+        state: str,
+        *,
+        expect: str | tuple[str, ...] | None = None,
+        owner: str | None = None,
+        unowned: bool = False,
+        **fields: Any,
     ) -> bool:
         """Compare-and-set: move the job to ``state`` (with any of task_id, status, error, file,
         sha256, size, worker) only if it is in one of ``expect`` (default: the states
-        TRANSITIONS allows). Returns whether it moved. Leaving the in-flight states also drops
+        TRANSITIONS allows) and, given ``owner``, only if that worker still holds it (``unowned``:
+        only if nobody does). Returns whether it moved. Leaving the in-flight states also drops
         the job's lease and in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
         fields = {k: _storable(v) for k, v in fields.items()}
@@ -373,23 +353,35 @@ class Journal:
         columns = ["state = ?", "updated = ?"] + [f"{name} = ?" for name in fields]
         if state not in ("submitting", "submitted"):
             columns.append(RELEASE)
-        values = [state, time.time(), *fields.values(), line, *allowed]
+        held, held_args = _held_by(owner, unowned, "?")
+        values = [state, time.time(), *fields.values(), line, *allowed, *held_args]
         marks = ", ".join("?" * len(allowed))
         with _faults("write to it", self.path):
             cursor = self.db.execute(
-                f"UPDATE jobs SET {', '.join(columns)} WHERE line = ? AND state IN ({marks})",
+                f"UPDATE jobs SET {', '.join(columns)} WHERE line = ? AND state IN ({marks})"
+                + held,
                 values,
             )
         return cursor.rowcount == 1
 
+    def hold(self, line: int, owner: str, state: str, lease_s: float) -> bool:
+        """Renew the lease of a job ``owner`` holds in ``state``; False if it does not (any
+        more): checked before each action outside the journal (download, placing a file)."""
+        cursor = self._exec(
+            f"UPDATE jobs SET lease_until = {NOW} + ? WHERE line = ? AND owner = ? AND state = ?",
+            (lease_s, line, owner, state),
+        )
+        return cursor.rowcount == 1
+
     def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool:
-        """Claim a pending job for submission; False if it is not pending (any more)."""
+        """Claim a pending job for submission; False if it is not pending (any more) or another
+        worker holds it (a worker that was paused past its lease finds its job taken over)."""
         with _faults("write to it", self.path):
             cursor = self.db.execute(
                 "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated = ?, "
                 f"owner = COALESCE(?, owner), lease_until = {NOW} + ? "
-                "WHERE line = ? AND state = 'pending'",
-                (time.time(), owner, lease_s, line),
+                "WHERE line = ? AND state = 'pending' AND (owner IS NULL OR owner = ?)",
+                (time.time(), owner, lease_s, line, owner),
             )
         return cursor.rowcount == 1
 
@@ -472,8 +464,10 @@ class Journal:
             self._exec("COMMIT")
         return ok
 
-    def free_slot(self, line: int) -> None:
-        self._exec("UPDATE jobs SET slot = 0 WHERE line = ?", (line,))
+    def free_slot(self, line: int, owner: str | None = None) -> None:
+        """Give the job's in-flight slot back (given ``owner``: only while it holds the job)."""
+        held, args = _held_by(owner, False, "?")
+        self._exec("UPDATE jobs SET slot = 0 WHERE line = ?" + held, (line, *args))
 
     def reserve_request(self, per_second: float) -> float:
         """The next request moment at ``per_second`` (one process: kept in memory)."""
@@ -503,6 +497,13 @@ class Journal:
         with _faults("read it", self.path):
             rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
         return {str(state): int(n) for state, n in rows}
+
+
+def _held_by(owner: str | None, unowned: bool, mark: str) -> tuple[str, tuple[str, ...]]:
+    """The owner check of a compare-and-set: SQL to append, and its arguments."""
+    if owner is not None:
+        return f" AND owner = {mark}", (owner,)
+    return (" AND owner IS NULL", ()) if unowned else ("", ())
 
 
 def _line(job: Job) -> int:
@@ -554,3 +555,4 @@ def _holder(fd: int) -> dict[str, Any]:
 
 clean_error = _clean
 storable = _storable
+held_by = _held_by

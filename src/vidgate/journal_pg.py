@@ -33,11 +33,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from vidgate.dburl import connect_params
 from vidgate.errors import InputError, JournalError
 from vidgate.journal import (
     TRANSITIONS,
     Job,
     clean_error,
+    held_by,
     job_key,
     register_url_password,
     safe_url,
@@ -48,7 +50,8 @@ from vidgate.redact import redact
 __all__ = ["PgJournal"]
 
 NOW = "extract(epoch from clock_timestamp())"
-ANSWER_WITHIN_S = 60.0  # longest wait for one database call (loading excepted)
+ANSWER_WITHIN_S = 60.0  # longest wait for one database call (twice that for the load lock)
+CHUNK = 1000  # jobs per insert while loading (each insert is one timed call)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vidgate_jobs (
     line INTEGER PRIMARY KEY,
@@ -104,7 +107,6 @@ class _Watchdog:
     def __init__(self, conn: Any, limit: float) -> None:
         self.conn, self.limit = conn, limit
         self.since: float | None = None  # when the call under way started
-        self.quiet = 0  # > 0: calls that may wait as long as they need
         self.fired = False
         self._stop = threading.Event()
         threading.Thread(target=self._watch, name="vidgate-journal-watchdog", daemon=True).start()
@@ -112,7 +114,7 @@ class _Watchdog:
     def _watch(self) -> None:
         while not self._stop.wait(min(1.0, self.limit / 4)):
             since = self.since
-            if since is not None and not self.quiet and time.monotonic() - since > self.limit:
+            if since is not None and time.monotonic() - since > self.limit:
                 self.fired = True
                 with contextlib.suppress(OSError, ValueError):  # the blocked read sees the end
                     cut = socket.socket(fileno=os.dup(self.conn.fileno()))
@@ -147,8 +149,14 @@ class PgJournal:
         self.where = safe_url(url)
         self._dog: _Watchdog | None = None
         with self._faults("connect"):
-            self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            # keywords, not the URL: the driver never splits a password at a "/" or "?"
+            conninfo = psycopg.conninfo.make_conninfo("", **connect_params(url))
+            self.db = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         self._dog = _Watchdog(self.db, answer_within or ANSWER_WITHIN_S)
+        with self._faults("connect"):  # a paused worker's open transaction (and its locks)
+            self.db.execute(  # ends after the same bound, for the others' sake
+                f"SET idle_in_transaction_session_timeout = {int(self._dog.limit * 1000)}"
+            )
         if not create:
             with self._faults("read it"):
                 found = self.db.execute("SELECT to_regclass('vidgate_jobs')").fetchone()
@@ -199,15 +207,34 @@ class PgJournal:
 
     @contextlib.contextmanager
     def loading(self) -> Iterator[None]:
-        """One loader at a time (a second one waits, then finds the lines already there)."""
-        assert self._dog is not None
-        self._dog.quiet += 1  # waiting for another loader, then a big insert: no time limit
+        """One loader at a time: a second one waits for the load lock, then finds the lines
+        already there. Every wait is bounded: the server ends the session of a loader paused
+        mid-load after ``answer_within`` (``idle_in_transaction_session_timeout``), freeing
+        the lock; the lock is waited for twice that (then one line says another loader holds
+        it); each statement is timed like any other call (a silent server is cut off)."""
+        self._run("load the jobs", "BEGIN")
         try:
-            with self._faults("load the jobs"), self.db.transaction():
-                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._load_key,))
-                yield
-        finally:
-            self._dog.quiet -= 1
+            self._wait_for(self._load_key, "the load lock: another loader holds it")
+            yield
+        except BaseException:
+            with contextlib.suppress(JournalError):
+                self._run("load the jobs", "ROLLBACK")
+            raise
+        self._run("load the jobs", "COMMIT")
+
+    def _wait_for(self, key: int, what: str) -> None:
+        """Take a transaction's advisory lock, trying every 0.1 s for ``answer_within``."""
+        assert self._dog is not None
+        bound = 2 * self._dog.limit  # a paused holder's session ends after one limit
+        deadline = time.monotonic() + bound
+        take = "SELECT pg_try_advisory_xact_lock(%s)"
+        while not self._run("wait for a lock", take, (key,)).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise JournalError(
+                    f"batch journal {self.where}: waited {bound:g} s for {what} (loading a "
+                    "very large file?); try again once it has finished"
+                )
+            time.sleep(0.1)
 
     # ------------------------------------------------------------------------ setup
     def meta(self, key: str) -> str | None:
@@ -239,16 +266,21 @@ class PgJournal:
             values.append((line, text, job_key(line, text), state, clean_error(error)))
         if not values:
             return
-        with self._faults("write to it"), self.db.transaction():
-            with self.db.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO vidgate_jobs (line, body, idempotency_key, state, error, updated)"
-                    f" VALUES (%s, %s, %s, %s, %s, {NOW}) ON CONFLICT (line) DO NOTHING",
-                    values,
-                )
-            stored = self.db.execute(
-                "SELECT line, body FROM vidgate_jobs WHERE line = ANY(%s)", (list(texts),)
-            ).fetchall()
+        stored = []
+        for start in range(0, len(values), CHUNK):  # one timed call per chunk
+            chunk = values[start : start + CHUNK]
+            with self._faults("write to it"), self.db.transaction():
+                with self.db.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO vidgate_jobs (line, body, idempotency_key, state, error, "
+                        f"updated) VALUES (%s, %s, %s, %s, %s, {NOW}) "
+                        "ON CONFLICT (line) DO NOTHING",
+                        chunk,
+                    )
+                stored += self.db.execute(
+                    "SELECT line, body FROM vidgate_jobs WHERE line = ANY(%s)",
+                    ([row[0] for row in chunk],),
+                ).fetchall()
         for line, body in stored:
             if body != texts[line]:
                 raise InputError(
@@ -258,10 +290,18 @@ class PgJournal:
 
     # ------------------------------------------------------------------------ transitions
     def set(
-        self, line: int, state: str, *, expect: str | tuple[str, ...] | None = None, **fields: Any
+        self,
+        line: int,
+        state: str,
+        *,
+        expect: str | tuple[str, ...] | None = None,
+        owner: str | None = None,
+        unowned: bool = False,
+        **fields: Any,
     ) -> bool:
-        """Compare-and-set, as in the SQLite journal. Leaving the in-flight states also drops
-        the job's lease and its in-flight slot."""
+        """Compare-and-set on the state and (given ``owner``, or ``unowned``) the job's holder, as
+        in the SQLite journal. Leaving the in-flight states also drops the job's lease and its
+        in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
         fields = {k: storable(v) for k, v in fields.items()}  # server text: no lone surrogates
         if "error" in fields:
@@ -269,22 +309,36 @@ class PgJournal:
         columns = ["state = %s", f"updated = {NOW}"] + [f"{name} = %s" for name in fields]
         if state not in ("submitting", "submitted"):
             columns.append(RELEASE)
+        held, held_args = held_by(owner, unowned, "%s")
         cursor = self._run(
             "write to it",
-            f"UPDATE vidgate_jobs SET {', '.join(columns)} WHERE line = %s AND state = ANY(%s)",
-            (state, *fields.values(), line, list(allowed)),
+            f"UPDATE vidgate_jobs SET {', '.join(columns)} WHERE line = %s AND state = ANY(%s)"
+            + held,
+            (state, *fields.values(), line, list(allowed), *held_args),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def hold(self, line: int, owner: str, state: str, lease_s: float) -> bool:
+        """Renew the lease of a job ``owner`` holds in ``state``; False if it does not (any
+        more): checked before each action outside the journal."""
+        cursor = self._run(
+            "renew a lease",
+            f"UPDATE vidgate_jobs SET lease_until = {NOW} + %s::float8 "
+            "WHERE line = %s AND owner = %s AND state = %s",
+            (lease_s, line, owner, state),
         )
         return bool(cursor.rowcount == 1)
 
     def start_submit(self, line: int, owner: str | None = None, lease_s: float = 0) -> bool:
         """pending -> submitting (committed before the request is written); False if it is not
-        pending any more."""
+        pending any more, or another worker holds it."""
         cursor = self._run(
             "write to it",
             "UPDATE vidgate_jobs SET state = 'submitting', attempts = attempts + 1, "
             f"updated = {NOW}, owner = COALESCE(%s::text, owner), "
-            f"lease_until = {NOW} + %s::float8 WHERE line = %s AND state = 'pending'",
-            (owner, lease_s, line),
+            f"lease_until = {NOW} + %s::float8 WHERE line = %s AND state = 'pending' "
+            "AND (owner IS NULL OR owner = %s::text)",
+            (owner, lease_s, line, owner),
         )
         return bool(cursor.rowcount == 1)
 
@@ -375,8 +429,14 @@ class PgJournal:
             self.db.execute("UPDATE vidgate_jobs SET slot = true WHERE line = %s", (line,))
         return True
 
-    def free_slot(self, line: int) -> None:
-        self._run("write to it", "UPDATE vidgate_jobs SET slot = false WHERE line = %s", (line,))
+    def free_slot(self, line: int, owner: str | None = None) -> None:
+        """Give the job's in-flight slot back (given ``owner``: only while it holds the job)."""
+        held, args = held_by(owner, False, "%s")
+        self._run(
+            "write to it",
+            "UPDATE vidgate_jobs SET slot = false WHERE line = %s" + held,
+            (line, *args),
+        )
 
     def reserve_request(self, per_second: float) -> float:
         """Book the next request moment at ``per_second`` over all workers; returns the seconds

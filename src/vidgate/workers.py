@@ -6,25 +6,31 @@ every third of the lease (``journal.heartbeat``), and lets go of each job when i
 Jobs whose lease ran out are taken over: a ``submitted`` one is polled and downloaded, a
 ``submitting`` one becomes ``unknown`` (``journal.recover``), and on a gateway that takes an
 idempotency key it goes back to ``pending`` with the same key when ``resubmit_unknown`` is set.
-The worker stops when no job is left to do: none pending, and none submitting or submitted that it
-has not already tried in this run (it waits for other workers' leases while they hold some).
+Every journal write after a claim checks the owner as well as the state, so a worker that was
+paused past its lease (SIGSTOP, a frozen database, a starved machine) finds out before its next
+submit, download or placed file, and stops work on that job. The worker stops when no job is
+left to do: none pending, and none submitting or submitted that it has not already tried in this
+run (it waits for other workers' leases while they hold some).
 
 The budget: before each API request (the ones carrying the API key) the ``Paced`` transport books
-a moment with ``journal.reserve_request`` and sleeps until then; before each submit ``take_slot``
-waits for one of the batch's in-flight slots. Both go through the journal, so all workers on one
-PostgreSQL journal share one rate and one cap. 429 replies are still retried by the client with
-their Retry-After.
+a moment with ``journal.reserve_request`` and sleeps until then (a submit's moment is booked and
+waited for before its job is marked ``submitting``: ``Paced.book``, ``booked``); before each
+submit ``take_slot`` waits for one of the batch's in-flight slots. Both go through the journal,
+so all workers on one PostgreSQL journal share one rate and one cap. 429 replies are still
+retried by the client with their Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,7 +38,7 @@ import httpx
 from vidgate.errors import JournalError
 from vidgate.journal import Job
 
-__all__ = ["Paced", "take_slot", "work", "worker_id"]
+__all__ = ["NotSent", "Paced", "booked", "pause", "take_slot", "work", "worker_id"]
 
 Sleep = Callable[[float], Awaitable[None]]
 IDLE_POLL_S = 1.0  # how often an idle worker looks for jobs other workers hold
@@ -42,6 +48,54 @@ MAX_REBOOKINGS = 10  # a request late for this many booked moments in a row goes
 def worker_id() -> str:
     """host:pid-random, unique even for containers that all run as pid 1."""
     return f"{socket.gethostname()}:{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class NotSent(Exception):
+    """A submit was stopped while it waited for a new moment (its booked one had passed):
+    nothing of it reached the gateway, so its job may go back to ``pending``."""
+
+
+@dataclass
+class _Turn:
+    due: float | None  # booked before the job was marked `submitting`; used once
+    stop: asyncio.Event | None
+    still_mine: Callable[[], bool] | None = None  # asked again after any wait, before sending
+    sent: bool = False  # a first attempt went out: from then on it may have reached the gateway
+
+
+_BOOKED: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("vidgate_turn", default=None)
+
+
+@contextlib.contextmanager
+def booked(
+    due: float | None,
+    stop: asyncio.Event | None = None,
+    still_mine: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """The first paced request made inside (the submit) goes out at ``due`` (a moment booked
+    with ``Paced.book``) instead of booking and waiting for one of its own. If that moment has
+    passed and a new one must be waited for, ``stop`` ends the wait with ``NotSent``, and so
+    does ``still_mine`` returning False after it (the worker slept past its lease and another
+    took the job over)."""
+    token = _BOOKED.set(_Turn(due, stop, still_mine))
+    try:
+        yield
+    finally:
+        _BOOKED.reset(token)
+
+
+async def pause(sleep: Sleep, seconds: float, stop: asyncio.Event) -> bool:
+    """Sleep, cut short by ``stop``; False if ``stop`` was set (before or during)."""
+    if stop.is_set():
+        return False
+    sleeping = asyncio.ensure_future(sleep(seconds))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeping.cancel()
+        stopping.cancel()
+    return not stop.is_set()
 
 
 class _Late(Exception):
@@ -71,8 +125,15 @@ class Paced(httpx.AsyncBaseTransport):
         if "authorization" not in request.headers:  # result files are fetched without the key
             return await self.inner.handle_async_request(request)
         outer = request.extensions.get("trace")
+        turn = _BOOKED.get()
         for attempt in range(MAX_REBOOKINGS):
-            due = await self.wait_turn()
+            if turn is not None and turn.due is not None:
+                due, turn.due = turn.due, None
+            else:  # a submit nothing of which has gone out yet may still be called off
+                unsent = turn if turn is not None and not turn.sent else None
+                due = await self.wait_turn(unsent.stop if unsent else None)
+                if unsent is not None and unsent.still_mine and not unsent.still_mine():
+                    raise NotSent
             refuse_late = attempt < MAX_REBOOKINGS - 1  # the last try goes out regardless
             if refuse_late and time.monotonic() - due > self.late_ok:
                 self.rebooked += 1  # woke up late (stalled, or starved of CPU)
@@ -81,9 +142,14 @@ class Paced(httpx.AsyncBaseTransport):
                 **request.extensions,
                 "trace": self._guard(outer, due, refuse_late),
             }
+            was_sent = turn is not None and turn.sent
+            if turn is not None:
+                turn.sent = True
             try:
                 return await self.inner.handle_async_request(request)
-            except _Late:
+            except _Late:  # refused before its headers were written: nothing went out
+                if turn is not None:
+                    turn.sent = was_sent
                 self.rebooked += 1
         raise AssertionError("unreachable: the last attempt is never refused")  # pragma: no cover
 
@@ -99,14 +165,26 @@ class Paced(httpx.AsyncBaseTransport):
 
         return trace
 
-    async def wait_turn(self) -> float:
+    async def wait_turn(self, stop: asyncio.Event | None = None) -> float:
         """Book the next moment in the journal, sleep until it and return it (on the
-        ``time.monotonic`` clock)."""
+        ``time.monotonic`` clock); ``stop`` ends the sleep with ``NotSent``."""
         delay = float(self.journal.reserve_request(self.per_second))
         due = time.monotonic() + delay
-        if delay > 0:
+        if stop is not None:
+            if not await pause(self.sleep, delay, stop):
+                raise NotSent
+        elif delay > 0:
             await self.sleep(delay)
         return due
+
+    async def book(self, stop: asyncio.Event) -> float | None:
+        """Book a moment and wait for it, before the job is marked (``booked`` hands it to the
+        submit); None if ``stop`` was set first."""
+        delay = float(self.journal.reserve_request(self.per_second))
+        due = time.monotonic() + delay
+        if delay > 0 and not await pause(self.sleep, delay, stop):
+            return None
+        return None if stop.is_set() else due
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -137,8 +215,12 @@ async def work(
     stop: asyncio.Event,
     sleep: Sleep = asyncio.sleep,
     after_recover: Callable[[list[int]], None] | None = None,
+    taken: set[int] | None = None,
 ) -> None:
-    """Claim and run jobs until none is left for this worker (or ``stop`` is set)."""
+    """Claim and run jobs until none is left for this worker (or ``stop`` is set). ``run`` adds
+    to ``taken`` the lines it found another worker holds: those are not this worker's failures,
+    so it may take them over again (if that worker stops in turn)."""
+    taken = set() if taken is None else taken
     held: dict[asyncio.Task[None], int] = {}
     tried: set[int] = set()  # lines this worker let go of unfinished: not claimed again this run
 
@@ -148,7 +230,9 @@ async def work(
         finally:
             journal.release(job.line, owner)
             after = journal.job(job.line)
-            if after is not None and after.state in ("pending", "submitted"):
+            if job.line in taken:
+                taken.discard(job.line)
+            elif after is not None and after.state in ("pending", "submitted"):
                 tried.add(job.line)
 
     async def heartbeat() -> None:
@@ -166,7 +250,8 @@ async def work(
                 recovered = journal.recover_expired()
                 if recovered and after_recover:
                     after_recover(recovered)
-                for job in journal.claim(owner, free, lease_s, sorted(tried)):
+                skip = sorted(tried | set(held.values()))  # a job in hand is never claimed twice
+                for job in journal.claim(owner, free, lease_s, skip):
                     held[asyncio.create_task(one(job))] = job.line
             if held:
                 done, _ = await asyncio.wait(
