@@ -567,7 +567,7 @@ def _journal_with_markup() -> bytes:
         journal = Journal(Path(tmp))
         journal.set_meta("gateway", "imini")
         journal.add(1, {**JOB, "prompt": "x"})
-        fields = {"task_id": "task[/]1", "status": MARKUP_STATUS, "worker": "w[/b]"}
+        fields: dict[str, Any] = {"task_id": "task[/]1", "status": MARKUP_STATUS, "worker": "w[/b]"}
         journal.set(1, "failed", expect="pending", error="[/] no", file="f[/].mp4", **fields)
         journal.close()
         return (Path(tmp) / Journal.NAME).read_bytes()
