@@ -61,15 +61,22 @@ def submit_mapping(doc: Json) -> dict[str, str]:
 
 class Writer:
     def __init__(self, doc: Json) -> None:
-        self.schemas: Json = doc["components"]["schemas"]
+        # the spec's named schemas, plus a name for each inline object with properties
+        # (its parent's name and its field's, e.g. ``Zephyr10RequestExtraParams``)
+        self.schemas: Json = dict(doc["components"]["schemas"])
+        self.inline: dict[int, str] = {}  # id() of an inline object schema -> its name
         self.order: list[str] = []  # TypedDicts to write, dependencies first
 
     def collect(self, name: str) -> None:
         if name in self.order:
             return
-        for prop in self.schemas[name].get("properties", {}).values():
+        for field, prop in self.schemas[name].get("properties", {}).items():
             for ref in refs(prop):
                 self.collect(ref)
+            for inline, suffix in inline_objects(prop, camel(field)):
+                self.inline[id(inline)] = f"{name}{suffix}"
+                self.schemas[f"{name}{suffix}"] = inline
+                self.collect(f"{name}{suffix}")
         self.order.append(name)
 
     def annotation(self, schema: Json, where: str) -> str:
@@ -96,7 +103,7 @@ class Writer:
             return f"list[{self.annotation(schema.get('items', {}), where + '[]')}]"
         if kind == "object":
             if "properties" in schema:
-                raise Unsupported(f"{where}: an inline object with properties (use a $ref)")
+                return f"{self.inline[id(schema)]}Param"
             return "Mapping[str, object]"
         raise Unsupported(f"{where}: cannot type {schema!r}")
 
@@ -114,6 +121,20 @@ class Writer:
             wrap = "Required" if required else "NotRequired"
             lines.append(f"    {field}: {wrap}[{annotation}]")
         return "\n".join(lines) + "\n"
+
+
+def camel(field: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
+
+
+def inline_objects(schema: Any, suffix: str) -> Iterator[tuple[Json, str]]:
+    """Inline object schemas with properties in a property (itself, or its array items)."""
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    if schema.get("type") == "object" and "properties" in schema:
+        yield schema, suffix
+    elif schema.get("type") == "array":
+        yield from inline_objects(schema.get("items"), f"{suffix}Item")
 
 
 def refs(schema: Any) -> Iterator[str]:
