@@ -31,7 +31,7 @@ import specvalues
 
 from vidgate.spec_diff import bump_version
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.proof]  # `make test-slow`, not `make test`
 ROOT = Path(__file__).resolve().parent.parent
 KLING = "kling/kling-v3"
 TESTS = ["tests"]
