@@ -26,10 +26,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
+from vidgate._extras import require
 
-from vidgate import spec, specfile
+require("tools", "docs-diff (vidgate.docs_diff)")  # one line naming the extra
+
+import yaml  # noqa: E402
+from ruamel.yaml.scalarstring import SingleQuotedScalarString  # noqa: E402
+
+from vidgate import spec, specfile  # noqa: E402
 
 __all__ = [
     "APPLICABLE",
