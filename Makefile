@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
+.PHONY: help setup demo generate docs check lint-specs test test-slow test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,8 +41,11 @@ check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruf
 	@$(RUN) mypy
 	@echo "check: all clean"
 
-test: setup ## Every layer but live: unit, contract, docs
-	@$(RUN) pytest -m "not live"
+test: setup ## Every layer but live: unit, contract, docs (the minutes-long proofs: make test-slow)
+	@$(RUN) pytest -m "not live and not proof"
+
+test-slow: setup ## The minutes-long end-to-end proofs (the README's release path); CI runs it after make test
+	@$(RUN) pytest -m proof
 
 test-fast: setup ## The same without the slow (codegen, mypy) tests
 	@$(RUN) pytest -m "not live and not slow"

@@ -10,8 +10,9 @@
    the tests, then on mistakes.py (every line marked `# E: <code>` must be reported with that
    code, no other line), then pyright the same way (skipped, saying so, if it cannot fetch its
    Node.js), then pytest (every fixture, sync and async, under anyio and pytest-asyncio).
-4. A second venv with the bare wheel (no extras): the mock and its fixtures must fail with one line
-   naming the extra to install.
+4. A venv with the bare wheel (no extras): the library works (validate, generate and get on an
+   in-memory transport); the command, the mock and the spec tools each fail with one line naming
+   the extra to install. A venv with `[cli]`: the command works, `vidgate mock` names `[mock]`.
 
 Prints each step with its duration; exit status 0 only when every step passed.
 """
@@ -52,6 +53,20 @@ README_ENV = {
     "APIMART_API_KEY": "sk-mock",
     "APIMART_BASE_URL": "http://127.0.0.1:4010/apimart",
 }
+
+# what a library user does with the bare wheel (no extras): validate, generate, get
+LIBRARY = """
+import httpx, vidgate
+submitted = {"task_id": "t1", "model": "kling/kling-v3"}
+done = {"task_id": "t1", "status": "succeeded", "videos": [{"url": "https://cdn.example/v.mp4"}]}
+body = {"model": "kling/kling-v3", "prompt": "a cat", "duration": 5}
+transport = httpx.MockTransport(
+    lambda request: httpx.Response(200, json=submitted if request.method == "POST" else done)
+)
+assert vidgate.validator("imini").check(body).valid
+with vidgate.Imini("sk-x", base_url="https://gw.example", transport=transport) as client:
+    print("bare wheel:", client.get(client.generate(body).id).status.value)
+"""
 
 
 def uv() -> list[str]:
@@ -284,15 +299,36 @@ def main() -> int:
         )
 
         bare = venv(work / "bare", project, f"vidgate @ {wheel.as_uri()}")
-        for title, cmd, one_line in (
-            ("bare wheel: vidgate mock", [str(bare.parent / "vidgate"), "mock", "--port", "0"], 1),
-            ("bare wheel: import vidgate.mock", [str(bare), "-c", "import vidgate.mock"], 0),
+        print(step("bare wheel: the library", [str(bare), "-c", LIBRARY], project, env))
+        cli = venv(work / "cli", project, f"vidgate[cli] @ {wheel.as_uri()}")
+        print(step("[cli]: vidgate --version", [str(cli.parent / "vidgate"), "--version"], project))
+        command, bare_python = str(bare.parent / "vidgate"), str(bare)
+        for title, cmd, extra, one_line in (
+            ("bare wheel: vidgate --version", [command, "--version"], "cli", 1),
+            (
+                "bare wheel: import vidgate.mock",
+                [bare_python, "-c", "import vidgate.mock"],
+                "mock",
+                0,
+            ),
+            (
+                "bare wheel: import vidgate.specfile",
+                [bare_python, "-c", "import vidgate.specfile"],
+                "tools",
+                0,
+            ),
+            (
+                "[cli]: vidgate mock",
+                [str(cli.parent / "vidgate"), "mock", "--port", "0"],
+                "mock",
+                1,
+            ),
         ):
             done = subprocess.run(
                 cmd, cwd=project, env=env, capture_output=True, text=True, check=False
             )
             lines = done.stderr.strip().splitlines() or [""]
-            ok = done.returncode != 0 and "pip install 'vidgate[mock]'" in lines[-1]
+            ok = done.returncode != 0 and f"pip install 'vidgate[{extra}]'" in lines[-1]
             ok = ok and (len(lines) == 1 or not one_line)
             print(f"         {title}: exit {done.returncode}, {lines[-1] if lines else ''!r}")
             if not ok:

@@ -39,7 +39,7 @@ def integral_float(value: object) -> bool:
     return False
 
 
-LAYERS = ("contract", "docs", "live")
+LAYERS = ("contract", "docs", "live", "proof")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

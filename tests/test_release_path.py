@@ -46,7 +46,7 @@ import seeds
 from vidgate import docs_diff, spec, specfile
 from vidgate.spec_diff import bump_version
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.proof]  # `make test-slow`, not `make test`
 ROOT = Path(__file__).resolve().parent.parent
 KLING = "kling/kling-v3"
 LAYERS = "not live and not slow"  # unit, contract and docs

@@ -188,14 +188,26 @@ def test_wait_plan_holds_the_deadline_and_the_interval(
     assert all(gap >= cfg.gateway.polling.interval_s - 1e-9 for gap in gaps)
 
 
-class _Sim:
-    """An apimart task that finishes at ``length`` seconds, progress linear; 429 on demand."""
+def smoothstep(x: float) -> float:
+    """An S-shaped progress curve (0-1 to 0-100): slow start, fast middle, slow end."""
+    return 100 * (3 * x * x - 2 * x**3)
 
-    def __init__(self, length: float, limited: dict[int, str] | None = None) -> None:
+
+class _Sim:
+    """An apimart task that finishes at ``length`` seconds, progress linear (or ``curve``);
+    429 on demand."""
+
+    def __init__(
+        self,
+        length: float,
+        limited: dict[int, str] | None = None,
+        curve: Any = lambda x: 100 * x,
+    ) -> None:
         self.clock = FakeTime()
         self.length = length
         self.requests: list[float] = []
         self.limited = limited or {}
+        self.curve = curve
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
@@ -208,7 +220,7 @@ class _Sim:
         data: dict[str, Any] = {
             "id": "t1",
             "status": "completed" if done else "processing",
-            "progress": 100 if done else int(100 * self.clock.now / self.length),
+            "progress": 100 if done else int(self.curve(self.clock.now / self.length)),
         }
         if done:
             data["result"] = {"videos": [{"url": ["https://cdn.example/v.mp4"]}]}
@@ -237,6 +249,48 @@ def test_progress_finds_the_finish_with_few_polls() -> None:
         blind += 1
     assert len(sim.requests) <= blind
     assert sim.clock.now - sim.length <= max(policy.interval_s, 0.05 * sim.length)
+
+
+@pytest.mark.parametrize("length", [60.5, 120.5, 300.5])
+def test_s_shaped_progress_is_waited_with_few_polls(length: float) -> None:
+    """Issue 23's goal: at most 10 polls up to 300 s, seen done within max(2 s, 5 %)."""
+    sim = _Sim(length, curve=smoothstep)
+    with sim.client() as client:
+        assert client.generate_and_wait(model="happyhorse-1.0", prompt="a cat").succeeded
+    assert len(sim.requests) <= 10
+    assert sim.clock.now - sim.length <= max(POLICIES["apimart"].interval_s, 0.05 * sim.length)
+
+
+def test_a_slowing_pace_predicts_a_later_finish() -> None:
+    """Progress slowing down for certain (an S-curve's end): the finish is predicted with the
+    pace falling to zero there, not at the faster paces seen before."""
+    length = 121.7
+    seen = [schedule.Reading(t, int(smoothstep(t / length))) for t in (57.7, 90.2, 103.9)]
+    window = schedule.finish_window(103.9, seen, None)
+    assert window is not None
+    assert abs(window.low - length) <= 0.02 * length
+    assert window.slowing
+    linear = [schedule.Reading(t, int(100 * t / length)) for t in (57.7, 90.2, 103.9)]
+    steady = schedule.finish_window(103.9, linear, None)
+    assert steady is not None
+    assert not steady.slowing
+
+
+def test_a_slowing_task_close_to_its_finish_is_polled_at_the_finish() -> None:
+    """When the approach sleep would be stretched to the spacing anyway, the poll it buys lands
+    just before the predicted finish and learns nothing: poll at the finish itself."""
+    length, elapsed = 300.7, 287.2
+    seen = [schedule.Reading(t, int(smoothstep(t / length))) for t in (225.1, 255.9, elapsed)]
+    window = schedule.finish_window(elapsed, seen, None)
+    assert window is not None
+    assert window.slowing
+    ahead = window.low - elapsed
+    near = max(POLICIES["apimart"].interval_s, schedule.OVERDUE_SPACING * elapsed)
+    assert near < ahead < near / schedule.APPROACH  # the case at hand
+    delay = schedule.next_delay(
+        POLICIES["apimart"], elapsed=elapsed, since_poll=0, step=5, readings=seen
+    )
+    assert delay == pytest.approx(ahead)
 
 
 def test_retry_after_is_honoured_inside_a_wait() -> None:

@@ -1,7 +1,9 @@
 """Optional features and the extras that install them; a missing one is a one-line error.
 
+pip install 'vidgate[cli]'      # the vidgate command
+pip install 'vidgate[tools]'    # maintainer tools: docs-diff, spec-diff, releases (spec files)
 pip install 'vidgate[mock]'     # the mock gateway: vidgate.mock, vidgate mock, vidgate demo
-pip install 'vidgate[testing]'   # the pytest fixtures (the mock, plus respx)
+pip install 'vidgate[testing]'  # the pytest fixtures (the mock, plus respx)
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ __all__ = ["EXTRAS", "MissingExtraError", "require"]
 
 # extra -> the modules it installs (the distributions are listed in pyproject.toml)
 EXTRAS: dict[str, tuple[str, ...]] = {
+    "cli": ("typer", "rich"),
+    "tools": ("ruamel.yaml", "yaml"),
     "mock": ("starlette", "uvicorn", "av"),
     "testing": ("starlette", "uvicorn", "av", "respx"),
 }
@@ -32,6 +36,14 @@ class MissingExtraError(ConfigurationError, ImportError):
 
 def require(extra: str, feature: str) -> None:
     """Raise MissingExtraError unless every module of ``extra`` can be imported."""
-    missing = [name for name in EXTRAS[extra] if find_spec(name) is None]
+    missing = [name for name in EXTRAS[extra] if not _installed(name)]
     if missing:
         raise MissingExtraError(feature, extra, missing)
+
+
+def _installed(name: str) -> bool:
+    """Whether a module can be imported (a dotted name whose parent is missing cannot)."""
+    try:
+        return find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False

@@ -103,12 +103,12 @@ def _task_json(task: Task) -> dict[str, Any]:
     return data
 
 
-def _need_mock(command: str) -> None:
-    """The mock extra, or one line saying how to install it."""
+def _need(extra: str, command: str) -> None:
+    """An extra the command needs, or one line saying how to install it."""
     from vidgate._extras import MissingExtraError, require
 
     try:
-        require("mock", f"vidgate {command}")
+        require(extra, f"vidgate {command}")
     except MissingExtraError as exc:
         err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE) from None
@@ -326,7 +326,7 @@ def mock(
     ] = False,
 ) -> None:
     """Run the mock gateway as a server (both gateways, stateful tasks, real media)."""
-    _need_mock("mock")
+    _need("mock", "mock")
     from vidgate.mock import Timing, listen, serve
 
     try:  # bound before anything is printed: a busy port is one line, not a banner and a crash
@@ -364,7 +364,7 @@ def demo(
     """Every model of both gateways, end to end, on the embedded mock gateway."""
     import asyncio
 
-    _need_mock("demo")
+    _need("mock", "demo")
     from vidgate import demo as demo_module
     from vidgate.mock import Timing
 
@@ -396,6 +396,7 @@ def docs_diff_cmd(
 ) -> None:
     """List every difference between a documentation page and a spec file (exit 1 if any is
     unexplained; with --apply, exit 1 if any is left for a human)."""
+    _need("tools", "docs-diff")
     from vidgate import docs_diff, specfile
 
     try:
@@ -453,6 +454,7 @@ def spec_diff_cmd(
 ) -> None:
     """Every contract change between two versions of a spec: breaking or compatible, with rule
     ids, modes and error codes, and the suggested semver bump."""
+    _need("tools", "spec-diff")
     from vidgate import spec_diff
 
     levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}

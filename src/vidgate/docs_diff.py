@@ -31,10 +31,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
-import yaml
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
+from vidgate._extras import require
 
-from vidgate import docs_prose, docs_shapes, spec, specfile
+require("tools", "docs-diff (vidgate.docs_diff)")  # one line naming the extra
+
+import yaml  # noqa: E402
+from ruamel.yaml.scalarstring import SingleQuotedScalarString  # noqa: E402
+
+from vidgate import docs_prose, docs_shapes, spec, specfile  # noqa: E402
 
 __all__ = [
     "APPLICABLE",

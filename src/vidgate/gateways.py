@@ -177,12 +177,16 @@ class Gateway:
                 headers[self.response_version[0]] = response_version
         return {**template, "headers": headers, "json": body}
 
+    @cached_property
+    def _task_kwargs(self) -> Any:
+        """The generated transport's request builder for the task query (looked up once)."""
+        return importlib.import_module(self.task_module)._get_kwargs
+
     def task_request(self, task_id: str, language: str | None = None) -> Json:
-        module = importlib.import_module(self.task_module)
         extra: dict[str, Any] = {}
         if self.name == "apimart" and language is not None:
             extra["language"] = language
-        kwargs: Json = module._get_kwargs(task_id=task_id, **extra)
+        kwargs: Json = self._task_kwargs(task_id=task_id, **extra)
         return kwargs
 
     # ------------------------------------------------------------------------ replies

@@ -26,6 +26,7 @@ _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/]*@")
 _KEYWORD_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'][^\s]*)")
 _lock = threading.Lock()
 _forms: list[str] = []  # every form of every registered key, longest first
+_byte_forms: list[bytes] = []  # the same, as bytes (mentions_secret reads replies as bytes)
 
 
 def register_secret(secret: str) -> None:
@@ -44,6 +45,7 @@ def register_secret(secret: str) -> None:
     with _lock:
         new = sorted(set(_forms) | {f for f in forms if f}, key=len, reverse=True)
         _forms[:] = new
+        _byte_forms[:] = [form.encode("utf-8", "replace") for form in new]
 
 
 def redact(text: str) -> str:
@@ -60,9 +62,7 @@ def redact(text: str) -> str:
 
 def mentions_secret(data: bytes) -> bool:
     """Cheap test before walking a reply: could ``redact`` change anything in it?"""
-    return any(form.encode("utf-8", "replace") in data for form in _forms) or bool(
-        re.search(rb"(?i)bearer", data)
-    )
+    return any(form in data for form in _byte_forms) or b"bearer" in data.lower()
 
 
 def redact_data(value: Any, depth: int = 0) -> Any:

@@ -10,7 +10,8 @@ Three regimes:
 - **blind** (nothing known): the spec's schedule — the documented interval, growing by the
   backoff factor up to the cap, with jitter;
 - **approach** (a finish is predicted): sleep a fixed fraction of the predicted remaining time, so
-  each reply corrects the prediction, then poll at the predicted finish itself;
+  each reply corrects the prediction, then poll at the predicted finish itself; progress seen
+  slowing down (an S-curve's end) is predicted with the pace falling to zero at the finish;
 - **overdue** (the predicted finish has passed): poll at a spacing proportional to the elapsed time
   (a few per cent of it), growing back to the blind schedule when the prediction was far off.
 
@@ -20,13 +21,15 @@ spec's interval, and no sleep goes past the deadline.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vidgate.gateways import Polling
 
-__all__ = ["Expected", "Reading", "Window", "blind_delay", "finish_window", "missed", "next_delay"]
+__all__ = ["Expected", "Reading", "Window", "blind_delay", "easing", "finish_window", "missed"]
+__all__ += ["next_delay", "slowest"]
 
 # vidgate's tuning (not gateway facts): chosen with `make bench` (bench/polling.py)
 APPROACH = 0.7  # sleep this fraction of the predicted remaining time
@@ -75,6 +78,19 @@ class Window:
     high: float
     trusted: bool
     agreeing: bool = False  # several predictions, not one (a lone estimate may be far off)
+    slowing: bool = False  # from a pace seen falling (see ``easing``)
+
+
+def slowest(a: Reading, b: Reading) -> float:
+    """The least pace (progress per second) that fits two replies' whole-number progress."""
+    return max((b.progress or 0) - (a.progress or 0) - 1, 0) / (b.at - a.at)
+
+
+def easing(a: Reading, b: Reading) -> float:
+    """The finish if the pace falls evenly to zero there: the remaining progress then shrinks
+    with the square of the remaining time (the middle of each whole-number progress is used)."""
+    ratio = math.sqrt((99.5 - (a.progress or 0)) / (99.5 - (b.progress or 0)))
+    return b.at + (b.at - a.at) / (ratio - 1)
 
 
 def finish_window(
@@ -84,10 +100,12 @@ def finish_window(
 
     From progress: the pace since the start, and the pace since the last reply showing less
     progress; when that pace jumped (the task was stalled, then took off), also the pace as if
-    all of the latest progress happened in the second half of the gap (an early bound).
+    all of the latest progress happened in the second half of the gap (an early bound); when
+    it slowed down for certain, the finish where a pace falling evenly would reach zero.
     """
     lows: list[float] = []
     highs: list[float] = []
+    slowing = False
     moving = [r for r in readings if r.progress is not None and r.at > 0]
     last = moving[-1] if moving else None
     if last is not None and last.progress is not None and 0 < last.progress < 100:
@@ -112,6 +130,10 @@ def finish_window(
             )
             if fast > JUMP * earlier:
                 lows.append(last.at + max(99 - p, 0) / (2 * fast))
+            elif before and fast < slowest(before[-1], prev):
+                # slowing down for certain: the paces so far predict too early a finish;
+                # predict with the pace falling evenly to zero at the finish instead
+                lows, highs, slowing = [easing(prev, last)], [easing(prev, last)], True
     estimates = [r.estimate for r in readings[-3:] if r.estimate and r.estimate > 0]
     eta = statistics.median(estimates) if estimates else None
     if eta is not None and eta > elapsed:
@@ -119,7 +141,8 @@ def finish_window(
         highs.append(eta)
     if lows:
         trusted = eta is not None and eta > elapsed
-        return Window(min(lows), max(highs), trusted, agreeing=len(lows) > 1)
+        agreeing = len(lows) > 1
+        return Window(min(lows), max(highs), trusted, agreeing, slowing and not trusted)
     if expected is not None and readings:  # one reply first: a task refused at once shows early
         return Window(expected.low, expected.high, trusted=True, agreeing=True)
     return None
@@ -168,7 +191,8 @@ def next_delay(
         ahead = window.low - elapsed
         if ahead > near:
             tight = window.agreeing and window.high - window.low <= TIGHT * window.low
-            informed = ahead * (1.0 if tight else APPROACH)
+            last_step = window.slowing and APPROACH * ahead < near
+            informed = ahead * (1.0 if tight or last_step else APPROACH)
             growth = TRUSTED_GROWTH if window.trusted else UNTRUSTED_GROWTH
             informed = min(informed, max(interval, growth * elapsed))
             delay = max(informed, near)

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from vidgate._extras import require
+
+require("tools", "the spec-file tools (vidgate.specfile)")  # one line naming the extra
+
+from ruamel.yaml import YAML  # noqa: E402
+from ruamel.yaml.error import YAMLError  # noqa: E402
 
 __all__ = [
     "MAX_NODES",
