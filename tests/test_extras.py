@@ -107,7 +107,12 @@ def test_the_command_without_the_cli_extra_is_one_line(
 
 @pytest.mark.parametrize(
     "args",
-    [["docs-diff", "page.md", "--spec", "spec.yaml"], ["spec-diff", "old.yaml", "new.yaml"]],
+    [
+        ["docs-diff", "page.md", "--spec", "spec.yaml"],
+        ["spec-diff", "old.yaml", "new.yaml"],
+        ["scaffold", "page.md", "--spec", "spec.yaml"],
+        ["schema-diff", "vendor.json", "--spec", "spec.yaml"],
+    ],
 )
 def test_the_spec_tools_without_their_extra_are_one_line(
     args: list[str],

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidgate.cli import FAILED, USAGE, _Command, app, err, out
+from vidgate.cli import FAILED, USAGE, _Command, _need, app, err, out
 
 __all__ = ["scaffold_cmd", "schema_diff_cmd"]
 
@@ -35,6 +35,7 @@ def scaffold_cmd(
     """Write a draft request schema for a model the spec does not have yet, from its page: fields,
     types, enums, ranges, defaults, limits, required, each marked as from the page. What needs a
     human (modes, cross-field rules, error codes) is listed as BY HAND. Then run make generate."""
+    _need("tools", "scaffold")
     from vidgate import docs_diff, scaffold, specfile
 
     try:
@@ -89,6 +90,7 @@ def schema_diff_cmd(
 ) -> None:
     """Compare a gateway's own schema of a model with our spec, in spec-diff's classes: breaking
     where the vendor refuses what our spec accepts, compatible where it accepts more."""
+    _need("tools", "schema-diff")
     from vidgate import schema_diff, specfile
 
     levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
