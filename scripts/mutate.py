@@ -104,17 +104,16 @@ FAULTS = (
     Fault(
         "client: resends a submit after a 5xx (double charge)",
         "src/vidgate/_core.py",
-        "retryable = code == 429 or (code >= 500 and (not submit or idempotent))",
-        "retryable = code == 429 or code >= 500",
+        "waiting or code == 429 or (code == 408 and safe) or (code >= 500 and safe)",
+        "waiting or code == 429 or (code == 408 and safe) or code >= 500",
         ("tests/test_client.py",),
         quick=True,
     ),
     Fault(
         "validation: cross-field rules ignored",
         "src/vidgate/validation.py",
-        "        violations = [self._violation(root, e) "
-        "for e in compiled.validator.iter_errors(sent)]",
-        "        violations = [v for v in (self._violation(root, e) for e in "
+        "            else [self._violation(root, e) for e in compiled.validator.iter_errors(sent)]",
+        "            else [v for v in (self._violation(root, e) for e in "
         "compiled.validator.iter_errors(sent)) if '.' not in v.rule]",
         ("tests/test_validation.py", "tests/test_client.py"),
     ),
