@@ -193,6 +193,55 @@ def test_cli_apply_lists_what_it_cannot_do(
     assert "BY HAND resolution: missing-on-page" in " ".join(out.split())
 
 
+def test_cli_names_the_media_block_of_each_media_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Side pixels, formats and aspect ratio changed on the kling-v3 page: each a DIFF naming
+    the property's x-vidgate-media (file:line and pointer) with the spec's value; --apply lists
+    them BY HAND, writes nothing and exits 1."""
+    page = _page("004")
+    media = specvalues.prop("imini", page.model, "reference_images")["x-vidgate-media"]
+    text = page.text
+    for old, new in (
+        (rf"each ≥ {media['min_side_px']} px", f"each ≥ {media['min_side_px'] + 100} px"),
+        (r"(Format: \w+ / \w+) / \w+", r"\1"),
+        (r"(Aspect ratio: )\S+ ~ \S+", r"\g<1>1:2 ~ 2:1"),
+    ):
+        text, found = re.subn(old, new, text, count=1)
+        assert found, f"the kling-v3 page changed: update this test ({old})"
+    edited = tmp_path / page.path.name
+    edited.write_text(text, encoding="utf-8")
+    copy = tmp_path / "imini.yaml"
+    shutil.copy(SPECS / "imini.yaml", copy)
+    before = copy.read_text()
+    pointer = "/components/schemas/KlingV3Request/properties/reference_images/x-vidgate-media"
+    where = f"→ edit {copy}:{specfile.load(copy).line(pointer)} #{pointer}"
+    with pytest.raises(SystemExit) as done:
+        main(["docs-diff", str(edited), "--spec", str(copy)])
+    assert done.value.code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    shown = {
+        "media.side_px": json.dumps(["each", media["min_side_px"], None]),
+        "media.formats": json.dumps(sorted(media["formats"])),
+        "media.aspect_ratio": json.dumps(media["aspect_ratio"]),
+    }
+    for kind, ours in shown.items():
+        said = re.search(
+            rf"DIFF reference_images: {kind}: page .*?, spec (.*?) → edit \S+ #\S+", out
+        )
+        assert said, (kind, out)
+        assert said.group(1) == f"[{ours}]", (kind, said.group(0))
+        assert where in said.group(0), said.group(0)
+    assert "3 unexplained" in out
+    with pytest.raises(SystemExit) as done:
+        main(["docs-diff", str(edited), "--spec", str(copy), "--apply"])
+    assert done.value.code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    for kind in shown:
+        assert f"BY HAND reference_images: {kind}:" in out, out
+    assert copy.read_text() == before
+
+
 def test_cli_reads_the_spec_file_it_is_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -276,6 +325,57 @@ PROSE: list[tuple[str, str, Callable[[seeds.Page], Replacement], str, bool]] = [
         r"≤ (?P<n>\d+) MB per image",
         lambda _: _shift(10),
         "reference_images: media.max_mb",
+        False,
+    ),
+    # the other media requirements validation enforces from x-vidgate-media: side pixels,
+    # formats, aspect ratio range and all clips' total length; each left BY HAND by --apply
+    (
+        "004",
+        r"each ≥ (?P<n>\d+) px",
+        lambda _: _shift(100),
+        "reference_images: media.side_px",
+        False,
+    ),
+    (
+        "004",
+        r"(Format: \w+ / \w+) / \w+",
+        lambda _: r"\1",
+        "reference_images: media.formats",
+        False,
+    ),
+    (
+        "004",
+        r"Aspect ratio: 1:2\.5 ~ 2\.5:1",
+        lambda _: "Aspect ratio: 1:2 ~ 2:1",
+        "reference_images: media.aspect_ratio",
+        False,
+    ),
+    (
+        "001",
+        r"total duration across all audios ≤ (?P<n>\d+) seconds",
+        lambda _: _shift(-3),
+        "reference_audios: media.total_duration_s",
+        False,
+    ),
+    (
+        "001",
+        r"width/height (?P<n>\d+)\u2013\d+ px",
+        lambda _: _shift(100, False),
+        "reference_images: media.side_px",
+        False,
+    ),
+    (
+        "001",
+        r"aspect ratio between 1:2\.5 and 2\.5:1",
+        lambda _: "aspect ratio between 1:2 and 2:1",
+        "reference_images: media.aspect_ratio",
+        False,
+    ),
+    (
+        "001",
+        r"formats wav / mp3",
+        lambda _: "formats wav / mp3 / aac",
+        "reference_audios: media.formats",
         False,
     ),
 ]

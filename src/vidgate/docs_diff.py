@@ -9,8 +9,10 @@ line, then ``required``, ``default:``, ``Available options:``, ``Required range:
 length:``, "up to N characters", "any integer from A to B", "Value range: [A, B]", and
 ``• name — type`` bullets for extra_params). A field's description is read too (``docs_prose``):
 a value said only in words ("range 3 ~ 15", "Defaults to 720P", "Up to 9 images", "≤ 15 MB",
-"2-15 seconds") is compared like a structured one, and words that disagree with the field's
-structured line are a CONFLICT, reported whatever the spec says and never written by ``apply``.
+"2-15 seconds", "each ≥ 200 px", "Format: jpg / png", "Aspect ratio: 1:2.5 ~ 2.5:1", "total
+duration ≤ 15 seconds") is compared like a structured one (a media requirement with the
+property's ``x-vidgate-media``), and words that disagree with the field's structured line are a
+CONFLICT, reported whatever the spec says and never written by ``apply``.
 A difference is *explained* when the spec says why: the property's ``x-vidgate-docs-diff`` names
 that kind of difference (``conflict`` for a conflict), or, for a field the page does not mention,
 its ``x-vidgate-source`` is not ``doc``. Each difference names the page line that says it.
@@ -95,7 +97,7 @@ class PageField:
     lines: dict[str, int] = field(default_factory=dict)  # kind -> page line of its value
     said: dict[str, docs_prose.Said] = field(default_factory=dict)  # values read from prose only
     conflicts: dict[str, docs_prose.Said] = field(default_factory=dict)  # prose that disagrees
-    media: dict[str, list[Any]] = field(default_factory=dict)  # media.max_mb, media.duration_s
+    media: dict[str, list[Any]] = field(default_factory=dict)  # docs_prose.MEDIA kind -> values
 
 
 @dataclass(frozen=True)
@@ -441,10 +443,39 @@ def _media_diffs(where: str, pf: PageField, prop: Any, mb: int) -> list[Diff]:
         if kind == "media.max_mb":
             ours = [docs_prose.mb_value(b / mb) for b in _media_values(media, "max_bytes")]
         else:
-            ours = [list(v) for v in _media_values(media, "duration_s")]
+            ours = _spec_media(media, kind)
         if sorted(map(json.dumps, page)) != sorted(map(json.dumps, ours)):
             out.append(Diff(where, kind, page, ours or None))
     return out
+
+
+# x-vidgate-media keys (as inline_media reads them) -> the page reading they are compared with:
+# (side, is the value the low bound) for single pixel bounds; side_px is [low, high] for each side
+SIDE_KEYS = {
+    "min_side_px": ("each", True),
+    "min_short_side_px": ("short", True),
+    "short_side_min_px": ("short", True),
+    "long_side_max_px": ("long", False),
+}
+
+
+def _spec_media(media: Any, kind: str) -> list[Any]:
+    """What the spec's ``x-vidgate-media`` (its per-mode entries included) says of ``kind``, in
+    the shape ``docs_prose`` reads the page's words in."""
+    if kind == "media.duration_s":
+        return [list(v) for v in _media_values(media, "duration_s")]
+    if kind == "media.total_duration_s":
+        return list(_media_values(media, "total_duration_max_s"))
+    if kind == "media.formats":
+        return [sorted({str(f).lower() for f in v}) for v in _media_values(media, "formats")]
+    if kind == "media.aspect_ratio":
+        pairs = [[str(a) for a in v] for v in _media_values(media, "aspect_ratio")]
+        least = _media_values(media, "short_over_long_min")
+        return pairs + [docs_prose.mb_value(float(v)) for v in least]
+    sides: list[Any] = [["each", *v] for v in _media_values(media, "side_px")]
+    for key, (side, low) in SIDE_KEYS.items():
+        sides += [[side, v, None] if low else [side, None, v] for v in _media_values(media, key)]
+    return sides
 
 
 def _field_diffs(

@@ -5,8 +5,12 @@ read from, so that ``docs_diff`` compares them with the spec and with the page's
 lines (``default:``, ``Required range:``, ``Maximum array length:``).
 
 Counts, ranges and defaults are read from the description's sentences only, not its bullets
-(bullets describe one input mode: "Multi-reference: up to 4 images with asset"); file sizes and
-clip durations are read from bullets too, where the pages list media requirements.
+(bullets describe one input mode: "Multi-reference: up to 4 images with asset"); media
+requirements are read from bullets too, where the pages list them: file size ("≤ 10 MB"), seconds
+per clip ("2-15 seconds"), side pixels ("each ≥ 200 px", "300-6000 px", "short side ≥ 320 px",
+"long side ≤ 2160 px"), formats ("Format: jpg / jpeg / png"), aspect ratio range ("1:2.5 ~ 2.5:1",
+"short / long ≥ 0.4") and all clips' total length ("total duration across all audios ≤ 15
+seconds"); ``docs_diff`` compares each with the property's ``x-vidgate-media``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,17 @@ KINDS = {
     "maxItems": "max_items",
     "maxLength": "max_length",
 }
-MEDIA = ("media.max_mb", "media.duration_s")  # x-vidgate-media readings, compared as sets
+# x-vidgate-media readings, compared as sets: file size, per-clip seconds, side pixels (a
+# [which side, low, high] triple: "each", "short" or "long", either bound null), formats (a sorted
+# list), aspect ratio (["w:h", "w:h"], or a short/long minimum) and all clips' total seconds
+MEDIA = (
+    "media.max_mb",
+    "media.duration_s",
+    "media.side_px",
+    "media.formats",
+    "media.aspect_ratio",
+    "media.total_duration_s",
+)
 
 _NUM = r"(-?\d+)"
 _TO = r"\s*(?:~|\uff5e|\u2013|\u2014|-|至|到)\s*"
@@ -47,6 +61,19 @@ _LENGTH = re.compile(
 )
 _SIZE = re.compile(r"(?i)(?:≤|<=|不超过|不大于)\s*(\d+(?:\.\d+)?)\s*MB")
 _SECONDS = re.compile(rf"(?i)(\d+){_TO}(\d+)\s*(?:s\b|seconds?|secs?\b|秒)")
+_PX_RANGE = re.compile(rf"(?i)(?<![\d.:])(\d+)\s*(?:px)?{_TO}(\d+)\s*px\b")
+_PX_BOUND = re.compile(r"(?i)(≥|>=|≤|<=|不小于|不大于|不超过)\s*(\d+)\s*px\b")
+_FORMATS = re.compile(r"(?i)(?:\bformats?|格式)\s*[:\uff1a]?\s*([a-z0-9]+(?:\s*/\s*[a-z0-9]+)+)")
+_RATIO = r"(\d+(?:\.\d+)?:\d+(?:\.\d+)?)"
+_ASPECT = re.compile(
+    rf"(?i)(?:aspect\s+ratio|宽高比)\s*(?:[:\uff1a]|between|在)?\s*{_RATIO}"
+    rf"\s*(?:~|\uff5e|\u2013|\u2014|-|\bto\b|\band\b|至|到|和)\s*{_RATIO}"
+)
+_SHORT_OVER_LONG = re.compile(r"(?i)short\s*/\s*long\s*(?:≥|>=)\s*(\d+(?:\.\d+)?)")
+_TOTAL = re.compile(
+    r"(?i)(?:total\s+duration|总时长)[^;.。\uff1b≤]*(?:≤|<=|不超过)\s*(\d+)"
+    r"\s*(?:s\b|seconds?|secs?\b|秒)"
+)
 _BODY = re.compile(r"(?i)(?:request\s+body|请求体)[^.;。\uff1b]*$")
 
 
@@ -62,6 +89,40 @@ def mb_value(value: float) -> float | int:
     """A size in MB as the page would write it: 10, not 10.0."""
     value = round(value, 3)
     return int(value) if value.is_integer() else value
+
+
+def _side(text: str, at: int) -> str:
+    """Which side a pixel bound names: the words since the clause began ("short side ≥ 320 px")."""
+    clause = re.split(r"[;,\uff1b\uff0c。]", text[:at])[-1].lower()
+    if "short" in clause or "短边" in clause:
+        return "short"
+    if "long" in clause or "长边" in clause:
+        return "long"
+    return "each"
+
+
+def _media(text: str, number: int) -> list[Said]:
+    """The media requirements a line states, other than file size and per-clip seconds."""
+    found: list[Said] = []
+    for m in _PX_RANGE.finditer(text):
+        value = [_side(text, m.start()), int(m.group(1)), int(m.group(2))]
+        found.append(Said("media.side_px", value, m.group(0), number))
+    for m in _PX_BOUND.finditer(text):
+        low = m.group(1) in ("≥", ">=", "不小于")
+        bound = int(m.group(2))
+        side = [_side(text, m.start()), bound if low else None, None if low else bound]
+        found.append(Said("media.side_px", side, m.group(0), number))
+    for m in _FORMATS.finditer(text):
+        formats = sorted({f.strip().lower() for f in m.group(1).split("/")})
+        found.append(Said("media.formats", formats, m.group(0), number))
+    for m in _ASPECT.finditer(text):
+        found.append(Said("media.aspect_ratio", [m.group(1), m.group(2)], m.group(0), number))
+    for m in _SHORT_OVER_LONG.finditer(text):
+        least = mb_value(float(m.group(1)))
+        found.append(Said("media.aspect_ratio", least, m.group(0), number))
+    for m in _TOTAL.finditer(text):
+        found.append(Said("media.total_duration_s", int(m.group(1)), m.group(0), number))
+    return found
 
 
 def _first(match: re.Match[str]) -> str:
@@ -95,4 +156,5 @@ def read(lines: list[tuple[int, str, bool]], kind: str, items: str | None) -> li
             for m in _SECONDS.finditer(text):
                 pair = [int(m.group(1)), int(m.group(2))]
                 found.append(Said("media.duration_s", pair, m.group(0), number))
+            found += _media(text, number)
     return found
