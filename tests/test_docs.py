@@ -372,6 +372,20 @@ PROSE: list[tuple[str, str, Callable[[seeds.Page], Replacement], str, bool]] = [
         False,
     ),
     (
+        "000",
+        r"long side ≤ (?P<n>\d+) px",
+        lambda _: _shift(-160),
+        "reference_videos: media.side_px",
+        False,
+    ),
+    (
+        "002",
+        r"short / long ≥ (?P<n>0\.\d+)",
+        lambda _: lambda m: m.group(0).replace(m.group("n"), f"{float(m.group('n')) + 0.1:.1f}"),
+        "image_urls: media.aspect_ratio",
+        False,
+    ),
+    (
         "001",
         r"formats wav / mp3",
         lambda _: "formats wav / mp3 / aac",
