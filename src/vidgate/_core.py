@@ -616,6 +616,16 @@ def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.Vi
     )
 
 
+def refuse_closed(client: httpx.Client | httpx.AsyncClient, gateway_name: str) -> None:
+    """A closed HTTP client (the caller's ``http_client=``, or this client after ``close()``)
+    cannot send: refused before anything is sent, rather than httpx's bare RuntimeError."""
+    if client.is_closed:
+        raise errors.ConfigurationError(
+            f"{gateway_name}: the HTTP client is closed; nothing was sent (open a new client, "
+            "or keep your http_client open while vidgate uses it)"
+        )
+
+
 Parsed = TypeVar("Parsed", SubmittedTask, Task)
 
 
