@@ -254,6 +254,21 @@ async def test_a_closed_http_client_is_a_configuration_error(
         await call(ours.generate(KLING))
 
 
+async def test_an_idempotency_key_is_refused_where_the_spec_has_no_header(
+    make_client: Any,
+) -> None:
+    """imini's submit has no idempotency header: a key would be dropped and two calls would make
+    two tasks, so it is a ConfigurationError before anything is sent (apimart takes one)."""
+    assert vidgate.gateways.gateway("imini").idempotency_header is None
+    client = make_client(transport=httpx.MockTransport(_unused))
+    for refuse in (
+        functools.partial(client.generate, KLING, idempotency_key="key-0001-abcdef"),
+        functools.partial(client.generate_and_wait, KLING, idempotency_key="key-0001-abcdef"),
+    ):
+        with pytest.raises(errors.ConfigurationError, match="imini takes no idempotency key"):
+            await call(refuse())
+
+
 async def test_wait_takes_request_options(make_client: Any, imini_api: respx.MockRouter) -> None:
     route = imini_api.get("/v1/videos/tasks/task_1").respond(
         200, json={"task_id": "task_1", "status": "succeeded", "videos": []}
@@ -318,7 +333,7 @@ async def test_the_last_exchange_is_reachable_from_submitted_task_and_task(
         200, json={"task_id": "task_1", "status": "processing"}, headers={"X-Other": "1"}
     )
     client = make_client()
-    submitted = await call(client.generate(KLING, idempotency_key="key-0001-abcdef"))
+    submitted = await call(client.generate(KLING))
     assert submitted.response is not None
     assert submitted.response.status == 200
     assert submitted.response.request_id == "req-hdr"

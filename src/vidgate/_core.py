@@ -308,8 +308,17 @@ class Config:
     ) -> tuple[dict[str, Any], str]:
         """Validate (raising RequestValidationError), then the request and the mode of what is
         sent; ``extra_body`` adds keys the spec does not list (a listed key is refused: rule
-        ``extra-body.overrides``), and the merged body must fit the spec's body-size limit."""
+        ``extra-body.overrides``), and the merged body must fit the spec's body-size limit.
+        An ``idempotency_key`` for a gateway whose spec has no idempotency header is a
+        ConfigurationError: sent without it, a second call would make a second task."""
         from vidgate.neutral import HappyHorse
+
+        if idempotency_key is not None and self.gateway.idempotency_header is None:
+            raise errors.ConfigurationError(
+                f"{self.gateway.name} takes no idempotency key (its submit has no "
+                "Idempotency-Key header), so two calls would make two tasks; call generate "
+                "without idempotency_key"
+            )
 
         if isinstance(body, HappyHorse):
             body = body.to_body(self.gateway.name)

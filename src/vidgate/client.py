@@ -140,6 +140,8 @@ class SyncClient(Configurable):
         subclass, or APIConnectionError; ``may_have_been_submitted`` says whether a task could
         exist anyway. ``extra_body`` is merged into the body after validation and sent
         unchecked: the escape hatch for a parameter the gateway accepts before the spec lists it.
+        ``idempotency_key`` only where the spec has an idempotency header (apimart): on imini it
+        is a ConfigurationError, since the gateway would make a task per call.
         """
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
         return call._generate(body if body is not None else fields, idempotency_key, extra_body)
