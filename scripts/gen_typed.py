@@ -46,17 +46,30 @@ class Unsupported(Exception):
     """A schema the typed surface cannot express."""
 
 
-def submit_mapping(doc: Json) -> dict[str, str]:
-    """Model id -> schema name, from the discriminator of the submit operation's body."""
+def submit_operation(doc: Json) -> Json:
+    """The submit operation: the one with a JSON request body."""
     for item in doc["paths"].values():
         for op in item.values():
-            if not isinstance(op, dict) or "requestBody" not in op:
-                continue
-            schema = op["requestBody"]["content"]["application/json"]["schema"]
-            target = doc["components"]["schemas"][schema["$ref"].removeprefix(REF)]
-            mapping = target["discriminator"]["mapping"]
-            return {model: ref.removeprefix(REF) for model, ref in mapping.items()}
+            if isinstance(op, dict) and "requestBody" in op:
+                return op
     raise Unsupported("no operation with a JSON request body")
+
+
+def submit_mapping(doc: Json) -> dict[str, str]:
+    """Model id -> schema name, from the discriminator of the submit operation's body."""
+    schema = submit_operation(doc)["requestBody"]["content"]["application/json"]["schema"]
+    target = doc["components"]["schemas"][schema["$ref"].removeprefix(REF)]
+    mapping = target["discriminator"]["mapping"]
+    return {model: ref.removeprefix(REF) for model, ref in mapping.items()}
+
+
+def takes_idempotency_key(doc: Json) -> bool:
+    """Whether the submit has an Idempotency-Key header (as vidgate.gateways reads it): without
+    one the signatures leave ``idempotency_key`` out, so a type checker refuses it."""
+    return any(
+        param.get("in") == "header" and str(param.get("name", "")).lower() == "idempotency-key"
+        for param in submit_operation(doc).get("parameters", [])
+    )
 
 
 class Writer:
@@ -177,8 +190,12 @@ METHODS: dict[str, tuple[str, list[str], str]] = {
 }
 
 
-def method(name: str, models: dict[str, str], writer: Writer, is_async: bool) -> str:
+def method(
+    name: str, models: dict[str, str], writer: Writer, is_async: bool, keyed: bool = True
+) -> str:
     returns, options, extra = METHODS[name]
+    if not keyed:
+        options = [o for o in options if not o.startswith("idempotency_key:")]
     prefix = "async def" if is_async and name != "validate" else "def"  # validate never awaits
     tail = [*options, *([f"**options: Unpack[{extra}]"] if extra else [])]
     out = []
@@ -205,6 +222,7 @@ def overload(prefix: str, name: str, args: list[str], returns: str) -> str:
 
 def module(gateway: str, doc: Json, header: str) -> str:
     models = submit_mapping(doc)
+    keyed = takes_idempotency_key(doc)
     writer = Writer(doc)
     for schema in models.values():
         writer.collect(schema)
@@ -256,7 +274,7 @@ def module(gateway: str, doc: Json, header: str) -> str:
             f'    """The typed {kind} signatures (a type checker reads them; the client '
             'implements them)."""\n',
             "    if TYPE_CHECKING:",
-            "\n".join(method(m, models, writer, is_async) for m in METHODS),
+            "\n".join(method(m, models, writer, is_async, keyed) for m in METHODS),
         ]
     return "\n".join(parts).rstrip("\n") + "\n"
 

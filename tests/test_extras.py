@@ -146,3 +146,20 @@ def test_the_extras_are_declared_and_nothing_needs_dateutil() -> None:
     core = " ".join(project["dependencies"]).lower()
     for name in ("typer", "rich", "ruamel", "pyyaml", "dateutil"):
         assert name not in core
+
+
+def test_the_readme_names_every_core_dependency() -> None:
+    """The README's "Using vidgate in your project" sentence listing the core's dependencies
+    names each one pyproject.toml declares."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    readme = (root / "README.md").read_text()
+    (sentence,) = re.findall(r"The core needs (.*?)\.", readme, re.S)
+    named = {word.lower() for word in re.findall(r"[\w.-]+", sentence)}
+    for requirement in project["dependencies"]:
+        name = re.match(r"[\w.-]+", requirement)
+        assert name is not None
+        assert name.group().lower() in named, name.group()

@@ -261,3 +261,38 @@ def test_a_small_happyhorse_reference_image_is_a_warning_on_imini_as_on_apimart(
         assert result.valid, result.violations
         expected = [("media.recommended-side-px", advised)] if warned else []
         assert [(w.rule, w.limit) for w in result.warnings] == expected
+
+
+# ---------------------------------------------------------------------------- sizes the bytes lack
+def _declare(clip: bytes, riff: int, data: int) -> bytes:
+    """The clip with its RIFF and data chunk sizes overwritten (the data header is at 36 in what
+    ``wave`` writes)."""
+    assert clip[36:40] == b"data"
+    return (
+        clip[:4] + riff.to_bytes(4, "little") + clip[8:40] + data.to_bytes(4, "little") + clip[44:]
+    )
+
+
+def test_a_streamed_wav_is_as_long_as_its_frames() -> None:
+    """ffmpeg writing into a pipe cannot seek back and leaves both sizes at 0xFFFFFFFF; the
+    length is the frames the bytes hold, so a clip within the limits passes."""
+    low, high = audios_media()["x-vidgate-media"]["duration_s"]
+    seconds = (low + high) / 2
+    streamed = _declare(wav(seconds), 0xFFFFFFFF, 0xFFFFFFFF)
+    assert audio_seconds(streamed, "wav") == pytest.approx(seconds)
+    assert rules_of(body(streamed)) == ([], [])
+    too_long = _declare(wav(high + 1), 0xFFFFFFFF, 0xFFFFFFFF)
+    assert rules_of(body(too_long))[0] == ["media.duration"]
+
+
+def test_a_data_size_past_the_bytes_counts_only_the_bytes() -> None:
+    low, high = audios_media()["x-vidgate-media"]["duration_s"]
+    clip = wav(low)
+    claims_more = _declare(clip, len(clip) - 8, (high + 1) * WAV_RATE * 2)
+    assert audio_seconds(claims_more, "wav") == pytest.approx(low)
+    assert rules_of(body(claims_more)) == ([], [])
+
+
+def test_a_wav_without_a_data_chunk_has_no_length() -> None:
+    clip = wav(1)
+    assert audio_seconds(clip[:36] + b"junk" + clip[40:], "wav") is None

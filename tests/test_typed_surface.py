@@ -3,6 +3,7 @@ with_options, and what the issue-21 additions put on tasks and errors."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
@@ -182,6 +183,92 @@ def test_unusable_options_are_refused(make_client: Any, options: dict[str, Any])
         make_client().with_options(**options)
 
 
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X-Bad": "a\nb"}, "X-Bad"),  # h11 refuses it mid-send: was an APIConnectionError
+        ({"X-Bad": "sk-secret\r\nX-Injected: 1"}, "X-Bad"),
+        ({"X-Bad": "\u00e9t\u00e9"}, "X-Bad"),  # httpx sends ASCII: was a UnicodeEncodeError
+        ({"X-Bad": "nul\x00"}, "X-Bad"),
+        ({"X Bad": "v"}, "X Bad"),  # not a token
+        ({"X-Bad\n": "v"}, "X-Bad\\n"),
+        ({"": "v"}, "''"),
+    ],
+)
+async def test_headers_that_cannot_be_sent_are_refused_before_sending(
+    make_client: Any, headers: dict[str, str], named: str
+) -> None:
+    """A header name or value that cannot go on the wire is a ConfigurationError naming the
+    header, never quoting the value (it may be a secret); nothing is sent."""
+    client = make_client(transport=httpx.MockTransport(_unused))
+    for refuse in (
+        functools.partial(client.generate, KLING, extra_headers=headers),
+        functools.partial(client.get, "task_1", extra_headers=headers),
+        functools.partial(client.with_options, extra_headers=headers),
+    ):
+        with pytest.raises(errors.ConfigurationError) as caught:
+            await call(refuse())
+        assert named in str(caught.value)
+        for value in headers.values():
+            assert len(value) < 2 or value not in str(caught.value)
+
+
+async def test_headers_with_inner_spaces_tabs_and_symbols_are_sent(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    route = imini_api.post("/v1/videos/generate").respond(200, json=SUBMITTED)
+    headers = {"X-A_b.c~!#$%&'*+^`|": 'a b\tc "q" ;=,/', "X-Empty": ""}
+    await call(make_client().generate(KLING, extra_headers=headers))
+    sent = route.calls.last.request
+    assert sent.headers["x-a_b.c~!#$%&'*+^`|"] == 'a b\tc "q" ;=,/'
+    assert sent.headers["x-empty"] == ""
+
+
+async def test_a_closed_http_client_is_a_configuration_error(
+    make_client: Any, flavour: str, tmp_path: Path
+) -> None:
+    """A caller's http_client closed under vidgate, or vidgate's own client after close(): a
+    ConfigurationError saying so, before anything is sent (was httpx's bare RuntimeError)."""
+    own = _own_http_client(flavour)
+    if isinstance(own, httpx.Client):
+        own.close()
+    else:
+        await own.aclose()
+    client = make_client(http_client=own)
+    task = vidgate.Task(
+        "task_1", "imini", Status.SUCCEEDED, "succeeded", videos=(vidgate.VideoOutput(url=CDN),)
+    )
+    for refuse in (
+        functools.partial(client.generate, KLING),
+        functools.partial(client.get, "task_1"),
+        functools.partial(client.download, task, tmp_path),
+    ):
+        with pytest.raises(errors.ConfigurationError, match="HTTP client is closed"):
+            await call(refuse())
+    ours = make_client(transport=httpx.MockTransport(_unused))
+    if flavour == "sync":
+        ours.close()
+    else:
+        await ours.aclose()
+    with pytest.raises(errors.ConfigurationError, match="HTTP client is closed"):
+        await call(ours.generate(KLING))
+
+
+async def test_an_idempotency_key_is_refused_where_the_spec_has_no_header(
+    make_client: Any,
+) -> None:
+    """imini's submit has no idempotency header: a key would be dropped and two calls would make
+    two tasks, so it is a ConfigurationError before anything is sent (apimart takes one)."""
+    assert vidgate.gateways.gateway("imini").idempotency_header is None
+    client = make_client(transport=httpx.MockTransport(_unused))
+    for refuse in (
+        functools.partial(client.generate, KLING, idempotency_key="key-0001-abcdef"),
+        functools.partial(client.generate_and_wait, KLING, idempotency_key="key-0001-abcdef"),
+    ):
+        with pytest.raises(errors.ConfigurationError, match="imini takes no idempotency key"):
+            await call(refuse())
+
+
 async def test_wait_takes_request_options(make_client: Any, imini_api: respx.MockRouter) -> None:
     route = imini_api.get("/v1/videos/tasks/task_1").respond(
         200, json={"task_id": "task_1", "status": "succeeded", "videos": []}
@@ -246,7 +333,7 @@ async def test_the_last_exchange_is_reachable_from_submitted_task_and_task(
         200, json={"task_id": "task_1", "status": "processing"}, headers={"X-Other": "1"}
     )
     client = make_client()
-    submitted = await call(client.generate(KLING, idempotency_key="key-0001-abcdef"))
+    submitted = await call(client.generate(KLING))
     assert submitted.response is not None
     assert submitted.response.status == 200
     assert submitted.response.request_id == "req-hdr"

@@ -221,7 +221,6 @@ class SyncMethods:
             body: RequestBody,
             /,
             *,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -238,7 +237,6 @@ class SyncMethods:
             reference_images: list[HappyHorseReferenceImageParam] = ...,
             reference_videos: list[VideoReferenceParam] = ...,
             extra_params: HappyHorseExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -257,7 +255,6 @@ class SyncMethods:
             reference_videos: list[VideoReferenceParam] = ...,
             reference_audios: list[AudioReferenceParam] = ...,
             extra_params: SeedanceExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -274,7 +271,6 @@ class SyncMethods:
             generate_audio: bool = ...,
             reference_images: list[KlingReferenceImageParam] = ...,
             extra_params: KlingV3ExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -290,7 +286,6 @@ class SyncMethods:
             reference_images: list[MotionControlImageParam],
             reference_videos: list[VideoReferenceParam],
             extra_params: MotionControlExtraParamsParam,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -305,7 +300,6 @@ class SyncMethods:
             *,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -324,7 +318,6 @@ class SyncMethods:
             extra_params: HappyHorseExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -345,7 +338,6 @@ class SyncMethods:
             extra_params: SeedanceExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -364,7 +356,6 @@ class SyncMethods:
             extra_params: KlingV3ExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -382,7 +373,6 @@ class SyncMethods:
             extra_params: MotionControlExtraParamsParam,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -467,7 +457,6 @@ class AsyncMethods:
             body: RequestBody,
             /,
             *,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -484,7 +473,6 @@ class AsyncMethods:
             reference_images: list[HappyHorseReferenceImageParam] = ...,
             reference_videos: list[VideoReferenceParam] = ...,
             extra_params: HappyHorseExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -503,7 +491,6 @@ class AsyncMethods:
             reference_videos: list[VideoReferenceParam] = ...,
             reference_audios: list[AudioReferenceParam] = ...,
             extra_params: SeedanceExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -520,7 +507,6 @@ class AsyncMethods:
             generate_audio: bool = ...,
             reference_images: list[KlingReferenceImageParam] = ...,
             extra_params: KlingV3ExtraParamsParam = ...,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -536,7 +522,6 @@ class AsyncMethods:
             reference_images: list[MotionControlImageParam],
             reference_videos: list[VideoReferenceParam],
             extra_params: MotionControlExtraParamsParam,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[RequestOptions],
         ) -> SubmittedTask: ...
@@ -551,7 +536,6 @@ class AsyncMethods:
             *,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -570,7 +554,6 @@ class AsyncMethods:
             extra_params: HappyHorseExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -591,7 +574,6 @@ class AsyncMethods:
             extra_params: SeedanceExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -610,7 +592,6 @@ class AsyncMethods:
             extra_params: KlingV3ExtraParamsParam = ...,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...
@@ -628,7 +609,6 @@ class AsyncMethods:
             extra_params: MotionControlExtraParamsParam,
             timeout: float | None = None,
             on_progress: ProgressCallback | None = None,
-            idempotency_key: str | None = None,
             extra_body: Mapping[str, object] | None = None,
             **options: Unpack[WaitOptions],
         ) -> Task: ...

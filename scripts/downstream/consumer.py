@@ -146,7 +146,6 @@ def typed_sync(client: Imini, out: Path) -> list[str]:
         model="kling/kling-v3",
         prompt="a cat",
         duration=5,
-        idempotency_key="consumer-key-0001",
         extra_query={"trace": "1"},
         timeout=20.0,
     )
@@ -174,7 +173,9 @@ async def typed_async(
     async with apimart:
         body: HappyHorseRequestParam = {"model": "happyhorse-1.0", "prompt": "waves"}
         task = await apimart.generate_and_wait(body, request_timeout=15.0)
-        first = await apimart.generate(model="happyhorse-1.0", prompt="snow", size="9:16")
+        first = await apimart.generate(
+            model="happyhorse-1.0", prompt="snow", size="9:16", idempotency_key="consumer-key-1"
+        )
         seen = [t.status.value async for t in apimart.watch(first.id, extra_headers={"X": "1"})]
     started = await imini.generate(model="doubao/seedance-2.0", prompt="rain", resolution="480P")
     async for state in imini.watch(started):

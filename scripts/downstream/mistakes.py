@@ -20,6 +20,7 @@ def sync_mistakes(imini: Imini, apimart: Apimart) -> None:
     imini.validate(model="dashscope/happyhorse-1.0", duration=5.5)  # E: call-overload
     imini.generate(model="kling/kling-v3", prompt="a cat", timeout="soon")  # E: call-overload
     imini.generate(model="kling/kling-v3", extra_headers={"X-A": 1})  # E: call-overload
+    imini.generate(model="kling/kling-v3", prompt="a cat", idempotency_key="k")  # E: call-overload
     apimart.generate(model="happyhorse-1.0", size="21:9")  # E: call-overload
     apimart.generate(model="happyhorse-1.0", image_urls="https://x/a.png")  # E: call-overload
     apimart.generate(model="kling/kling-v3", prompt="a cat")  # E: call-overload
@@ -31,6 +32,7 @@ def sync_mistakes(imini: Imini, apimart: Apimart) -> None:
 
 async def async_mistakes(imini: AsyncImini, apimart: AsyncApimart) -> None:
     await imini.generate(model="kling/kling-v3", promt="a cat")  # E: call-overload
+    await imini.generate_and_wait(model="kling/kling-v3", idempotency_key="k")  # E: call-overload
     await imini.generate_and_wait(model="kling/kling-v3", generate_audio="yes")  # E: call-overload
     await apimart.generate(model="happyhorse-1.0", reference_images=[])  # E: call-overload
     apimart.validate(model="happyhorse-1.0", watermark=1)  # E: call-overload

@@ -308,8 +308,17 @@ class Config:
     ) -> tuple[dict[str, Any], str]:
         """Validate (raising RequestValidationError), then the request and the mode of what is
         sent; ``extra_body`` adds keys the spec does not list (a listed key is refused: rule
-        ``extra-body.overrides``), and the merged body must fit the spec's body-size limit."""
+        ``extra-body.overrides``), and the merged body must fit the spec's body-size limit.
+        An ``idempotency_key`` for a gateway whose spec has no idempotency header is a
+        ConfigurationError: sent without it, a second call would make a second task."""
         from vidgate.neutral import HappyHorse
+
+        if idempotency_key is not None and self.gateway.idempotency_header is None:
+            raise errors.ConfigurationError(
+                f"{self.gateway.name} takes no idempotency key (its submit has no "
+                "Idempotency-Key header), so two calls would make two tasks; call generate "
+                "without idempotency_key"
+            )
 
         if isinstance(body, HappyHorse):
             body = body.to_body(self.gateway.name)
@@ -614,6 +623,16 @@ def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.Vi
     return errors.APIConnectionError(
         f"{gateway_name}: {type(exc).__name__}: {exc}", may_have_been_submitted=True
     )
+
+
+def refuse_closed(client: httpx.Client | httpx.AsyncClient, gateway_name: str) -> None:
+    """A closed HTTP client (the caller's ``http_client=``, or this client after ``close()``)
+    cannot send: refused before anything is sent, rather than httpx's bare RuntimeError."""
+    if client.is_closed:
+        raise errors.ConfigurationError(
+            f"{gateway_name}: the HTTP client is closed; nothing was sent (open a new client, "
+            "or keep your http_client open while vidgate uses it)"
+        )
 
 
 Parsed = TypeVar("Parsed", SubmittedTask, Task)

@@ -1,9 +1,10 @@
 """The keyword options every request method takes (openai-python's per-call surface).
 
 ``extra_headers`` and ``extra_query`` are added to the request as given (after the spec's own
-headers and query); ``timeout`` bounds each exchange of this call, ``max_retries`` its retries.
-The wait family (``wait``, ``generate_and_wait``, ``watch``) keeps ``timeout`` for the wait's own
-budget: there the exchange timeout is ``request_timeout``.
+headers and query), a header that cannot be sent being refused first with ConfigurationError
+(naming it, never showing its value); ``timeout`` bounds each exchange of this call,
+``max_retries`` its retries. The wait family (``wait``, ``generate_and_wait``, ``watch``) keeps
+``timeout`` for the wait's own budget: there the exchange timeout is ``request_timeout``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self, TypedDict
@@ -78,7 +80,7 @@ class Configurable:
         if extra_headers:
             clone._extra_headers = {
                 **self._extra_headers,
-                **_strings("extra_headers", extra_headers),
+                **_headers("extra_headers", extra_headers),
             }
         if extra_query:
             clone._extra_query = {**self._extra_query, **_strings("extra_query", extra_query)}
@@ -127,6 +129,31 @@ def _positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+# RFC 9110 section 5.6.2: a field name is a token; section 5.5: a value is visible characters
+# with spaces or tabs between them (the ends are trimmed when sent). httpx sends str values as
+# ASCII, so other characters cannot be sent either.
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(r"[\x20-\x7e\t]*")
+
+
+def _headers(name: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The headers, each name and value checked to be sendable; a bad one is refused before
+    anything is sent, naming the header but never showing the value (it may be a secret)."""
+    headers = _strings(name, values)
+    for key, value in headers.items():
+        if not _TOKEN.fullmatch(key):
+            raise ConfigurationError(
+                f"{name}: {key!r} cannot be sent as a header name (RFC 9110: letters, digits "
+                "and !#$%&'*+-.^_`|~ only)"
+            )
+        if not _VALUE.fullmatch(value):
+            raise ConfigurationError(
+                f"{name}: the value of header {key!r} cannot be sent (printable ASCII, spaces "
+                "and tabs only: no line breaks, control or non-ASCII characters)"
+            )
+    return headers
 
 
 def _strings(name: str, values: Mapping[str, str]) -> dict[str, str]:

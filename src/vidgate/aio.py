@@ -336,6 +336,7 @@ class AsyncClient(Configurable):
         attempt = 0
         while True:
             attempt += 1
+            _core.refuse_closed(self._files, self._cfg.gateway.name)
             try:
                 async with asyncio.timeout(max(0.0, end - time.monotonic())):
                     timeout = self._cfg.exchange_timeout(end)
@@ -393,6 +394,7 @@ class AsyncClient(Configurable):
         self, request: dict[str, Any], deadline: float
     ) -> httpx.Response | Exception:
         """One request and its whole reply, within ``deadline`` and the reply size cap."""
+        _core.refuse_closed(self._api, self._cfg.gateway.name)
         status = None
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):

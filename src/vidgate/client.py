@@ -34,7 +34,11 @@ class SyncClient(Configurable):
 
     Every request method takes ``extra_headers``, ``extra_query`` and ``max_retries``, and a
     per-exchange ``timeout`` (``request_timeout`` in the wait family, where ``timeout`` is the
-    wait's budget); ``with_options(...)`` returns a configured copy (see vidgate._options)."""
+    wait's budget); ``with_options(...)`` returns a configured copy (see vidgate._options).
+    A header name or value that cannot be sent (not an RFC 9110 token; a line break, control or
+    non-ASCII character) raises ConfigurationError naming the header, never showing its value;
+    so does a call on a closed client or a closed ``http_client``. Nothing is sent in either
+    case."""
 
     gateway_name: ClassVar[str]
 
@@ -132,10 +136,12 @@ class SyncClient(Configurable):
     ) -> SubmittedTask:
         """Validate, then submit one task. ``body`` is a dict or a generated model; or use fields.
 
-        Raises RequestValidationError (nothing sent), an APIError subclass, or
-        APIConnectionError; ``may_have_been_submitted`` says whether a task could exist anyway.
-        ``extra_body`` is merged into the body after validation and sent unchecked: the escape
-        hatch for a parameter the gateway accepts before the spec lists it.
+        Raises RequestValidationError or ConfigurationError (nothing sent), an APIError
+        subclass, or APIConnectionError; ``may_have_been_submitted`` says whether a task could
+        exist anyway. ``extra_body`` is merged into the body after validation and sent
+        unchecked: the escape hatch for a parameter the gateway accepts before the spec lists it.
+        ``idempotency_key`` only where the spec has an idempotency header (apimart): on imini it
+        is a ConfigurationError, since the gateway would make a task per call.
         """
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
         return call._generate(body if body is not None else fields, idempotency_key, extra_body)
@@ -342,6 +348,7 @@ class SyncClient(Configurable):
         attempt = 0
         while True:
             attempt += 1
+            _core.refuse_closed(self._files, self._cfg.gateway.name)
             try:
                 timeout = self._cfg.exchange_timeout(end)
                 with self._files.stream(
@@ -378,6 +385,7 @@ class SyncClient(Configurable):
     # ------------------------------------------------------------------------ plumbing
     def _exchange(self, request: dict[str, Any], deadline: float) -> httpx.Response | Exception:
         """One request and its whole reply, within ``deadline`` and the reply size cap."""
+        _core.refuse_closed(self._api, self._cfg.gateway.name)
         status = None
         try:
             timeout = self._cfg.exchange_timeout(deadline)

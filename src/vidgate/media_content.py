@@ -5,12 +5,14 @@ JPEG, GIF, WebP, BMP, TIFF, WAV, MP3), so that a file labelled ``image/png`` tha
 known for what it is. A MIME subtype is mapped onto the same names (``jpg`` and ``pjpeg`` are
 ``jpeg``, ``x-wav`` is ``wav``, ``mpeg`` is ``mp3``...).
 
-Durations: WAV through the standard library's ``wave`` (PCM and extensible headers: frames /
-rate); MP3 through ``mutagen``, a small, long-kept library with no dependencies of its own,
-rather than a frame parser of our own: an MP3 may open with an ID3v2 tag, carry a Xing, VBRI or
-LAME header, switch bitrate from frame to frame (VBR) or hold a false sync in its first bytes,
-and mutagen handles each. A clip none of them can read has no duration (``None``): the caller
-warns, it does not pass the clip as if it were within the limits.
+Durations: WAV through the standard library's ``wave`` (PCM and extensible headers), as the
+frames actually present / rate: the data chunk's declared size counts only as far as the bytes
+go, since a WAV streamed into a pipe declares 0xFFFFFFFF. MP3 through ``mutagen``, a small,
+long-kept library with no dependencies of its own, rather than a frame parser of our own: an MP3
+may open with an ID3v2 tag, carry a Xing, VBRI or LAME header, switch bitrate from frame to
+frame (VBR) or hold a false sync in its first bytes, and mutagen handles each. A clip none of
+them can read has no duration (``None``): the caller warns, it does not pass the clip as if it
+were within the limits.
 """
 
 from __future__ import annotations
@@ -73,17 +75,35 @@ def _mpeg_layer3(head: bytes) -> bool:
     return (head[1] >> 3) & 0b11 != 0b01 and (head[1] >> 1) & 0b11 == 0b01
 
 
+def _wav_data_bytes(data: bytes) -> int | None:
+    """The bytes of a WAV's data chunk that ``data`` actually holds: its declared size, or what
+    follows its header when fewer bytes are there. A streaming writer (ffmpeg into a pipe) cannot
+    seek back to fill the sizes in and leaves 0xFFFFFFFF, so the header alone would claim a clip
+    of hours. None when no data chunk is found."""
+    at = 12  # past "RIFF", the RIFF size (not trusted: 0xFFFFFFFF when streamed) and "WAVE"
+    while at + 8 <= len(data):
+        name, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        if name == b"data":
+            return min(size, len(data) - at - 8)
+        at += 8 + size + (size & 1)  # chunks are padded to an even length
+    return None
+
+
 def audio_seconds(data: bytes, fmt: str | None) -> float | None:
     """Length in seconds of a WAV or MP3 file held in ``data``, or None if it cannot be read."""
     if fmt == "wav":
         try:
             with wave.open(io.BytesIO(data), "rb") as clip:
-                rate, frames = clip.getframerate(), clip.getnframes()
+                rate = clip.getframerate()
+                frame_size = clip.getnchannels() * clip.getsampwidth()
         except (wave.Error, EOFError, struct.error, ValueError, OverflowError, OSError):
             return None
         except RuntimeError:  # wave's chunk reader raises a bare RuntimeError past a chunk's end
             return None
-        return frames / rate if rate > 0 else None
+        present = _wav_data_bytes(data)
+        if present is None or rate <= 0 or frame_size <= 0:
+            return None
+        return present // frame_size / rate
     if fmt == "mp3":
         import mutagen.mp3  # imported here: ~0.15 s, paid only when an inline MP3 is read
 
