@@ -382,7 +382,7 @@ def input_scenarios() -> list[Scenario]:
         "10^5-deep body": (b"[" * 100000 + b"]" * 100000, exits.USAGE),
         "lone surrogate body": (b'{"model": "kling/kling-v3", "prompt": "\\udc80"}', exits.USAGE),
         "NaN body": (b'{"duration": NaN}', exits.USAGE),
-        "null body": (b"null", exits.FAILED),
+        "null body": (b"null", exits.USAGE),  # not an object: as generate -
         "markup body": (
             b'{"model": "kling/kling-v3", "prompt": "p", "mode[/]": 1, "duration": "[/x]"}',
             exits.FAILED,
@@ -395,7 +395,7 @@ def input_scenarios() -> list[Scenario]:
         for name, (data, code) in bodies.items()
     ]
     for name, (data, code) in bodies.items():
-        if name.startswith(("BOM", "CRLF", "null")):
+        if name.startswith(("BOM", "CRLF")):
             continue
         found.append(
             Scenario(

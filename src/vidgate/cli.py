@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, exits, jsonin
@@ -33,8 +33,27 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+UNWRAPPED = 1 << 16  # the width of a pipe or a file: no line is wrapped, none is padded to it
+
+
+class _Console(Console):
+    """A console that wraps only on a terminal: through a pipe or into a file one message stays
+    one line (rich would wrap at 80 columns, or at ``COLUMNS``)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self.is_terminal:
+            return size  # type: ignore[no-any-return]
+        return ConsoleDimensions(UNWRAPPED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 
 class GatewayName(StrEnum):
@@ -119,14 +138,11 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
     """A 404 for a task id may just mean the id belongs to the other gateway: say so."""
     try:
         yield
-    except errors.NotFoundError:
+    except errors.NotFoundError as exc:  # one line: the error, then the hint
         other = next(g for g in GATEWAY_NAMES if g != gateway)
-        err.print(
-            f"task {task_id} is not known to {gateway}; if {other} created it, "
+        exc.args = (
+            f"{exc}; task {task_id} is not known to {gateway}: if {other} created it, "
             f"pass --gateway {other}",
-            style="yellow",
-            markup=False,
-            soft_wrap=True,
         )
         raise
 
@@ -181,13 +197,19 @@ def _extra_body(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        extra = json.loads(text)
-    except json.JSONDecodeError as exc:
-        extra = exc
+        extra = jsonin.parse(text)
+    except jsonin.BadJSON as exc:  # NaN and Infinity too: unusable input, as in the body
+        raise errors.InputError(f"--extra-body is not JSON: {exc}") from None
     if not isinstance(extra, dict):
         err.print("[red]--extra-body[/]: expected a JSON object, e.g. '{\"seed\": 7}'")
         raise typer.Exit(USAGE)
     return extra
+
+
+def _check_timeout(timeout: float | None) -> None:
+    """--timeout is a number of seconds, zero or more: a negative one or NaN is a bad option."""
+    if timeout is not None and not timeout >= 0:
+        raise errors.InputError(f"--timeout {timeout}: give a number of seconds, 0 or more")
 
 
 @app.command(cls=_Command)
@@ -197,7 +219,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Check a request body against the gateway's documented rules; nothing is sent."""
-    result = validator(_gateway(gateway)).check(_read_body(source))
+    result = validator(_gateway(gateway)).check(_read_body(source, obj=True))
     if as_json:
         errs, warns = (
             [{k: v.as_dict()[k] for k in ("path", "rule", "message", "code")} for v in found]
@@ -249,6 +271,7 @@ def generate(
         path, problem = found[0]
         raise errors.InputError(f"the request body is not JSON: {problem} at {path or 'the top'}")
     extra = _extra_body(extra_body)
+    _check_timeout(timeout)
     with _client(_gateway(gateway), base_url) as client:
         submitted = client.generate(body, extra_body=extra)
         result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
@@ -291,6 +314,7 @@ def wait_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Wait for a task with a live progress bar."""
+    _check_timeout(timeout)
     with _client(_gateway(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
         task = _watch(client, task_id, timeout, as_json)
         files = _save(client, task, download, quiet=as_json) if download else []
@@ -597,18 +621,22 @@ def _on_ctrl_c(hint: str) -> Iterator[None]:
         raise _Interrupted(hint) from exc
 
 
-def _fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
-    """One line (or a short block) on stderr, redacted; the traceback only with VIDGATE_DEBUG."""
+def _fail(
+    message: str, code: int, exc: BaseException | None = None, block: bool = False
+) -> NoReturn:
+    """One line on stderr, redacted, control characters escaped (a newline from a server stays
+    ``\\n``); ``block`` keeps the lines of our own list of invalid fields or lines. The traceback
+    only with VIDGATE_DEBUG."""
     from rich.text import Text
-
-    from vidgate.redact import redact
 
     if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
         import traceback
 
-        err.print(Text(redact("".join(traceback.format_exception(exc))), style="dim"))
+        trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
+        err.print(Text("\n".join(map(_printable, trace)), style="dim"))
     style = "yellow" if code == exits.INTERRUPTED else "red"
-    err.print(Text(redact(message), style=style), soft_wrap=True)
+    lines = message.split("\n") if block else [message]
+    err.print(Text("\n".join(map(_printable, lines)), style=style), soft_wrap=True)
     sys.exit(code)
 
 
@@ -629,9 +657,10 @@ def main(argv: list[str] | None = None) -> None:
             show()
         sys.exit(exits.USAGE)
     except BatchInvalidError as exc:
-        _fail(str(exc), exits.USAGE if exc.unreadable else exits.FAILED, exc)
+        _fail(str(exc), exits.USAGE if exc.unreadable else exits.FAILED, exc, block=True)
     except errors.VidgateError as exc:
-        _fail(str(exc), exits.code_for(exc), exc)
+        block = isinstance(exc, errors.RequestValidationError)
+        _fail(str(exc), exits.code_for(exc), exc, block)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         _fail(f"cannot use{where}: {exc.strerror or exc}", exits.LOCAL, exc)
