@@ -292,3 +292,19 @@ def test_the_spec_linter_refuses_an_alias_bomb_before_walking_it(tmp_path: Path)
     assert time.monotonic() - start < 10
     assert len(problems) == 1
     assert "alias bomb" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("Clips of 2.5-15 seconds.", "string", []),  # not "5-15 seconds"
+        ("Clips of 2-15 seconds.", "string", [("media.duration_s", [2, 15])]),
+        ("Scale, range 0 ~ 1.5.", "number", [("minimum", 0), ("maximum", 1.5)]),
+        ("Steps, range 1 ~ 50Default 10", "integer", [("minimum", 1), ("maximum", 50)]),
+    ],
+)
+def test_prose_numbers_are_read_whole(text: str, kind: str, expected: list[Any]) -> None:
+    from vidgate import docs_prose
+
+    said = docs_prose.read([(1, text, kind == "string")], kind, None)
+    assert [(s.kind, s.value) for s in said if s.kind != "default"] == expected
