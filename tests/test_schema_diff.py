@@ -71,7 +71,7 @@ def test_imini_openapi_yaml_is_compared_field_by_field(
     maximum = body["properties"]["duration"]["maximum"]
     body["properties"]["duration"]["maximum"] = maximum - 1  # theirs is tighter: breaking
     gone = next(n for n in body["properties"] if n not in ("model", "prompt", "duration"))
-    del body["properties"][gone]  # a field we send that they do not list: breaking
+    del body["properties"][gone]  # a field we send that their open schema does not list: a note
     body["properties"]["camera_control"] = {"type": "string", "enum": ["pan", "tilt"]}
     del body["additionalProperties"]  # they accept unknown keys: compatible
     path = tmp_path / "kling-v3.yaml"
@@ -80,12 +80,13 @@ def test_imini_openapi_yaml_is_compared_field_by_field(
     assert code == 1  # breaking changes found
     lines = [line.split(" (edit ")[0].strip() for line in out.splitlines()[1:-1]]
     assert lines == [
-        f'BREAKING  {KLING} (body): field {gone} removed "{gone}" → -',
         f"BREAKING  {KLING} duration: maximum lowered {maximum} → {maximum - 1}",
         f"compatible  {KLING} (body): additionalProperties changed false → -",
         f'compatible  {KLING} (body): field camera_control added - → "camera_control"',
+        f"note  {KLING} (body): field {gone} not listed by the vendor"
+        " (its open schema does not forbid it)",
     ]
-    assert out.splitlines()[-1] == "2 breaking, 2 compatible, 0 note"
+    assert out.splitlines()[-1] == "1 breaking, 2 compatible, 1 note"
     assert "(edit specs/imini.yaml:" in out  # where to edit ours
 
 
@@ -160,3 +161,130 @@ def test_what_cannot_be_compared_is_one_line_and_exit_2(
     assert (code, out) == (2, "")
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def _json_schema(tmp_path: Path, body: Any) -> Path:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(body) if not isinstance(body, str) else body, encoding="utf-8")
+    return path
+
+
+def _changes(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, list[str]]:
+    code, out, err = _run(capsys, str(path), "--spec", "specs/apimart.yaml", "--model", HH)
+    assert err == ""
+    return code, [line.split(" (edit ")[0].strip() for line in out.splitlines()[1:-1]]
+
+
+def test_a_field_that_may_be_null_is_read_as_that_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``anyOf: [X, {type: null}]`` is X that may be null: its limits are compared."""
+    body = _plain("apimart", HH)
+    duration = body["properties"]["duration"]
+    maximum = duration["maximum"]
+    body["properties"]["duration"] = {
+        "anyOf": [{**duration, "maximum": maximum - 1}, {"type": "null"}]
+    }
+    code, lines = _changes(capsys, _json_schema(tmp_path, body))
+    assert code == 1
+    assert lines == [
+        f"BREAKING  {HH} duration: maximum lowered {maximum} → {maximum - 1}",
+        f'compatible  {HH} duration: type widened "integer" → ["integer", "null"]',
+    ]
+
+
+def test_the_findings_sample_of_a_nullable_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    maximum = _plain("apimart", HH)["properties"]["duration"]["maximum"]
+    nullable = {"anyOf": [{"type": "integer", "maximum": maximum - 1}, {"type": "null"}]}
+    path = _json_schema(tmp_path, {"properties": {"duration": nullable}})
+    code, lines = _changes(capsys, path)
+    assert code == 1
+    assert f"BREAKING  {HH} duration: maximum lowered {maximum} → {maximum - 1}" in lines
+    assert not any("maximum removed" in x or "default changed" in x for x in lines), lines
+
+
+def test_a_field_an_open_schema_does_not_list_is_a_note_and_a_closed_one_breaking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = _plain("apimart", HH)
+    gone = next(n for n in body["properties"] if n not in ("model", "prompt"))
+    del body["properties"][gone]
+    body["required"] = [r for r in body.get("required", []) if r != gone]
+    assert body["additionalProperties"] is False
+    code, lines = _changes(capsys, _json_schema(tmp_path, body))
+    assert (code, lines) == (1, [f'BREAKING  {HH} (body): field {gone} removed "{gone}" → -'])
+    del body["additionalProperties"]
+    code, lines = _changes(capsys, _json_schema(tmp_path, body))
+    assert code == 0
+    assert lines == [
+        f"compatible  {HH} (body): additionalProperties changed false → -",
+        f"note  {HH} (body): field {gone} not listed by the vendor"
+        " (its open schema does not forbid it)",
+    ]
+
+
+def test_a_default_the_vendor_omits_is_no_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = _plain("apimart", HH)
+    with_default = [n for n, p in body["properties"].items() if "default" in p]
+    assert with_default, "the spec gives happyhorse-1.0 no default: pick another model"
+    for name in with_default:
+        del body["properties"][name]["default"]
+    code, lines = _changes(capsys, _json_schema(tmp_path, body))
+    assert (code, lines) == (0, [])
+    body["properties"][with_default[0]]["default"] = None  # a stated default that differs
+    _, lines = _changes(capsys, _json_schema(tmp_path, body))
+    assert [line for line in lines if "default changed" in line] != []
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [('"10"', "'10'"), ("1e400", "'1e400'"), ("NaN", "'NaN'"), ("true", "'True'")],
+)
+def test_a_vendor_value_of_the_wrong_type_is_one_line_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, shown: str
+) -> None:
+    text = '{"type": "object", "properties": {"duration": {"type": "integer", "maximum": %s}}}'
+    path = _json_schema(tmp_path, text % value)
+    code, out, err = _run(capsys, str(path), "--spec", "specs/apimart.yaml", "--model", HH)
+    assert (code, out) == (2, "")
+    assert err.strip() == f"{path}: duration: maximum {shown} is not a finite number"
+
+
+def test_a_vendor_nan_written_in_yaml_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "schema.yaml"
+    path.write_text("properties:\n  duration: {type: integer, minLength: .nan}\n", "utf-8")
+    code, _, err = _run(capsys, str(path), "--spec", "specs/apimart.yaml", "--model", HH)
+    assert code == 2
+    assert f"{path}: duration: minLength 'nan'" in err
+
+
+def test_the_readme_sample_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's schema-diff block: each of its output lines appears in what it prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(
+        b for b in readme.split("```sh\n")[1:] if "vidgate schema-diff model-schema.json" in b
+    ).split("```")[0]
+    reply = block.split("<<'EOF'\n")[1].split("\nEOF")[0]
+    (tmp_path / "model-schema.json").write_text(reply, encoding="utf-8")
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(capsys, "model-schema.json", "--spec", "specs/apimart.yaml")
+    assert code == 1
+    shown = [line.lstrip("#").strip() for line in block.split("schema-diff")[-1].splitlines()]
+    flat = " ".join(out.split())
+    missing = [
+        line
+        for line in shown
+        if line.startswith(("BREAKING", "compatible", "note", "specs", "0", "1"))
+    ]
+    assert missing, "the README sample shows no output"
+    assert [line for line in missing if " ".join(line.split()) not in flat] == []
+    assert "removed" not in out  # an open schema removes nothing

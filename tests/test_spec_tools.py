@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import seeds
+import specvalues
 
 from vidgate import docs_diff, specfile
 from vidgate.cli import main
@@ -166,6 +167,71 @@ def test_a_page_number_is_bounded(
     assert "beyond" in err
 
 
+TOKENS = ["9^999999999", "10**10**10", "9e999999999", "3e-999", "1.5", "2^63", "1e309", "15.5"]
+
+
+def _kling_edited(tmp_path: Path, structured: str, prose: str) -> Path:
+    """The kling-v3 seed page with its duration's range line and prose range edited."""
+    page = _kling_page()
+    text, lines = re.subn(r"(Required range: \d+ <= x <= )\d+", r"\g<1>" + structured, page.text)
+    text, words = re.subn(r"(range \d+ ~ )\d+", r"\g<1>" + prose, text, count=1)
+    assert lines == 1, "the seed page changed: update this edit"
+    assert words == 1, "the seed page changed: update this edit"
+    edited = tmp_path / "kling.txt"
+    edited.write_text(text)
+    return edited
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize("where", ["both", "line", "prose"])
+@pytest.mark.parametrize("token", TOKENS)
+def test_a_page_number_is_read_whole(
+    token: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An integer field's number that is not an integer within ±2^63-1 is refused in one line
+    (exit 2) and nothing is written; it is never read by its leading digits."""
+    keep = str(specvalues.prop("imini", _kling_page().model, "duration")["maximum"])
+    edited = _kling_edited(
+        tmp_path, token if where != "prose" else keep, token if where != "line" else keep
+    )
+    copy = tmp_path / "spec.yaml"
+    shutil.copy(SPECS / "imini.yaml", copy)
+    before = copy.read_text()
+    assert _run(["docs-diff", str(edited), "--spec", str(copy), "--apply"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "duration" in err
+    assert repr(token) in err
+    assert "wrote" not in captured.out
+    assert copy.read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [("15", 15), ("-1", -1), ("2^32-1", 2**32 - 1), ("1.5", 1.5), ("1e3", 1000.0)],
+)
+def test_a_number_field_reads_a_decimal_whole(token: str, value: float) -> None:
+    got = docs_diff._number(token, "number")
+    assert got == value
+    assert type(got) is type(value)
+
+
+@pytest.mark.parametrize("token", ["1e309", "9e999999999", "3e-999", "10**10**10"])
+def test_a_number_field_refuses_what_it_cannot_hold(token: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(token))):
+        docs_diff._number(token, "number")
+
+
+def test_a_decimal_where_the_spec_has_an_integer_is_reported() -> None:
+    """15.0 on a page for a ``number`` field is not the spec's integer 15 (nor is 15.5)."""
+    field = docs_diff.PageField("duration", "number", maximum=15.0)
+    diffs = docs_diff._field_diffs("duration", field, {"type": "number", "maximum": 15}, False)
+    assert [(d.kind, d.page, d.spec) for d in diffs] == [("maximum", 15.0, 15)]
+    field.maximum = 15
+    assert docs_diff._field_diffs("duration", field, {"type": "number", "maximum": 15}, False) == []
+
+
 def test_a_power_in_a_child_range_is_bounded() -> None:
     assert docs_diff._number("2^32-1") == 2**32 - 1
     start = time.monotonic()
@@ -226,3 +292,19 @@ def test_the_spec_linter_refuses_an_alias_bomb_before_walking_it(tmp_path: Path)
     assert time.monotonic() - start < 10
     assert len(problems) == 1
     assert "alias bomb" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("Clips of 2.5-15 seconds.", "string", []),  # not "5-15 seconds"
+        ("Clips of 2-15 seconds.", "string", [("media.duration_s", [2, 15])]),
+        ("Scale, range 0 ~ 1.5.", "number", [("minimum", 0), ("maximum", 1.5)]),
+        ("Steps, range 1 ~ 50Default 10", "integer", [("minimum", 1), ("maximum", 50)]),
+    ],
+)
+def test_prose_numbers_are_read_whole(text: str, kind: str, expected: list[Any]) -> None:
+    from vidgate import docs_prose
+
+    said = docs_prose.read([(1, text, kind == "string")], kind, None)
+    assert [(s.kind, s.value) for s in said if s.kind != "default"] == expected

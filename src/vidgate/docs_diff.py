@@ -56,7 +56,7 @@ __all__ = [
     "relint",
     "report",
 ]
-MAX_PAGE_NUMBER = 2**63 - 1  # a bound for the tool, not a documented number: any int64 limit
+MAX_PAGE_NUMBER = docs_prose.MAX_PAGE_NUMBER
 APPLICABLE = ("minimum", "maximum", "maxItems", "maxLength", "default", "enum", "missing-in-spec")
 PLAIN = {"string": str, "integer": int, "number": float, "boolean": bool}
 
@@ -72,10 +72,11 @@ TYPES = {
     "array": ("array", None),
 }
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TOKEN = rf"({docs_prose.NUMBER}(?:[+-]\d+)?){docs_prose.END}"  # read whole: 1.5, 9^999, 2^32-1
 RANGES = (
-    re.compile(r"Required range:\s*(-?\d+)\s*<=\s*x\s*<=\s*(-?\d+)"),
-    re.compile(r"any integer from\s*(-?\d+)\s*to\s*(-?\d+)"),
-    re.compile(r"range:\s*\[\s*(-?\d+)\s*,\s*(-?\d+)\s*\]"),
+    re.compile(rf"Required range:\s*{_TOKEN}\s*<=\s*x\s*<=\s*{_TOKEN}"),
+    re.compile(rf"any integer from\s*{_TOKEN}\s*to\s*{_TOKEN}"),
+    re.compile(rf"range:\s*\[\s*{_TOKEN}\s*,\s*{_TOKEN}\s*\]"),
 )
 CHILD = re.compile(r"^\s*•\s*([a-z_][a-z0-9_]*)\s+—\s+(\w+)(.*)$")
 
@@ -88,8 +89,8 @@ class PageField:
     required: bool = False
     default: str | None = None
     options: list[str] | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     max_items: int | None = None
     max_length: int | None = None
     children: dict[str, PageField] = field(default_factory=dict)
@@ -208,14 +209,20 @@ def _read_field(
     for i, line in enumerate(block):
         match = next((m for p in RANGES if (m := p.search(line))), None)
         if match and f.minimum is None:
-            f.minimum, f.maximum = _number(match.group(1)), _number(match.group(2))
+            what = f"range for {name} ({match.group(0).strip()[:60]})"
+            f.minimum = _number(match.group(1), kind, what)
+            f.maximum = _number(match.group(2), kind, what)
             f.lines["minimum"] = f.lines["maximum"] = numbers[i]
             prose[i] = line[: match.start()] + " " + line[match.end() :]
-        if m := re.search(r"Maximum array length:\s*(\d+)", line):
-            f.max_items, f.lines["maxItems"], prose[i] = _number(m.group(1)), numbers[i], ""
+        if m := re.search(rf"Maximum array length:\s*{_TOKEN}", line):
+            count = _number(m.group(1), "integer", f"maximum array length for {name}")
+            f.max_items, f.lines["maxItems"], prose[i] = int(count), numbers[i], ""
     if kind == "object":
         f.children = _children(block)
-    _read_prose(f, [(numbers[i], x, x.lstrip().startswith("•")) for i, x in enumerate(prose)])
+    try:
+        _read_prose(f, [(numbers[i], x, x.lstrip().startswith("•")) for i, x in enumerate(prose)])
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     return f
 
 
@@ -295,8 +302,10 @@ def _children(block: list[str]) -> dict[str, PageField]:
             name, kind, rest = match.groups()
             current = PageField(name, kind)
             children[name] = current
-            if m := re.search(r"in \[\s*(-?[\d^*+-]+)\s*,\s*(-?[\d^*+-]+)\s*\]", rest):
-                current.minimum, current.maximum = (_number(m.group(1)), _number(m.group(2)))
+            if m := re.search(rf"in \[\s*{_TOKEN}\s*,\s*{_TOKEN}\s*\]", rest):
+                what = f"range for {name} ({m.group(0).strip()[:60]})"
+                current.minimum = _number(m.group(1), kind, what)
+                current.maximum = _number(m.group(2), kind, what)
             if m := re.search(r"defaults to (\w+)", rest):
                 current.default = m.group(1)
         elif current is not None and (m := re.match(r"^\s*•\s*(\w+)\s*\(default\)", line)):
@@ -307,27 +316,11 @@ def _children(block: list[str]) -> dict[str, PageField]:
     return children
 
 
-def _number(expr: str) -> int:
-    """'4294967295', '-1' or '2^32-1', within ±MAX_PAGE_NUMBER (ValueError past it: a page's
-    ``9^999999999`` is refused, never computed)."""
-    if m := re.fullmatch(r"(-?)(\d+)\^(\d+)([+-]\d+)?", expr):
-        sign, base, power, offset = m.groups()
-        b, p = _bounded(base, expr), _bounded(power, expr)
-        if b > 1 and p > MAX_PAGE_NUMBER.bit_length():  # 2^64 and beyond are out already
-            raise _out_of_range(expr)
-        value: int = _bounded(str(b**p + _bounded(offset or "0", expr)), expr)
-        return -value if sign else value
-    return _bounded(expr, expr)
-
-
-def _bounded(digits: str, expr: str) -> int:
-    if len(digits.lstrip("+-0")) > len(str(MAX_PAGE_NUMBER)) or abs(int(digits)) > MAX_PAGE_NUMBER:
-        raise _out_of_range(expr)
-    return int(digits)
-
-
-def _out_of_range(expr: str) -> ValueError:
-    return ValueError(f"the page's number {expr[:40]!r} is beyond ±{MAX_PAGE_NUMBER}")
+def _number(expr: str, kind: str = "integer", what: str = "number") -> int | float:
+    """A page's number token read whole (``docs_prose.read_number``): '4294967295', '-1' or '2^32-1'
+    for any field, a decimal only for a ``number`` field; ValueError past ±MAX_PAGE_NUMBER (a
+    page's ``9^999999999`` is refused, never computed) or for a token that is not one."""
+    return docs_prose.read_number(expr, kind, what)
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -507,13 +500,19 @@ def _field_diffs(
         ("maxItems", pf.max_items, "maxItems"),
         ("maxLength", pf.max_length, "maxLength"),
     ):
-        if page_value is not None and prop.get(key) != page_value:
+        if page_value is not None and not _same_number(page_value, prop.get(key)):
             out.append(Diff(where, kind, page_value, prop.get(key)))
     for kind in pf.conflicts:  # reported whatever the spec says; never written by --apply
         if not any(d.kind == kind for d in out):
             stated = getattr(pf, docs_prose.KINDS[kind])
             out.append(Diff(where, kind, stated, prop.get(kind)))
     return out
+
+
+def _same_number(page: Any, ours: Any) -> bool:
+    """The page's number is the spec's: equal, and a decimal (15.0) where the spec has an
+    integer (15) is not the same (it is reported, not taken for equal)."""
+    return bool(page == ours) and not (isinstance(page, float) and isinstance(ours, int))
 
 
 def page_model(text: str, path: Path | str = "page") -> str:

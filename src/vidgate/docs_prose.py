@@ -17,9 +17,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["KINDS", "MEDIA", "Said", "mb_value", "read"]
+__all__ = [
+    "END",
+    "KINDS",
+    "MAX_PAGE_NUMBER",
+    "MEDIA",
+    "NUMBER",
+    "Said",
+    "mb_value",
+    "read",
+    "read_number",
+]
+
+MAX_PAGE_NUMBER = 2**63 - 1  # a bound for the tool, not a documented number: any int64 limit
+# A number as a page writes it, read whole: "15", "-1", "1.5", "1e309", "3e-999", "2^63",
+# "10**10**10" (never its leading digits); ``read_number`` then decides what it is worth.
+_C = r"(?:[\d^*]|\.(?=\d)|[eE](?=[+-]?\d))"
+NUMBER = rf"-?\d{_C}*(?:(?<=[eE])[+-]\d{_C}*)?"
+# a token ends here ("to 15Default", "15." and "15 MB" end at 15; "15.5" and "1e3" do not)
+END = r"(?![\d^*]|\.\d|[eE][+-]?\d)"
 
 # kind -> the PageField attribute holding the structured value of the same thing
 KINDS = {
@@ -41,7 +60,7 @@ MEDIA = (
     "media.total_duration_s",
 )
 
-_NUM = r"(-?\d+)"
+_NUM = rf"({NUMBER}){END}"
 _TO = r"\s*(?:~|\uff5e|\u2013|\u2014|-|至|到)\s*"
 _VALUE = r"\"?([A-Za-z0-9_:.+-]+)"
 _DEFAULT = re.compile(
@@ -49,7 +68,7 @@ _DEFAULT = re.compile(
 )
 _RANGE = re.compile(
     rf"(?i)(?:\brange(?:\s+of)?|\binteger\s+in(?:\s+the\s+range)?|取值范围|范围)"
-    rf"(?:\s*(?:为|是))?\s*[:\uff1a]?\s*{_NUM}{_TO}{_NUM}(?!\d)(?!\s*(?:px|MB|fps))"
+    rf"(?:\s*(?:为|是))?\s*[:\uff1a]?\s*(?<![\w.^*]){_NUM}{_TO}{_NUM}(?![+-]\d)(?!\s*(?:px|MB|fps))"
 )
 _COUNT = re.compile(
     r"(?i)\bup\s+to\s+(\d+)\s+(?:images?|clips?|videos?|audios?|files?|entries|items|shots)\b"
@@ -60,7 +79,7 @@ _LENGTH = re.compile(
     r"(?i)\bup\s+to\s+(\d+)\s+characters|(?:最多|不超过)\s*(\d+)\s*个?字符",
 )
 _SIZE = re.compile(r"(?i)(?:≤|<=|不超过|不大于)\s*(\d+(?:\.\d+)?)\s*MB")
-_SECONDS = re.compile(rf"(?i)(\d+){_TO}(\d+)\s*(?:s\b|seconds?|secs?\b|秒)")
+_SECONDS = re.compile(rf"(?i)(?<![\w.^*])(\d+){_TO}(\d+)\s*(?:s\b|seconds?|secs?\b|秒)")
 _PX_RANGE = re.compile(rf"(?i)(?<![\d.:])(\d+)\s*(?:px)?{_TO}(\d+)\s*px\b")
 _PX_BOUND = re.compile(r"(?i)(≥|>=|≤|<=|不小于|不大于|不超过)\s*(\d+)\s*px\b")
 _FORMATS = re.compile(r"(?i)(?:\bformats?|格式)\s*[:\uff1a]?\s*([a-z0-9]+(?:\s*/\s*[a-z0-9]+)+)")
@@ -125,6 +144,47 @@ def _media(text: str, number: int) -> list[Said]:
     return found
 
 
+def read_number(token: str, kind: str, what: str = "number") -> int | float:
+    """The value of a page's number ``token`` for a field of type ``kind``: an integer ("15",
+    "-1", "2^32-1") for any field, a decimal ("1.5", "1e3") only for a ``number`` field; ValueError
+    (one line, naming ``what``) for anything else or past ±MAX_PAGE_NUMBER (``9^999999999`` is
+    refused, never computed)."""
+    if m := re.fullmatch(r"(-?)(\d+)\^(\d+)([+-]\d+)?", token):
+        sign, base, power, offset = m.groups()
+        b, p = _bounded(base, token, what), _bounded(power, token, what)
+        if b > 1 and p > MAX_PAGE_NUMBER.bit_length():  # 2^64 and beyond are out already
+            raise _refused(token, what)
+        value = _bounded(str(b**p + _bounded(offset or "0", token, what)), token, what)
+        return -value if sign else value
+    if re.fullmatch(r"-?\d+", token):
+        return _bounded(token, token, what)
+    if kind == "number" and re.fullmatch(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d{1,4})?", token):
+        try:
+            exact = Decimal(token)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+            raise _refused(token, what) from None
+        value_f = float(exact)
+        if abs(exact) > MAX_PAGE_NUMBER or (exact != 0 and value_f == 0):
+            raise _refused(token, what)
+        return value_f
+    kinds = "an integer" if kind != "number" else "a number"
+    raise ValueError(
+        f"the page's {what} {token[:40]!r} is not {kinds} the tool reads "
+        f"(an integer within ±{MAX_PAGE_NUMBER}{', or a decimal' if kind == 'number' else ''})"
+    )
+
+
+def _bounded(digits: str, token: str, what: str) -> int:
+    stripped = digits.lstrip("+-0")
+    if len(stripped) > len(str(MAX_PAGE_NUMBER)) or abs(int(digits)) > MAX_PAGE_NUMBER:
+        raise _refused(token, what)
+    return int(digits)
+
+
+def _refused(token: str, what: str) -> ValueError:
+    return ValueError(f"the page's {what} {token[:40]!r} is beyond ±{MAX_PAGE_NUMBER}")
+
+
 def _first(match: re.Match[str]) -> str:
     return next(g for g in match.groups() if g is not None)
 
@@ -139,15 +199,23 @@ def read(lines: list[tuple[int, str, bool]], kind: str, items: str | None) -> li
                 found.append(Said("default", _first(m).rstrip("."), m.group(0), number))
             if kind in ("integer", "number"):
                 for m in _RANGE.finditer(text):
-                    low, high = int(m.group(1)), int(m.group(2))
+                    what = f"range ({m.group(0).strip()[:60]})"
+                    low, high = (
+                        read_number(m.group(1), kind, what),
+                        read_number(m.group(2), kind, what),
+                    )
                     found.append(Said("minimum", low, m.group(0), number))
                     found.append(Said("maximum", high, m.group(0), number))
             if kind == "array":
                 for m in _COUNT.finditer(text):
-                    found.append(Said("maxItems", int(_first(m)), m.group(0), number))
+                    found.append(
+                        Said("maxItems", read_number(_first(m), "integer"), m.group(0), number)
+                    )
             if kind == "string":
                 for m in _LENGTH.finditer(text):
-                    found.append(Said("maxLength", int(_first(m)), m.group(0), number))
+                    found.append(
+                        Said("maxLength", read_number(_first(m), "integer"), m.group(0), number)
+                    )
         if kind in ("array", "string"):
             for m in _SIZE.finditer(text):
                 if not _BODY.search(text[: m.start()]):  # "total request body ≤ 64 MB"
