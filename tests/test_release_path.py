@@ -42,6 +42,7 @@ from typing import Any, NoReturn
 
 import pytest
 import seeds
+from repocopy import copy_repo
 
 from vidgate import docs_diff, spec, specfile
 from vidgate.spec_diff import bump_version
@@ -221,26 +222,6 @@ def edit_page(page: seeds.Page) -> Edits:
 # ---------------------------------------------------------------------------- the run
 
 
-def _copy_repo(dest: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "before the page changed"]):
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=dest,
-            check=True,
-            capture_output=True,
-        )
-
-
 def _kling_property(source: specfile.SpecFile, name: str) -> Any:
     names = spec.request_schema_names(source.doc)
     return source.doc["components"]["schemas"][names[KLING]]["properties"][name]
@@ -305,7 +286,7 @@ def test_a_page_change_goes_green_end_to_end(
     started = time.monotonic()
     repo, docs = tmp_path / "repo", tmp_path / "shared" / "seeds"
     repo.mkdir()
-    _copy_repo(repo)
+    copy_repo(repo, "before the page changed")
     if explain_conflict(repo / "specs" / "imini.yaml", "reference_images", None):
         subprocess.run(  # a page already released this way: start before the human step
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "unexplained"],

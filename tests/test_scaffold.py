@@ -20,6 +20,7 @@ import pytest
 import seeds
 import yaml
 from referee import Referee
+from repocopy import copy_repo
 
 from vidgate import docs_diff, scaffold, specfile
 from vidgate.cli import main
@@ -404,28 +405,11 @@ print("through the mock: ok")
 """
 
 
-def _copy_repo(dest: Path) -> None:
-    """The working tree as git sees it (tracked and untracked, not ignored), committed."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "before the model"]):
-        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
-        subprocess.run(git, cwd=dest, check=True, capture_output=True)
-
-
 @pytest.mark.slow
 def test_a_new_model_page_becomes_a_model_with_no_python_edit(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    _copy_repo(repo)
+    copy_repo(repo, "before the model")
     docs = tmp_path / "seeds"  # the docs folder with the new page saved and listed
     shutil.copytree(seeds.docs_dir(), docs)
     page = docs / "zephyr.txt"
