@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from enum import StrEnum
 from pathlib import Path
@@ -120,6 +120,23 @@ def _task_json(task: Task) -> dict[str, Any]:
         {f.name: getattr(v, f.name) for f in fields(v) if f.name != "raw"} for v in task.videos
     ]
     return data
+
+
+# --fail-on of spec-diff and schema-diff: 0 never fails, else a change at this level or worse
+FAIL_LEVELS = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
+
+
+def _check_fail_on(fail_on: str) -> None:
+    """A usage error, in one line, for a --fail-on value that is not a level."""
+    if fail_on not in FAIL_LEVELS:
+        err.print(f"[red]--fail-on {_safe(repr(fail_on))}[/]: use one of {', '.join(FAIL_LEVELS)}")
+        raise typer.Exit(USAGE)
+
+
+def _fails(fail_on: str, levels: Iterable[str]) -> bool:
+    """Whether changes at ``levels`` fail a run with ``--fail-on fail_on``."""
+    limit = FAIL_LEVELS[fail_on]
+    return bool(limit) and any(FAIL_LEVELS[level] <= limit for level in levels)
 
 
 def _need(extra: str, command: str) -> None:
@@ -481,10 +498,7 @@ def spec_diff_cmd(
     _need("tools", "spec-diff")
     from vidgate import spec_diff
 
-    levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
-    if fail_on not in levels:
-        err.print(f"[red]--fail-on {_safe(repr(fail_on))}[/]: use one of {', '.join(levels)}")
-        raise typer.Exit(USAGE)
+    _check_fail_on(fail_on)
     try:
         pairs = spec_diff.compare_files(files, from_rev)
     except ValueError as exc:  # SpecUnreadable, wrong number of files
@@ -497,8 +511,7 @@ def spec_diff_cmd(
     else:
         for line in spec_diff.render(pairs):
             out.print(line, highlight=False, soft_wrap=True, markup=False)
-    worst = [c.level for _, r in pairs for c in r.changes]
-    failed = any(levels[level] <= levels[fail_on] for level in worst) if levels[fail_on] else False
+    failed = _fails(fail_on, (c.level for _, r in pairs for c in r.changes))
     raise typer.Exit(FAILED if failed else 0)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidgate.cli import FAILED, USAGE, _Command, _need, app, err, out
+from vidgate.cli import FAILED, USAGE, _check_fail_on, _Command, _fails, _need, app, err, out
 
 __all__ = ["scaffold_cmd", "schema_diff_cmd"]
 
@@ -93,10 +93,7 @@ def schema_diff_cmd(
     _need("tools", "schema-diff")
     from vidgate import schema_diff, specfile
 
-    levels = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
-    if fail_on not in levels:
-        err.print(f"[red]--fail-on {escape(fail_on)!r}[/]: use one of {', '.join(levels)}")
-        raise typer.Exit(USAGE)
+    _check_fail_on(fail_on)
     try:
         text = vendor_file.read_text(encoding="utf-8")
         ours = specfile.load(spec_file)
@@ -129,6 +126,5 @@ def schema_diff_cmd(
             out.print(line, highlight=False, soft_wrap=True, markup=False)
         counts = ", ".join(f"{report.count(k)} {k}" for k in ("breaking", "compatible", "note"))
         out.print(counts, highlight=False)
-    worst = [levels[c.level] for c in report.changes]
-    failed = bool(levels[fail_on]) and any(level <= levels[fail_on] for level in worst)
+    failed = _fails(fail_on, (c.level for c in report.changes))
     raise typer.Exit(FAILED if failed else 0)
