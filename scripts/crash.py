@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vidgate.journal import Journal
+from vidgate.batch.journal import Journal
 from vidgate.mock import DEFAULT_KEY, State, Timing, create_app, media
 
 BODIES = {

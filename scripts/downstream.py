@@ -312,8 +312,8 @@ def main() -> int:
                 0,
             ),
             (
-                "bare wheel: import vidgate.specfile",
-                [bare_python, "-c", "import vidgate.specfile"],
+                "bare wheel: import vidgate.spectools.specfile",
+                [bare_python, "-c", "import vidgate.spectools.specfile"],
                 "tools",
                 0,
             ),

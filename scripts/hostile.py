@@ -294,7 +294,7 @@ RACER = textwrap.dedent(
     """
     import asyncio, sys, time
     from pathlib import Path
-    from vidgate import journal
+    from vidgate.batch import journal
     journal.Journal.lock = lambda self: None  # bypass the lock: only compare-and-set is left
     from vidgate.aio import AsyncImini
     from vidgate.batch import BatchOptions, run_batch
@@ -320,7 +320,7 @@ def race(folder: Path, jobs: int, processes: int) -> dict[str, Any]:
     """``processes`` batch runs on one journal at once, the lock bypassed; the mock's ledger."""
     import crash
 
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
     from vidgate.mock import State, Timing
 
     state = State(Timing())

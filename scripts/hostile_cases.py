@@ -469,7 +469,7 @@ def _forged_image(width: str = "10", height: str = "0.5") -> dict[str, Any]:
 
 def _journal_for(prompt: bytes) -> bytes:
     """A journal file recorded for a different first line (the jobs file was edited since)."""
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
 
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal(Path(tmp))
@@ -561,7 +561,7 @@ def batch_scenarios() -> list[Scenario]:
 
 def _journal_with_markup() -> bytes:
     """A journal whose task id, status, file, worker and error are unbalanced markup."""
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
 
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal(Path(tmp))
@@ -576,7 +576,7 @@ def _journal_with_markup() -> bytes:
 def _journal_problems(work: Path, slot: Slot, jobs: int, unknown: int | None = None) -> list[str]:
     """Lost jobs: missing from the journal, finished without a reason, or claiming a submission
     the server never received (a job that was never sent must never become unknown)."""
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
 
     journal = Journal(work / "out", create=False)
     try:

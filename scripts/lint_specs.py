@@ -33,7 +33,8 @@ from openapi_spec_validator import validate
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from referee import Referee
 
-from vidgate import spec, specfile
+from vidgate import spec
+from vidgate.spectools import specfile
 
 ROOT = Path(__file__).resolve().parent.parent
 Json = dict[str, Any]

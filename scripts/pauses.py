@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgtemp
 import scale
 
-from vidgate.journal_pg import PgJournal
+from vidgate.batch.journal.pg import PgJournal
 from vidgate.mock import State
 
 __all__ = ["FIGURES", "bad", "run_all"]

@@ -20,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-from vidgate import spec_diff, specfile
+from vidgate.spectools import spec_diff, specfile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANGELOG_HEAD = (

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crash
 import pgtemp
 
-from vidgate.journal_pg import PgJournal
+from vidgate.batch.journal.pg import PgJournal
 from vidgate.mock import DEFAULT_KEY, Fault, State, Timing, media
 
 GATEWAY = "apimart"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate.batch import BatchOptions, run_batch
-from vidgate.journal import Journal
+from vidgate.batch.journal import Journal
 from vidgate.mock import Fault, MockGateway, media
 
 BODIES = {

@@ -18,9 +18,9 @@ import specvalues
 
 from vidgate import errors, exits
 from vidgate.batch import BatchInvalidError, BatchOptions, batch_gateway, run_batch
+from vidgate.batch.journal import open_journal
 from vidgate.cli import main
 from vidgate.errors import InputError
-from vidgate.journal import open_journal
 from vidgate.mock import MockGateway, Timing, media
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -408,7 +408,7 @@ def test_sigterm_stops_a_batch_cleanly(tmp_path: Path) -> None:
     import subprocess
     import time
 
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
     from vidgate.mock import DEFAULT_KEY, State, Timing
 
     state = State(Timing(queue_s=600.0, run_s=600.0))
@@ -445,7 +445,7 @@ def test_sigterm_stops_a_batch_cleanly(tmp_path: Path) -> None:
 
 
 def _counts(out: Path) -> dict[str, int]:
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
 
     if not (out / Journal.NAME).is_file():
         return {}

@@ -15,7 +15,7 @@ from conftest import API_KEY, BASE_URLS
 from test_cli import run
 
 from vidgate import exits
-from vidgate.journal import Journal
+from vidgate.batch.journal import Journal
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 EVIL_ID = "a\x1b]0;PWN\x07\nb"

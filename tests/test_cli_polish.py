@@ -17,7 +17,7 @@ from test_cli import run
 
 import vidgate
 from vidgate import _extras, exits
-from vidgate.journal import Journal
+from vidgate.batch.journal import Journal
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 CDN = "https://cdn.example.com/v.mp4"

@@ -15,7 +15,8 @@ import pytest
 import respx
 from rich.console import Console
 
-from vidgate import demo, spec
+from vidgate import spec
+from vidgate.cli import demo
 from vidgate.mock import DEFAULT_KEY, State, Timing, create_app, media
 
 

@@ -15,8 +15,9 @@ import seeds
 import specvalues
 import yaml
 
-from vidgate import docs_diff, spec, specfile
+from vidgate import spec
 from vidgate.cli import main
+from vidgate.spectools import docs_diff, specfile
 
 pytestmark = pytest.mark.docs
 PAGES = seeds.pages()

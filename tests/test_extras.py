@@ -59,7 +59,7 @@ LIBRARY_ONLY = textwrap.dedent(
             assert (await c.get((await c.generate(body)).id)).succeeded
 
     asyncio.run(main())
-    for module in ("vidgate.specfile", "vidgate.mock"):
+    for module in ("vidgate.spectools.specfile", "vidgate.mock"):
         try:
             __import__(module)
         except ImportError as exc:
@@ -80,7 +80,8 @@ def test_the_library_needs_no_extra_and_each_missing_extra_is_one_line() -> None
     )
     assert done.returncode == exits.USAGE, done.stderr
     assert done.stdout.splitlines() == [
-        "the spec-file tools (vidgate.specfile) needs the 'tools' extra (ruamel.yaml, yaml not "
+        "the spec-file tools (vidgate.spectools.specfile) needs the 'tools' extra (ruamel.yaml, "
+        "yaml not "
         "installed): pip install 'vidgate[tools]'",
         "the mock gateway (vidgate.mock) needs the 'mock' extra (starlette, uvicorn, av not "
         "installed): pip install 'vidgate[mock]'",

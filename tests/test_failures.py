@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from vidgate import errors, exits
 from vidgate._files import NAME_CAP, safe_name
 from vidgate.batch import BatchOptions, run_batch
+from vidgate.batch.journal import Journal
 from vidgate.cli import main
-from vidgate.journal import Journal
 from vidgate.mock import MockGateway
 from vidgate.redact import redact, register_secret
 

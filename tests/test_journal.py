@@ -17,8 +17,9 @@ import pytest
 
 from vidgate import errors, exits
 from vidgate.batch import BatchOptions, run_batch
+from vidgate.batch import journal as journal_module
+from vidgate.batch.journal import TRANSITIONS, Journal
 from vidgate.cli import main
-from vidgate.journal import TRANSITIONS, Journal
 from vidgate.mock import DEFAULT_KEY, MockGateway
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -81,7 +82,9 @@ def test_a_second_run_refuses_at_once_naming_the_holder(
 
 def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    script = "import sys,time; from pathlib import Path; from vidgate.journal import Journal\n"
+    script = (
+        "import sys,time; from pathlib import Path; from vidgate.batch.journal import Journal\n"
+    )
     script += (
         "j = Journal(Path(sys.argv[1])); j.lock(); print('locked', flush=True); time.sleep(60)"
     )
@@ -193,7 +196,7 @@ def test_a_full_disk_stops_the_batch_and_never_makes_unsent_jobs_unknown(
     def flaky(self: Journal, line: int, *claim: Any) -> bool:
         calls["n"] += 1
         if calls["n"] > 4:
-            with __import__("vidgate.journal").journal._faults("write to it", self.path):
+            with journal_module._faults("write to it", self.path):
                 raise sqlite3.OperationalError("database or disk is full")
         return real(self, line, *claim)
 

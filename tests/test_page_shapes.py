@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import seeds
 
-from vidgate import docs_diff
 from vidgate.cli import main
+from vidgate.spectools import docs_diff
 
 pytestmark = pytest.mark.docs
 BODY_PAGES = [p for p in seeds.pages() if "\nBody\n" in p.text]  # the Mintlify text shape

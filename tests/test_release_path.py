@@ -44,8 +44,9 @@ import pytest
 import seeds
 from repocopy import copy_repo
 
-from vidgate import docs_diff, spec, specfile
-from vidgate.spec_diff import bump_version
+from vidgate import spec
+from vidgate.spectools import docs_diff, specfile
+from vidgate.spectools.spec_diff import bump_version
 
 pytestmark = [pytest.mark.slow, pytest.mark.proof]  # `make test-slow`, not `make test`
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ import yaml
 from referee import Referee
 from repocopy import copy_repo
 
-from vidgate import docs_diff, scaffold, specfile
 from vidgate.cli import main
+from vidgate.spectools import docs_diff, scaffold, specfile
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "acme/zephyr-1.0"
@@ -383,7 +383,8 @@ def test_the_command_writes_the_spec_and_lists_by_hand(
 # ---------------------------------------------------------------------------- end to end
 CLI = [sys.executable, "-c", "from vidgate.cli import main; main()"]
 THROUGH_THE_MOCK = f"""
-from vidgate import demo, errors
+from vidgate import errors
+from vidgate.cli import demo
 from vidgate.mock import MockGateway
 from vidgate_imini.models import {SCHEMA} as Transport
 from vidgate_models.imini import {SCHEMA} as Model

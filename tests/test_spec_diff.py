@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from vidgate import spec, spec_diff
+from vidgate import spec
 from vidgate.cli import main
+from vidgate.spectools import spec_diff
 
 ROOT = Path(__file__).resolve().parent.parent
 Doc = dict[str, Any]

@@ -14,8 +14,8 @@ import pytest
 import seeds
 import specvalues
 
-from vidgate import docs_diff, specfile
 from vidgate.cli import main
+from vidgate.spectools import docs_diff, specfile
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 IMINI = (SPECS / "imini.yaml").read_text()
@@ -304,7 +304,7 @@ def test_the_spec_linter_refuses_an_alias_bomb_before_walking_it(tmp_path: Path)
     ],
 )
 def test_prose_numbers_are_read_whole(text: str, kind: str, expected: list[Any]) -> None:
-    from vidgate import docs_prose
+    from vidgate.spectools import docs_prose
 
     said = docs_prose.read([(1, text, kind == "string")], kind, None)
     assert [(s.kind, s.value) for s in said if s.kind != "default"] == expected

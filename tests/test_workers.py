@@ -19,9 +19,9 @@ import pytest
 
 from vidgate.aio import AsyncApimart
 from vidgate.batch import BatchOptions, run_batch
+from vidgate.batch.journal import JournalBackend, open_journal, safe_url
 from vidgate.cli import main
 from vidgate.errors import ConfigurationError, InputError, JournalError
-from vidgate.journal import JournalBackend, open_journal, safe_url
 from vidgate.mock import DEFAULT_KEY, MockGateway, State, Timing, media
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -506,7 +506,7 @@ def test_a_database_that_stops_answering_is_cut_off(pg_server: str) -> None:
     import os
     import signal
 
-    from vidgate.journal_pg import PgJournal
+    from vidgate.batch.journal.pg import PgJournal
 
     journal = PgJournal(schema_url(pg_server), answer_within=1.0)
     row = journal.db.execute("SELECT pg_backend_pid()").fetchone()
@@ -535,7 +535,7 @@ def test_a_worker_whose_database_freezes_stops_with_one_error(
 
     import psycopg
 
-    from vidgate import journal_pg
+    from vidgate.batch.journal import pg as journal_pg
 
     monkeypatch.setattr(journal_pg, "ANSWER_WITHIN_S", 1.0)
     url = schema_url(pg_server)
@@ -586,7 +586,7 @@ def test_a_worker_whose_database_freezes_stops_with_one_error(
 
 
 def test_journal_urls_in_messages_hide_the_password() -> None:
-    from vidgate.dburl import connect_params
+    from vidgate.batch.dburl import connect_params
 
     assert safe_url("postgresql://ops:s3cret@db.internal:5433/videos?sslmode=require") == (
         "postgresql://ops:***@db.internal:5433/videos"
@@ -609,7 +609,7 @@ def test_journal_urls_in_messages_hide_the_password() -> None:
 
 def test_a_request_woken_too_late_books_again() -> None:
     """A stalled process must not send the requests that waited together all at once."""
-    from vidgate.workers import Paced
+    from vidgate.batch.workers import Paced
 
     bookings: list[float] = []
 
@@ -638,7 +638,7 @@ def test_a_request_woken_too_late_books_again() -> None:
 def test_a_request_late_for_every_moment_goes_out_after_the_last_one() -> None:
     """A process starved for good still makes progress: at most MAX_REBOOKINGS moments are
     booked (and wasted) for one request."""
-    from vidgate.workers import MAX_REBOOKINGS, Paced
+    from vidgate.batch.workers import MAX_REBOOKINGS, Paced
 
     bookings: list[float] = []
 
@@ -665,7 +665,7 @@ def test_a_request_late_for_every_moment_goes_out_after_the_last_one() -> None:
 def test_a_request_that_would_start_late_books_again_and_reaches_the_gateway_once() -> None:
     """Waking on time is not enough: a slow new connection (here 0.2 s, four intervals at 20/s)
     delays the first byte, and a request that would go out late books a new moment instead."""
-    from vidgate.workers import Paced
+    from vidgate.batch.workers import Paced
 
     bookings: list[float] = []
     stalls = [0.2]
@@ -701,7 +701,7 @@ def test_a_request_that_would_start_late_books_again_and_reaches_the_gateway_onc
 def test_a_journal_from_an_older_vidgate_gains_the_new_columns(tmp_path: Path) -> None:
     import sqlite3
 
-    from vidgate.journal import Journal
+    from vidgate.batch.journal import Journal
 
     old = sqlite3.connect(tmp_path / Journal.NAME)
     old.executescript(
@@ -998,7 +998,7 @@ def test_a_loader_waits_for_the_load_lock_a_bounded_time(pg_server: str) -> None
     line naming the lock."""
     import psycopg
 
-    from vidgate.journal_pg import PgJournal, _lock_key
+    from vidgate.batch.journal.pg import PgJournal, _lock_key
 
     url = schema_url(pg_server)
     paused, second = PgJournal(url, answer_within=1.0), PgJournal(url, answer_within=1.0)
@@ -1037,7 +1037,7 @@ def test_a_server_that_freezes_during_loading_is_cut_off(tmp_path: Path, pg_serv
     import os
     import signal
 
-    from vidgate.journal_pg import PgJournal
+    from vidgate.batch.journal.pg import PgJournal
 
     journal = PgJournal(schema_url(pg_server), answer_within=1.0)
     row = journal.db.execute("SELECT pg_backend_pid()").fetchone()
@@ -1065,7 +1065,7 @@ def test_a_submit_late_for_its_booked_moment_can_still_be_stopped() -> None:
     """A submit whose moment (booked before its job was marked) passed waits for a new one;
     a stop during that wait calls it off with NotSent (nothing went out, so its job may go
     back to pending), while a retry after a first attempt went out is never called off."""
-    from vidgate.workers import NotSent, Paced, booked
+    from vidgate.batch.workers import NotSent, Paced, booked
 
     class Schedule:
         def reserve_request(self, per_second: float) -> float:

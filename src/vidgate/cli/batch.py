@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from vidgate import errors, exits
+from vidgate.batch.journal import URL_ENV, safe_url
 from vidgate.cli import (
     FAILED,
     USAGE,
@@ -28,7 +29,6 @@ from vidgate.cli import (
     err,
     out,
 )
-from vidgate.journal import URL_ENV, safe_url
 
 __all__ = ["batch"]
 
@@ -95,7 +95,7 @@ def batch(
 ) -> None:
     """Submit, wait and download many jobs; safe to kill and run again (it resumes)."""
 
-    from vidgate.journal import Journal, open_journal
+    from vidgate.batch.journal import Journal, open_journal
 
     if status_dir is not None and (jobs is not None or worker or load):
         err.print("[red]--status only reads a journal:[/] give no JOBS, --worker or --load with it")

@@ -2,12 +2,12 @@
 
     vidgate scaffold PAGE --spec specs/imini.yaml      # the model must not be in the spec yet
 
-The page is read with :mod:`vidgate.docs_diff`'s parser. The draft holds what the page states
-field by field: types, enums, ranges, defaults, string lengths, array limits, media formats and
-sizes, and which fields are required, each marked ``x-vidgate-source: doc`` with the page's own
-words in ``x-vidgate-quote``. The model joins the submit body's ``oneOf`` and discriminator, and
-the page's request example (or a minimal body) becomes the spec's example for it, so that after
-``make generate`` the clients, models, mock, demo and CLI know the model with no Python edit.
+The page is read with :mod:`vidgate.spectools.docs_diff`'s parser. The draft holds what the page
+states field by field: types, enums, ranges, defaults, string lengths, array limits, media formats
+and sizes, and which fields are required, each marked ``x-vidgate-source: doc`` with the page's own
+words in ``x-vidgate-quote``. The model joins the submit body's ``oneOf`` and discriminator, and the
+page's request example (or a minimal body) becomes the spec's example for it, so that after ``make
+generate`` the clients, models, mock, demo and CLI know the model with no Python edit.
 
 What a page says only in prose is not guessed: the draft has one input mode (``text``, marked
 ``gap``), no cross-field rules and no error codes. Those, and every field the parser could not
@@ -26,7 +26,8 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from vidgate import docs_diff, spec, specfile
+from vidgate import spec
+from vidgate.spectools import docs_diff, specfile
 
 __all__ = ["Draft", "ScaffoldError", "page_bodies", "scaffold_page", "schema_name"]
 

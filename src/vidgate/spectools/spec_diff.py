@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vidgate import spec, specfile
+from vidgate import spec
+from vidgate.spectools import specfile
 
 __all__ = [
     "Change",

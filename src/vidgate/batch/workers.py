@@ -35,8 +35,8 @@ from typing import Any
 
 import httpx
 
+from vidgate.batch.journal import Job
 from vidgate.errors import JournalError
-from vidgate.journal import Job
 
 __all__ = ["NotSent", "Paced", "booked", "pause", "take_slot", "work", "worker_id"]
 

@@ -36,7 +36,7 @@ def scaffold_cmd(
     types, enums, ranges, defaults, limits, required, each marked as from the page. What needs a
     human (modes, cross-field rules, error codes) is listed as BY HAND. Then run make generate."""
     _need("tools", "scaffold")
-    from vidgate import docs_diff, scaffold, specfile
+    from vidgate.spectools import docs_diff, scaffold, specfile
 
     try:
         text = page.read_text(encoding="utf-8")
@@ -91,7 +91,7 @@ def schema_diff_cmd(
     """Compare a gateway's own schema of a model with our spec, in spec-diff's classes: breaking
     where the vendor refuses what our spec accepts, compatible where it accepts more."""
     _need("tools", "schema-diff")
-    from vidgate import schema_diff, specfile
+    from vidgate.spectools import schema_diff, specfile
 
     _check_fail_on(fail_on)
     try:

@@ -35,12 +35,13 @@ from typing import Any, TypeGuard
 
 from vidgate._extras import require
 
-require("tools", "docs-diff (vidgate.docs_diff)")  # one line naming the extra
+require("tools", "docs-diff (vidgate.spectools.docs_diff)")  # one line naming the extra
 
 import yaml  # noqa: E402
 from ruamel.yaml.scalarstring import SingleQuotedScalarString  # noqa: E402
 
-from vidgate import docs_prose, docs_shapes, spec, specfile  # noqa: E402
+from vidgate import spec  # noqa: E402
+from vidgate.spectools import docs_prose, docs_shapes, specfile  # noqa: E402
 
 __all__ = [
     "APPLICABLE",

@@ -36,7 +36,8 @@ from typing import Any
 
 import yaml
 
-from vidgate import spec, spec_diff, specfile
+from vidgate import spec
+from vidgate.spectools import spec_diff, specfile
 
 __all__ = ["VendorSchema", "compare", "read_vendor"]
 

@@ -393,8 +393,8 @@ def mock(
     serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning", sock=sock)
 
 
-@app.command()
-def demo(
+@app.command("demo")
+def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
         "demo-output"
     ),
@@ -406,7 +406,7 @@ def demo(
     import asyncio
 
     _need("mock", "demo")
-    from vidgate import demo as demo_module
+    from vidgate.cli import demo as demo_module
     from vidgate.mock import Timing
 
     jobs = asyncio.run(demo_module.run(out_dir, Timing(queue, run), err if as_json else out))
@@ -438,7 +438,7 @@ def docs_diff_cmd(
     """List every difference between a documentation page and a spec file (exit 1 if any is
     unexplained; with --apply, exit 1 if any is left for a human)."""
     _need("tools", "docs-diff")
-    from vidgate import docs_diff, specfile
+    from vidgate.spectools import docs_diff, specfile
 
     try:
         text = page.read_text(encoding="utf-8")
@@ -496,7 +496,7 @@ def spec_diff_cmd(
     """Every contract change between two versions of a spec: breaking or compatible, with rule
     ids, modes and error codes, and the suggested semver bump."""
     _need("tools", "spec-diff")
-    from vidgate import spec_diff
+    from vidgate.spectools import spec_diff
 
     _check_fail_on(fail_on)
     try:
@@ -690,7 +690,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # registers `vidgate batch`, and `vidgate scaffold` and `schema-diff`, on this app
-from vidgate import cli_batch, cli_specs  # noqa: E402, F401
+from vidgate.cli import batch as cli_batch  # noqa: E402, F401
+from vidgate.cli import specs as cli_specs  # noqa: E402, F401
 
 if __name__ == "__main__":  # python -m vidgate.cli: the imported module's app has every command
     from vidgate.cli import main as _main

@@ -15,7 +15,7 @@ from typing import Any
 
 from vidgate._extras import require
 
-require("tools", "the spec-file tools (vidgate.specfile)")  # one line naming the extra
+require("tools", "the spec-file tools (vidgate.spectools.specfile)")  # one line naming the extra
 
 from ruamel.yaml import YAML  # noqa: E402
 from ruamel.yaml.error import YAMLError  # noqa: E402

@@ -3,8 +3,8 @@
     vidgate batch jobs.jsonl --journal postgresql://host/db --load     # once, anywhere
     vidgate batch --journal postgresql://host/db --worker --out DIR   # on every machine
 
-Same states and compare-and-set transitions as the SQLite journal (vidgate.journal). What sharing
-adds, all through the database and with its clock (so the machines' clocks do not matter):
+Same states and compare-and-set transitions as the SQLite journal (vidgate.batch.journal). What
+sharing adds, all through the database and with its clock (so the machines' clocks do not matter):
 
 - Claims. A worker takes jobs with ``SELECT … FOR UPDATE SKIP LOCKED`` and holds them under a
   lease it renews (``heartbeat``). A job whose lease ran out is free again: a ``submitted`` one is
@@ -33,9 +33,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from vidgate.dburl import connect_params
-from vidgate.errors import InputError, JournalError
-from vidgate.journal import (
+from vidgate.batch.dburl import connect_params
+from vidgate.batch.journal import (
     TRANSITIONS,
     Job,
     clean_error,
@@ -45,6 +44,7 @@ from vidgate.journal import (
     safe_url,
     storable,
 )
+from vidgate.errors import InputError, JournalError
 from vidgate.redact import redact
 
 __all__ = ["PgJournal"]

@@ -4,14 +4,14 @@
     counts = asyncio.run(run_batch(Path("jobs.jsonl"), BatchOptions("apimart", Path("out"))))
 
 Each line of the jobs file is one request body. Lines are validated before anything is sent; the
-journal (vidgate.journal) records every step, so running the same command again resumes: finished
-jobs are skipped, known task ids are polled instead of resubmitted, and a submit that may have
-reached the gateway without its reply being recorded is reported as ``unknown`` and resubmitted
+journal (vidgate.batch.journal) records every step, so running the same command again resumes:
+finished jobs are skipped, known task ids are polled instead of resubmitted, and a submit that may
+have reached the gateway without its reply being recorded is reported as ``unknown`` and resubmitted
 only with ``resubmit_unknown`` (then with the job's idempotency key where the gateway takes one).
 
 With ``journal="postgresql://…"`` the batch lives in PostgreSQL and any number of workers on any
 machines share it: one run loads it (``load_only``, or the first run), the others join with no
-jobs file (``path=None``). See vidgate.workers for claims, leases and the shared budget.
+jobs file (``path=None``). See vidgate.batch.workers for claims, leases and the shared budget.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidgate import _files, errors, jsonin, workers
+from vidgate import _files, errors, jsonin
+from vidgate.batch import workers
+from vidgate.batch.journal import Job, Journal, JournalBackend, journal_url, open_journal, safe_url
 from vidgate.gateways import gateway
-from vidgate.journal import Job, Journal, JournalBackend, journal_url, open_journal, safe_url
 from vidgate.validation import validator
 
 __all__ = ["BatchInvalidError", "BatchOptions", "batch_gateway", "load_jobs", "run_batch"]
@@ -62,7 +63,7 @@ class BatchOptions:
     client: Any = None  # an AsyncImini / AsyncApimart; built from the environment if None
     sleep: Callable[[float], Awaitable[None]] | None = None
     on_task: Callable[[int, Any], None] | None = None  # (line, Task) as each poll comes back
-    # shared journals and budgets (vidgate.workers)
+    # shared journals and budgets (vidgate.batch.workers)
     journal: str | None = None  # postgresql://… (default: VIDGATE_JOURNAL_URL, else SQLite in out)
     load_only: bool = False  # load the jobs into the journal and stop
     lease: float = 30.0  # seconds a claimed job stays this worker's without a heartbeat

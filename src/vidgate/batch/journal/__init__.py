@@ -20,12 +20,12 @@ processes that bypass the lock still cannot both submit it. SQLite and OS errors
 a full disk, a read-only folder) become ``vidgate.errors.JournalError``.
 
 Two backends share this interface (``JournalBackend``): ``Journal``, one SQLite file next to the
-output (one machine, one process at a time), and ``vidgate.journal_pg.PgJournal``, a PostgreSQL
-database that workers on several machines share (there the compare-and-set is what keeps a job
-from being submitted twice, and claims under leases share out the work). ``open_journal`` picks
-one from a URL. Both record who holds a job (``owner``, ``lease_until``), whether it holds an
-in-flight slot, and for a downloaded job its file's path, size, checksum and the worker that
-wrote it.
+output (one machine, one process at a time), and ``vidgate.batch.journal.pg.PgJournal``, a
+PostgreSQL database that workers on several machines share (there the compare-and-set is what keeps
+a job from being submitted twice, and claims under leases share out the work). ``open_journal``
+picks one from a URL. Both record who holds a job (``owner``, ``lease_until``), whether it holds an
+in-flight slot, and for a downloaded job its file's path, size, checksum and the worker that wrote
+it.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from vidgate.dburl import parse as parse_url
-from vidgate.dburl import register_url_password, safe_url
+from vidgate.batch.dburl import parse as parse_url
+from vidgate.batch.dburl import register_url_password, safe_url
 from vidgate.errors import ConfigurationError, InputError, JournalBusyError, JournalError
 from vidgate.redact import redact
 
@@ -191,7 +191,7 @@ def open_journal(url: str | None, folder: Path, create: bool = True) -> JournalB
     if url is None:
         return Journal(folder, create=create)
     if url.startswith(("postgresql://", "postgres://")):
-        from vidgate.journal_pg import PgJournal
+        from vidgate.batch.journal.pg import PgJournal
 
         return PgJournal(url, create=create)
     parsed = parse_url(url)
