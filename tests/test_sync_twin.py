@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -269,3 +270,9 @@ def test_sync_deadline_changes_nothing() -> None:
         raise TimeoutError  # a blocking exchange keeps its own errors: nothing is converted
     with _twin.deadline(time.monotonic() - 1, late):
         pass
+
+
+def test_the_sync_client_does_not_load_asyncio() -> None:
+    code = "import sys, vidgate.client; print('asyncio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -24,6 +23,8 @@ class async_deadline:  # lower case: used like asyncio.timeout, which it wraps
     __slots__ = ("_scope", "_timed_out")
 
     def __init__(self, end: float, timed_out: Callable[[], Exception]) -> None:
+        import asyncio  # here, so that the sync client does not load asyncio
+
         self._scope = asyncio.timeout(max(0.0, end - time.monotonic()))
         self._timed_out = timed_out
 
