@@ -18,8 +18,9 @@ setup: .venv/.uv-cmd ## Install uv if missing and build .venv from uv.lock
 demo: setup ## The end-to-end demo: every model of both gateways on the embedded mock gateway
 	@$(RUN) vidgate demo --out demo-output
 
-generate: setup ## Regenerate everything derived from specs/: generated/ and the README rules section
+generate: setup ## Regenerate everything derived: generated/ and the README rules section from specs/, the sync client from src/vidgate/aio.py
 	@$(RUN) python scripts/generate.py
+	@$(RUN) python scripts/unasync.py
 
 docs: setup ## Rewrite only the README's rules-per-model section (make generate does it too)
 	@$(RUN) python scripts/rules_table.py
@@ -33,9 +34,10 @@ lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes,
 lint-outside: setup ## openapi-generator, Spectral and Redocly on the specs (pinned, into .tools/; needs Java and Node)
 	@UV="$(UV)" bash scripts/lint_outside.sh
 
-check: setup lint-specs ## Lint specs, fail on stale/orphan generated files, ruff + mypy on our code
+check: setup lint-specs ## Lint specs, fail on stale/orphan generated files or a stale sync client, ruff + mypy on our code
 	@$(RUN) python scripts/generate.py --check
 	@$(RUN) python scripts/rules_table.py --check
+	@$(RUN) python scripts/unasync.py --check
 	@$(RUN) ruff check src scripts tests bench
 	@$(RUN) ruff format --check src scripts tests bench
 	@$(RUN) mypy

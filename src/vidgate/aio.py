@@ -1,12 +1,14 @@
-"""Asynchronous clients: ``AsyncImini`` and ``AsyncApimart`` (same methods, awaitable).
+"""Asynchronous clients: ``AsyncImini`` and ``AsyncApimart``.
 
-async with AsyncImini() as client:
+from vidgate import AsyncImini
+async with AsyncImini() as client:                       # IMINI_API_KEY, IMINI_BASE_URL
     task = await client.generate_and_wait(model="kling/kling-v3", prompt="an orange cat")
+    await client.download(task, "out/")
 """
 
 from __future__ import annotations
 
-import asyncio
+import asyncio  # unasync: async-only
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
@@ -17,7 +19,7 @@ import httpx
 from vidgate_typed import apimart as _apimart
 from vidgate_typed import imini as _imini
 
-from vidgate import _core, _files
+from vidgate import _core, _files, _twin
 from vidgate._options import Configurable
 from vidgate.errors import (
     APITimeoutError,
@@ -32,10 +34,15 @@ from vidgate.types import SubmittedTask, Task
 if TYPE_CHECKING:
     from vidgate.validation import Result
 
-__all__ = ["AsyncApimart", "AsyncClient", "AsyncImini", "WaitCancelled"]
+__all__ = [
+    "AsyncApimart",
+    "AsyncClient",
+    "AsyncImini",
+    "WaitCancelled",  # unasync: async-only
+]
 
 
-class WaitCancelled(asyncio.CancelledError):
+class WaitCancelled(asyncio.CancelledError):  # unasync: async-only
     """An async wait was cancelled: the task goes on. Still a CancelledError."""
 
     def __init__(self, task_id: str) -> None:
@@ -47,8 +54,15 @@ ByteProgress = Callable[[int, int | None], None]
 
 
 class AsyncClient(Configurable):
-    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``); the
-    per-call options and ``with_options`` are those of :class:`vidgate.client.SyncClient`."""
+    """A non-blocking client for one gateway (use ``AsyncImini`` or ``AsyncApimart``).
+
+    Every request method takes ``extra_headers``, ``extra_query`` and ``max_retries``, and a
+    per-exchange ``timeout`` (``request_timeout`` in the wait family, where ``timeout`` is the
+    wait's budget); ``with_options(...)`` returns a configured copy (see vidgate._options).
+    A header name or value that cannot be sent (not an RFC 9110 token; a line break, control or
+    non-ASCII character) raises ConfigurationError naming the header, never showing its value;
+    so does a call on a closed client or a closed ``http_client``. Nothing is sent in either
+    case."""
 
     gateway_name: ClassVar[str]
 
@@ -70,8 +84,17 @@ class AsyncClient(Configurable):
         download_timeout: float | None = None,
         response_version: str | bool = True,
     ) -> None:
-        """See :class:`vidgate.client.SyncClient` for the bounds and ``http_client`` (here an
-        ``httpx.AsyncClient``)."""
+        """``timeout`` bounds each API exchange as a whole (connect, send, headers and body);
+        ``max_response_bytes`` an API reply, ``max_download_bytes`` and ``download_timeout``
+        one result file (defaults in vidgate._core). ``response_version`` is the reply contract
+        asked for with every idempotency key on apimart (``X-APIMart-Response-Version``): True,
+        the spec's default, as apimart's own client sends it; a string, that version; False,
+        none (the pages' reply shape).
+
+        ``http_client``: your own ``httpx.AsyncClient`` (proxies, limits, mTLS, instrumentation)
+        for the API and the result files. vidgate still sends absolute URLs and the key per
+        request, sets each exchange's timeout, caps replies and downloads and redacts; the client
+        stays yours: ``aclose()`` leaves it open."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -124,7 +147,7 @@ class AsyncClient(Configurable):
 
     # ------------------------------------------------------------------------ API
     def validate(self, body: Any = None, /, **fields: Any) -> Result:
-        """Check a body against the spec without sending anything (no await needed)."""
+        """Check a body against the spec without sending anything."""
         from vidgate.validation import validator
 
         return validator(self._cfg.gateway.name).check(body if body is not None else fields)
@@ -142,7 +165,15 @@ class AsyncClient(Configurable):
         max_retries: int | None = None,
         **fields: Any,
     ) -> SubmittedTask:
-        """See :meth:`vidgate.client.SyncClient.generate`."""
+        """Validate, then submit one task. ``body`` is a dict or a generated model; or use fields.
+
+        Raises RequestValidationError or ConfigurationError (nothing sent), an APIError
+        subclass, or APIConnectionError; ``may_have_been_submitted`` says whether a task could
+        exist anyway. ``extra_body`` is merged into the body after validation and sent
+        unchecked: the escape hatch for a parameter the gateway accepts before the spec lists it.
+        ``idempotency_key`` only where the spec has an idempotency header (apimart): on imini it
+        is a ConfigurationError, since the gateway would make a task per call.
+        """
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
         body = body if body is not None else fields
         return await call._generate(body, idempotency_key, extra_body)
@@ -177,7 +208,7 @@ class AsyncClient(Configurable):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Task:
-        """See :meth:`vidgate.client.SyncClient.get`."""
+        """The task as it is now (retried on 429, 5xx and connection failures)."""
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
         return await call._get(task_id, None)
 
@@ -200,7 +231,15 @@ class AsyncClient(Configurable):
         request_timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Task:
-        """See :meth:`vidgate.client.SyncClient.wait`; cancelling raises WaitCancelled."""
+        """Poll until the task ends; returns it if it succeeded, else raises TaskFailedError.
+
+        Polls are placed around the predicted finish (progress, the gateway's estimate, run times
+        of earlier tasks of the same kind: see vidgate.schedule), else back off from the spec's
+        interval to its cap with jitter; never two closer than the interval. ``timeout``
+        (default: the spec's budget) raises WaitTimeoutError. Ctrl-C raises WaitInterrupted,
+        which carries the task id: the task itself goes on.
+        Cancelling the awaiting task raises WaitCancelled (a CancelledError), which carries it too.
+        """
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         return await call._wait(task_id, timeout, on_progress, poll_now)
 
@@ -229,7 +268,10 @@ class AsyncClient(Configurable):
         request_timeout: float | None = None,
         max_retries: int | None = None,
     ) -> AsyncIterator[Task]:
-        """See :meth:`vidgate.client.SyncClient.watch`: ``async for task in client.watch(id)``."""
+        """Each new state of the task (status or progress changed), polled on :meth:`wait`'s
+        schedule; the last one is terminal. A failed or cancelled task is yielded, not raised
+        (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait.
+        Use as ``async for task in client.watch(task_id): ...``."""
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         seen: Task | None = None
         try:
@@ -249,7 +291,8 @@ class AsyncClient(Configurable):
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
     ) -> AsyncGenerator[Task]:
-        """See :meth:`vidgate.client.SyncClient._polls`; cancelling raises WaitCancelled."""
+        """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
+        raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
         end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
@@ -276,7 +319,7 @@ class AsyncClient(Configurable):
                     yield done.value
                     return
                 yield last
-        except asyncio.CancelledError as exc:
+        except asyncio.CancelledError as exc:  # unasync: async-only
             raise WaitCancelled(task_id) from exc
         except KeyboardInterrupt as exc:
             raise WaitInterrupted(task_id) from exc
@@ -296,7 +339,7 @@ class AsyncClient(Configurable):
         max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        """See :meth:`vidgate.client.SyncClient.generate_and_wait`."""
+        """generate, then wait (``timeout`` is the wait's budget, see :meth:`wait`)."""
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         body = body if body is not None else fields
         submitted = await call._generate(body, idempotency_key, extra_body)
@@ -316,7 +359,13 @@ class AsyncClient(Configurable):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Path:
-        """See :meth:`vidgate.client.SyncClient.download`."""
+        """Stream a result file (``video``, ``cover`` or ``last_frame``) to ``dest``.
+
+        ``dest`` is a file, or a folder where the file is named after the task. Refuses to
+        overwrite unless asked; raises URLExpiredError once the gateway's URL has expired.
+        ``extra_headers`` and ``extra_query`` go to the gateway's API (the task query when
+        ``task`` is an id), never to the file's signed URL.
+        """
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
         return await call._download(task, dest, what, index, overwrite, on_progress)
 
@@ -333,12 +382,19 @@ class AsyncClient(Configurable):
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
+
+        def gave_up() -> DownloadError:
+            return DownloadError(
+                f"downloading the {what} of task {task.id}: gave up after "
+                f"{self._cfg.download_timeout:g} s (download_timeout)"
+            )
+
         attempt = 0
         while True:
             attempt += 1
             _core.refuse_closed(self._files, self._cfg.gateway.name)
             try:
-                async with asyncio.timeout(max(0.0, end - time.monotonic())):
+                async with _twin.async_deadline(end, gave_up):
                     timeout = self._cfg.exchange_timeout(end)
                     async with self._files.stream(
                         "GET", url, timeout=timeout, follow_redirects=True
@@ -354,11 +410,6 @@ class AsyncClient(Configurable):
                         delay = _core.download_retry(
                             self._cfg, attempt, task, what, expires_at, response=response
                         )
-            except TimeoutError:
-                raise DownloadError(
-                    f"downloading the {what} of task {task.id}: gave up after "
-                    f"{self._cfg.download_timeout:g} s (download_timeout)"
-                ) from None
             except httpx.TransportError as exc:
                 delay = _core.download_retry(self._cfg, attempt, task, what, expires_at, exc=exc)
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
@@ -366,10 +417,7 @@ class AsyncClient(Configurable):
                     f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
                 ) from exc
             if _core.past(end, delay):
-                raise DownloadError(
-                    f"downloading the {what} of task {task.id}: gave up after "
-                    f"{self._cfg.download_timeout:g} s (download_timeout)"
-                )
+                raise gave_up()
             await self._sleep(delay)
 
     # ------------------------------------------------------------------------ plumbing
@@ -397,7 +445,7 @@ class AsyncClient(Configurable):
         _core.refuse_closed(self._api, self._cfg.gateway.name)
         status = None
         try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+            async with _twin.async_deadline(deadline, _reply_too_late):
                 timeout = self._cfg.exchange_timeout(deadline)
                 async with self._api.stream(
                     **self._with_extras(request), timeout=timeout
@@ -407,9 +455,7 @@ class AsyncClient(Configurable):
                     async for chunk in response.aiter_bytes():
                         reader.add(chunk)
                     return reader.result()
-        except TimeoutError:
-            return httpx.ReadTimeout("no complete reply before the exchange's deadline")
-        except httpx.TransportError as exc:
+        except httpx.TransportError as exc:  # a timeout, the deadline's too
             return exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise _core.unusable(exc, self._cfg.gateway.name, status) from exc
@@ -434,6 +480,10 @@ class AsyncClient(Configurable):
         except StopIteration as done:
             response: httpx.Response = done.value
             return response
+
+
+def _reply_too_late() -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("no complete reply before the exchange's deadline")
 
 
 class AsyncImini(_imini.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model

@@ -1,3 +1,4 @@
+# generated from src/vidgate/aio.py by scripts/unasync.py; do not edit (make generate)
 """Synchronous clients: ``Imini`` and ``Apimart``.
 
 from vidgate import Imini
@@ -9,7 +10,8 @@ with Imini() as client:                       # IMINI_API_KEY, IMINI_BASE_URL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -17,14 +19,27 @@ import httpx
 from vidgate_typed import apimart as _apimart
 from vidgate_typed import imini as _imini
 
-from vidgate import _core, _files, errors
+from vidgate import _core, _files, _twin
 from vidgate._options import Configurable
+from vidgate.errors import (
+    APITimeoutError,
+    DownloadError,
+    MalformedResponseError,
+    TaskFailedError,
+    WaitInterrupted,
+    WaitTimeoutError,
+)
 from vidgate.types import SubmittedTask, Task
 
 if TYPE_CHECKING:
     from vidgate.validation import Result
 
-__all__ = ["Apimart", "Imini", "SyncClient"]
+__all__ = [
+    "Apimart",
+    "Imini",
+    "SyncClient",
+]
+
 
 ByteProgress = Callable[[int, int | None], None]
 
@@ -67,10 +82,10 @@ class SyncClient(Configurable):
         the spec's default, as apimart's own client sends it; a string, that version; False,
         none (the pages' reply shape).
 
-        ``http_client``: your own ``httpx.Client`` (proxies, limits, mTLS, instrumentation) for
-        the API and the result files. vidgate still sends absolute URLs and the key per request,
-        sets each exchange's timeout, caps replies and downloads and redacts; the client stays
-        yours: ``close()`` leaves it open."""
+        ``http_client``: your own ``httpx.Client`` (proxies, limits, mTLS, instrumentation)
+        for the API and the result files. vidgate still sends absolute URLs and the key per
+        request, sets each exchange's timeout, caps replies and downloads and redacts; the client
+        stays yours: ``close()`` leaves it open."""
         self._cfg = _core.Config.build(
             self.gateway_name,
             api_key,
@@ -86,12 +101,19 @@ class SyncClient(Configurable):
             download_timeout=download_timeout,
         )
         self._sleep = sleep or time.sleep
+
+        def on_request(request: httpx.Request) -> None:
+            self._cfg.log_request(request)
+
+        def on_response(response: httpx.Response) -> None:
+            self._cfg.log_response(response)
+
         if self._cfg.own_http_client(http_client, httpx.Client, transport):
             assert http_client is not None
             self._external = True
             self._api = self._files = http_client
             return
-        hooks = {"request": [self._cfg.log_request], "response": [self._cfg.log_response]}
+        hooks = {"request": [on_request], "response": [on_response]}
         self._api = self._cfg.api_client(transport, hooks).get_httpx_client()
         self._files = httpx.Client(**self._cfg.files_args(transport))
 
@@ -144,7 +166,8 @@ class SyncClient(Configurable):
         is a ConfigurationError, since the gateway would make a task per call.
         """
         call = self._per_call(extra_headers, extra_query, timeout, max_retries)
-        return call._generate(body if body is not None else fields, idempotency_key, extra_body)
+        body = body if body is not None else fields
+        return call._generate(body, idempotency_key, extra_body)
 
     def _generate(
         self, body: Any, idempotency_key: str | None, extra_body: Mapping[str, Any] | None
@@ -161,7 +184,7 @@ class SyncClient(Configurable):
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
                 return _core.with_response(submitted, response)
-            except errors.MalformedResponseError as exc:
+            except MalformedResponseError as exc:
                 if not idempotent:  # the task may exist: never sent again without a key
                     raise
                 attempt += 1  # the key makes asking again safe
@@ -177,7 +200,8 @@ class SyncClient(Configurable):
         max_retries: int | None = None,
     ) -> Task:
         """The task as it is now (retried on 429, 5xx and connection failures)."""
-        return self._per_call(extra_headers, extra_query, timeout, max_retries)._get(task_id, None)
+        call = self._per_call(extra_headers, extra_query, timeout, max_retries)
+        return call._get(task_id, None)
 
     def _get(self, task_id: str, end: float | None) -> Task:
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
@@ -217,8 +241,9 @@ class SyncClient(Configurable):
         poll_now: bool,
     ) -> Task:
         last: Task | None = None
-        for task in self._polls(task_id, timeout, on_progress, poll_now):
-            last = task
+        with closing(self._polls(task_id, timeout, on_progress, poll_now)) as polls:
+            for task in polls:
+                last = task
         assert last is not None  # _polls ends with the succeeded task, or raises
         return last
 
@@ -235,15 +260,17 @@ class SyncClient(Configurable):
     ) -> Iterator[Task]:
         """Each new state of the task (status or progress changed), polled on :meth:`wait`'s
         schedule; the last one is terminal. A failed or cancelled task is yielded, not raised
-        (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait."""
+        (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait.
+        Use as ``for task in client.watch(task_id): ...``."""
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         seen: Task | None = None
         try:
-            for task in call._polls(task_id, timeout, None, poll_now):
-                if _core.new_state(seen, task):
-                    seen = task
-                    yield task
-        except errors.TaskFailedError as failed:
+            with closing(call._polls(task_id, timeout, None, poll_now)) as polls:
+                for task in polls:
+                    if _core.new_state(seen, task):
+                        seen = task
+                        yield task
+        except TaskFailedError as failed:
             if _core.new_state(seen, failed.task):
                 yield failed.task
 
@@ -253,7 +280,7 @@ class SyncClient(Configurable):
         timeout: float | None,
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
-    ) -> Iterator[Task]:
+    ) -> Generator[Task]:
         """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
         raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
@@ -268,16 +295,14 @@ class SyncClient(Configurable):
                 try:
                     last = self._get(task_id, end)
                     unusable = 0
-                except errors.MalformedResponseError as exc:  # one bad poll does not end a wait
+                except MalformedResponseError as exc:  # one bad poll does not end a wait
                     unusable += 1
                     delay = self._cfg.after_malformed(exc, unusable, end)
                     continue
-                except errors.APITimeoutError:
+                except APITimeoutError:
                     if not _core.past(end):
                         raise
-                    raise errors.WaitTimeoutError(
-                        task_id, time.monotonic() - started, last
-                    ) from None
+                    raise WaitTimeoutError(task_id, time.monotonic() - started, last) from None
                 try:
                     delay = plan.send(last)
                 except StopIteration as done:
@@ -285,7 +310,7 @@ class SyncClient(Configurable):
                     return
                 yield last
         except KeyboardInterrupt as exc:
-            raise errors.WaitInterrupted(task_id) from exc
+            raise WaitInterrupted(task_id) from exc
 
     def generate_and_wait(
         self,
@@ -345,57 +370,76 @@ class SyncClient(Configurable):
         url, expires_at = _core.download_source(task, what, index)
         path: Path = _files.download_target(task, url, dest, what, index, overwrite)
         end = time.monotonic() + self._cfg.download_timeout
+
+        def gave_up() -> DownloadError:
+            return DownloadError(
+                f"downloading the {what} of task {task.id}: gave up after "
+                f"{self._cfg.download_timeout:g} s (download_timeout)"
+            )
+
         attempt = 0
         while True:
             attempt += 1
             _core.refuse_closed(self._files, self._cfg.gateway.name)
             try:
-                timeout = self._cfg.exchange_timeout(end)
-                with self._files.stream(
-                    "GET", url, timeout=timeout, follow_redirects=True
-                ) as response:
-                    if response.status_code == 200:
-                        sink = _files.FileSink(self._cfg, path, task, what, response, end)
-                        try:
-                            for chunk in response.iter_bytes():
-                                sink.write(chunk, response.num_bytes_downloaded)
-                                if on_progress:
-                                    on_progress(sink.done, sink.expected)
-                            sink.finish(response.num_bytes_downloaded, overwrite)
-                        except BaseException:
-                            sink.discard()
-                            raise
-                        return path
-                    delay = _core.download_retry(
-                        self._cfg, attempt, task, what, expires_at, response=response
-                    )
+                with _twin.deadline(end, gave_up):
+                    timeout = self._cfg.exchange_timeout(end)
+                    with self._files.stream(
+                        "GET", url, timeout=timeout, follow_redirects=True
+                    ) as response:
+                        if response.status_code == 200:
+                            self._save(
+                                response,
+                                _files.FileSink(self._cfg, path, task, what, response, end),
+                                overwrite,
+                                on_progress,
+                            )
+                            return path
+                        delay = _core.download_retry(
+                            self._cfg, attempt, task, what, expires_at, response=response
+                        )
             except httpx.TransportError as exc:
                 delay = _core.download_retry(self._cfg, attempt, task, what, expires_at, exc=exc)
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise errors.DownloadError(
+                raise DownloadError(
                     f"downloading the {what} of task {task.id}: {type(exc).__name__}: {exc}"
                 ) from exc
             if _core.past(end, delay):
-                raise errors.DownloadError(
-                    f"downloading the {what} of task {task.id}: gave up after "
-                    f"{self._cfg.download_timeout:g} s (download_timeout)"
-                )
+                raise gave_up()
             self._sleep(delay)
 
     # ------------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _save(
+        response: httpx.Response,
+        sink: _files.FileSink,
+        overwrite: bool,
+        on_progress: ByteProgress | None,
+    ) -> None:
+        try:
+            for chunk in response.iter_bytes():
+                sink.write(chunk, response.num_bytes_downloaded)
+                if on_progress:
+                    on_progress(sink.done, sink.expected)
+            sink.finish(response.num_bytes_downloaded, overwrite)
+        except BaseException:
+            sink.discard()
+            raise
+
     def _exchange(self, request: dict[str, Any], deadline: float) -> httpx.Response | Exception:
         """One request and its whole reply, within ``deadline`` and the reply size cap."""
         _core.refuse_closed(self._api, self._cfg.gateway.name)
         status = None
         try:
-            timeout = self._cfg.exchange_timeout(deadline)
-            with self._api.stream(**self._with_extras(request), timeout=timeout) as response:
-                status = response.status_code
-                reader = self._cfg.reply_reader(response, deadline)
-                for chunk in response.iter_bytes():
-                    reader.add(chunk)
-                return reader.result()
-        except httpx.TransportError as exc:
+            with _twin.deadline(deadline, _reply_too_late):
+                timeout = self._cfg.exchange_timeout(deadline)
+                with self._api.stream(**self._with_extras(request), timeout=timeout) as response:
+                    status = response.status_code
+                    reader = self._cfg.reply_reader(response, deadline)
+                    for chunk in response.iter_bytes():
+                        reader.add(chunk)
+                    return reader.result()
+        except httpx.TransportError as exc:  # a timeout, the deadline's too
             return exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise _core.unusable(exc, self._cfg.gateway.name, status) from exc
@@ -411,7 +455,7 @@ class SyncClient(Configurable):
                 else:
                     assert isinstance(step, float)
                     if _core.past(end, step):
-                        raise errors.APITimeoutError(
+                        raise APITimeoutError(
                             f"{self._cfg.gateway.name}: the deadline passed before a retry"
                         )
                     self._sleep(step)
@@ -420,6 +464,10 @@ class SyncClient(Configurable):
         except StopIteration as done:
             response: httpx.Response = done.value
             return response
+
+
+def _reply_too_late() -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("no complete reply before the exchange's deadline")
 
 
 class Imini(_imini.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
