@@ -14,9 +14,10 @@ what the block printed. Any other failure, or exit status 2 and above, fails the
 
 A block that cannot run here is marked on the line before its fence, and reported as skipped with
 its reason: ``<!-- docs-test: skip: REASON -->``, or ``<!-- docs-test: run-by: tests/FILE.py -->``
-for a block another test runs as written (that file must read the page). Blocks in another
-language fail until given a runner here. ``test_the_docs_have_blocks_and_few_skips`` prints how
-many blocks each file has and what happens to them (``pytest -s`` shows it).
+for a block another test runs as written (that file reads the page: ``PAGE = "docs/NAME.md"``).
+Blocks in another language fail until given a runner here.
+``test_the_docs_have_blocks_and_few_skips`` prints how many blocks each file has and what happens
+to them (``pytest -s`` shows it).
 """
 
 from __future__ import annotations
@@ -262,9 +263,14 @@ def outcomes(
 
 
 def reads_the_page(block: Block) -> bool:
-    """The test file a run-by block names exists and reads the block's page."""
+    """The test file a run-by block names is under tests/ and reads the block's page: it names
+    it in a module constant, ``PAGE = "docs/NAME.md"``, and reads ``(ROOT / PAGE)``."""
     test = ROOT / (block.run_by or "")
-    return test.is_file() and test.parent == ROOT / "tests" and block.page in test.read_text()
+    if not (test.is_file() and test.parent == ROOT / "tests"):
+        return False
+    text = test.read_text(encoding="utf-8")
+    named = re.search(rf'^PAGE = "{re.escape(block.page)}"', text, re.MULTILINE)
+    return named is not None and "(ROOT / PAGE)" in text
 
 
 def summary() -> str:
@@ -295,7 +301,7 @@ def test_the_docs_have_blocks_and_few_skips(capsys: pytest.CaptureFixture[str]) 
     assert all(b.skip for b in skipped), "a skip needs a reason"
     assert len(skipped) <= 2, [b.id for b in skipped]
     unread = [b.id for b in BLOCKS if b.run_by is not None and not reads_the_page(b)]
-    assert unread == [], "run-by names a test file under tests/ that reads the page"
+    assert unread == [], "run-by names a test file under tests/ whose PAGE is the page"
 
 
 def test_blocks_are_found_indented_and_marked() -> None:
