@@ -328,6 +328,15 @@ def test_the_install_sections_name_every_extra() -> None:
     assert set(re.findall(r"\| `pip install 'vidgate\[(\w+)\]'` \|", page)) == extras
 
 
+def test_the_readme_links_lead_to_pages_that_exist() -> None:
+    """The README's relative links (mkdocs --strict checks the docs pages' own links)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#")[0] for t in re.findall(r"\]\(([^)]+)\)", readme)]
+    local = [t for t in targets if "://" not in t]
+    assert len(local) >= 10
+    assert [t for t in local if not (ROOT / t).is_file()] == []
+
+
 def test_expected_output_reads_comment_lines_after_a_command() -> None:
     code = "echo hi | tool -\n# hi there\n#   more\ntool b   # inline: not output\n# x\n"
     assert expected_output(code) == ["hi there", "more", "x"]
