@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
 
-.PHONY: help setup demo generate docs check lint-specs test test-slow test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
+.PHONY: help setup demo generate docs docs-site check lint-specs test test-slow test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,12 +18,15 @@ setup: .venv/.uv-cmd ## Install uv if missing and build .venv from uv.lock
 demo: setup ## The end-to-end demo: every model of both gateways on the embedded mock gateway
 	@$(RUN) vidgate demo --out demo-output
 
-generate: setup ## Regenerate everything derived: generated/ and the README rules section from specs/, the sync client from src/vidgate/aio.py
+generate: setup ## Regenerate everything derived: generated/ and docs/rules.md from specs/, the sync client src/vidgate/client.py from aio.py
 	@$(RUN) python scripts/generate.py
 	@$(RUN) python scripts/unasync.py
 
-docs: setup ## Rewrite only the README's rules-per-model section (make generate does it too)
+docs: setup ## Rewrite only the rules-per-model page docs/rules.md (make generate does it too)
 	@$(RUN) python scripts/rules_table.py
+
+docs-site: setup ## Build the docs site into site/ (mkdocs build --strict: any warning fails)
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict --site-dir site
 
 release: setup ## Version a spec change: bump versions, draft CHANGELOG.md (FROM=git rev of the last release)
 	@$(RUN) python scripts/release.py --from $(or $(FROM),$(error set FROM=GIT_REV, e.g. make release FROM=HEAD))
@@ -46,7 +49,7 @@ check: setup lint-specs ## Lint specs, fail on stale/orphan generated files or a
 test: setup ## Every layer but live: unit, contract, docs (the minutes-long proofs: make test-slow)
 	@$(RUN) pytest -m "not live and not proof"
 
-test-slow: setup ## The minutes-long end-to-end proofs (the README's release path); CI runs it after make test
+test-slow: setup ## The minutes-long end-to-end proofs (the release path of docs/spec-changes.md); CI runs it after make test
 	@$(RUN) pytest -m proof
 
 test-fast: setup ## The same without the slow (codegen, mypy) tests

@@ -6,7 +6,7 @@
    repository, with the downstream tools locked in uv.lock (group `downstream`).
 3. Copy scripts/downstream/ (a consumer module, a test file, a file of deliberate mistakes, the
    project's pytest settings) there and, from that folder, with no repository path in sight and
-   IMINI_*/APIMART_* exported as the README tells users to: `mypy --strict` on the consumer and
+   IMINI_*/APIMART_* exported as docs/cli.md tells users to: `mypy --strict` on the consumer and
    the tests, then on mistakes.py (every line marked `# E: <code>` must be reported with that
    code, no other line), then pyright the same way (skipped, saying so, if it cannot fetch its
    Node.js), then pytest (every fixture, sync and async, under anyio and pytest-asyncio).
@@ -46,7 +46,7 @@ REPORTED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[a-z
 PYRIGHT = re.compile(r"^\s*(?P<file>\S+?):(?P<line>\d+):\d+ - error: ")
 # .gitignore: hatchling always adds it (a rebuild from the sdist reads it)
 SDIST_TOP = {"src", "generated", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
-# what the README tells users to export (CLI section): fixtures must not see it
+# what docs/cli.md tells users to export: fixtures must not see it
 README_ENV = {
     "IMINI_API_KEY": "sk-mock",
     "IMINI_BASE_URL": "http://127.0.0.1:4010/imini",

@@ -1,6 +1,6 @@
 """Regenerate everything derived from specs/, or check that it is up to date.
 
-    python scripts/generate.py           # write generated/ and the README's rules section
+    python scripts/generate.py           # write generated/ and the rules page docs/rules.md
     python scripts/generate.py --check   # regenerate in a temporary folder, fail on any change
 
 Both generators run into a temporary tree; every file then gets a header naming its source spec
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if generated/ is not up to date")
     parser.add_argument("--out", type=Path, default=GENERATED, help="folder to (re)generate")
-    parser.add_argument("--no-docs", action="store_true", help="leave the README rules section")
+    parser.add_argument("--no-docs", action="store_true", help="leave the rules page docs/rules.md")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryDirectory(prefix="vidgate-out-") as tmp:
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.out)
         shutil.copytree(fresh, args.out)
         print(f"wrote {len(files(args.out))} files to {args.out}")
-    if args.out == GENERATED and not args.no_docs:  # the README's rules section, from the specs
+    if args.out == GENERATED and not args.no_docs:  # docs/rules.md, from the specs
         done = subprocess.run([sys.executable, str(ROOT / "scripts" / "rules_table.py")])
         return done.returncode
     return 0

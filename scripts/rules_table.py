@@ -1,7 +1,7 @@
-"""Write (or check) the README section that lists, per model, which rules live where.
+"""Write (or check) the docs page section that lists, per model, which rules live where.
 
-python scripts/rules_table.py          # rewrite the section between the markers in README.md
-python scripts/rules_table.py --check  # fail if README.md is out of date with the specs
+python scripts/rules_table.py          # rewrite the section between the markers in docs/rules.md
+python scripts/rules_table.py --check  # fail if docs/rules.md is out of date with the specs
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from vidgate import spec
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "rules.md"
 BEGIN, END = "<!-- rules:begin (scripts/rules_table.py) -->", "<!-- rules:end -->"
 FIELD_CHECKERS = "pydantic + JSON Schema"
 FIELD_KEYWORDS: dict[str, Callable[[Any], str]] = {
@@ -106,7 +106,7 @@ def section() -> str:
             schema = doc["components"]["schemas"][name]
             modes = [m for rule in schema.get("allOf", []) for m in _modes(rule)]
             out += [
-                f"#### {gateway} · `{model}` (`specs/{gateway}.yaml#/components/schemas/{name}`)",
+                f"## {gateway} · `{model}` (`specs/{gateway}.yaml#/components/schemas/{name}`)",
                 "",
                 f"Modes, in routing order: {', '.join(f'`{m}`' for m in modes)}.",
                 "",
@@ -141,15 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    text = README.read_text()
+    text = PAGE.read_text(encoding="utf-8")
     start, end = text.index(BEGIN), text.index(END) + len(END)
     updated = text[:start] + section() + text[end:]
     if args.check:
         if updated != text:
-            print("README.md rules section is stale: run make generate", file=sys.stderr)
+            print("docs/rules.md is stale: run make generate", file=sys.stderr)
             return 1
         return 0
-    README.write_text(updated)
+    PAGE.write_text(updated, encoding="utf-8")
     return 0
 
 

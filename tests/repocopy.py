@@ -1,4 +1,4 @@
-"""A committed copy of the working tree, for the proofs that run the README's commands in it."""
+"""A committed copy of the working tree, for the proofs that run the docs' commands in it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README's main command (the demo), the pytest plugin as a downstream user sees it, and the
+"""The demo (`make demo` of the README), the pytest plugin as a downstream user sees it, and the
 mock as a real server on a loopback socket."""
 
 from __future__ import annotations

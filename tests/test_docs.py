@@ -486,10 +486,10 @@ def test_prose_words_are_not_taken_for_a_default() -> None:
     ]
 
 
-def test_the_release_path_edits_print_the_readme_samples(
+def test_the_release_path_edits_print_the_page_samples(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The README's "When a docs page changes" samples for steps 1 and 2, from the edits
+    """The samples of docs/spec-changes.md for steps 1 and 2, from the edits
     tests/test_release_path.py makes (that test is slow; this one keeps the samples honest)."""
     import test_release_path as release
 
@@ -500,7 +500,7 @@ def test_the_release_path_edits_print_the_readme_samples(
     copy = tmp_path / "specs" / "imini.yaml"
     shutil.copy(SPECS / "imini.yaml", copy)
     release.explain_conflict(copy, "reference_images", None)  # before the human step
-    steps = [s for s in release.readme_steps() if "docs-diff" in s.command]
+    steps = [s for s in release.page_steps() if "docs-diff" in s.command]
     assert [len(s.shown) > 1 for s in steps] == [True, True]
     for step, extra in zip(steps, ([], ["--apply"]), strict=True):
         with pytest.raises(SystemExit) as done:

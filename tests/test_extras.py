@@ -149,16 +149,16 @@ def test_the_extras_are_declared_and_nothing_needs_dateutil() -> None:
         assert name not in core
 
 
-def test_the_readme_names_every_core_dependency() -> None:
-    """The README's "Using vidgate in your project" sentence listing the core's dependencies
-    names each one pyproject.toml declares."""
+def test_the_docs_name_every_core_dependency() -> None:
+    """The getting-started page's sentence listing the core's dependencies names each one
+    pyproject.toml declares."""
     import re
     import tomllib
 
     root = Path(__file__).resolve().parent.parent
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    readme = (root / "README.md").read_text()
-    (sentence,) = re.findall(r"The core needs (.*?)\.", readme, re.S)
+    page = (root / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    (sentence,) = re.findall(r"The core needs (.*?)\.", page, re.S)
     named = {word.lower() for word in re.findall(r"[\w.-]+", sentence)}
     for requirement in project["dependencies"]:
         name = re.match(r"[\w.-]+", requirement)

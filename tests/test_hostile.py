@@ -62,9 +62,9 @@ def test_the_checks_can_fail(server: Server, tmp_path: Path) -> None:
     assert hostile._outside(work) == [work / "escape-rel"]
 
 
-def test_the_readme_exit_code_table_is_the_one_the_cli_follows() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    table = readme.split("| code | meaning |", 1)[1].split("\n\n", 1)[0]
+def test_the_docs_exit_code_table_is_the_one_the_cli_follows() -> None:
+    page = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    table = page.read_text(encoding="utf-8").split("| code | meaning |", 1)[1].split("\n\n", 1)[0]
     rows = [line.strip("|").split("|", 1) for line in table.splitlines()[2:]]
     documented = {int(code): text.strip().replace("`", "") for code, text in rows}
     assert documented == {code: text.replace("`", "") for code, text in exits.CODES.items()}

@@ -1,17 +1,23 @@
-"""Every code block of README.md runs here, so none can rot.
+"""Every code block of README.md and docs/*.md runs here, so none can rot.
 
-Blocks are found when the tests are collected: a block added to the README is tested without any
-change here. Python blocks run as scripts (or, when they define ``test_`` functions, under pytest
-with vidgate's plugin); shell blocks run in bash against the mock gateway as a real server. Each
-runs in a fresh folder holding ``.venv`` and ``specs`` (links into the repository) and the files
-the README's commands name. The README's IMINI_*/APIMART_* variables point at the mock server.
+Blocks are found when the tests are collected: a block added to the README or a docs page, or a
+new page, is tested without any change here. Fences may be indented (a block inside a numbered
+step); the block is read dedented. Python blocks run as scripts (or, when they define ``test_``
+functions, under pytest with vidgate's plugin); shell blocks run in bash against the mock gateway
+as a real server; YAML blocks must parse. Each runs in a fresh folder holding ``.venv`` and
+``specs`` (links into the repository) and the files the commands name. The IMINI_*/APIMART_*
+variables the CLI page exports point at the mock server.
 
 A shell command may exit 1 (invalid body, failed task) only in a block that shows what it prints:
 full-line ``# ...`` comments right after a command are its expected output, and each must appear in
 what the block printed. Any other failure, or exit status 2 and above, fails the test.
 
-A block that cannot run here is marked on the line before its fence, with the reason:
-``<!-- readme-test: skip: REASON -->``. Blocks in another language fail until given a runner here.
+A block that cannot run here is marked on the line before its fence, and reported as skipped with
+its reason: ``<!-- docs-test: skip: REASON -->``, or ``<!-- docs-test: run-by: tests/FILE.py -->``
+for a block another test runs as written (that file reads the page: ``PAGE = "docs/NAME.md"``).
+Blocks in another language fail until given a runner here.
+``test_the_docs_have_blocks_and_few_skips`` prints how many blocks each file has and what happens
+to them (``pytest -s`` shows it).
 """
 
 from __future__ import annotations
@@ -23,37 +29,43 @@ import shutil
 import socket
 import subprocess
 import sys
+import textwrap
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vidgate import spec
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 VENV = Path(sys.prefix)  # the environment running the tests (the clone's .venv, as a rule)
-SKIP = re.compile(r"<!--\s*readme-test:\s*skip:\s*(?P<reason>.*?)\s*-->")
-FENCE = re.compile(r"^```(?P<lang>[\w-]*)\s*$")
+MARK = re.compile(r"<!--\s*docs-test:\s*(?P<kind>skip|run-by):\s*(?P<reason>.*?)\s*-->")
+FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
 SHELLS = {"sh", "bash", "shell", "console"}
+YAML = {"yaml", "yml"}
 TIMEOUT = 120
 
 
 @dataclass(frozen=True)
 class Block:
+    page: str  # relative to the repository root
     line: int  # of the opening fence, 1-based
     lang: str
     code: str
-    skip: str | None  # the stated reason, when marked
+    skip: str | None  # the stated reason, when marked skip
+    run_by: str | None = None  # the test file that runs it, when marked run-by
 
     @property
     def id(self) -> str:
-        return f"README.md:{self.line}:{self.lang or 'plain'}"
+        return f"{self.page}:{self.line}:{self.lang or 'plain'}"
 
 
-def blocks(text: str) -> list[Block]:
+def blocks(text: str, page: str = "README.md") -> list[Block]:
     found: list[Block] = []
     lines = text.splitlines()
     index = 0
@@ -64,14 +76,22 @@ def blocks(text: str) -> list[Block]:
             continue
         end = next(j for j in range(index + 1, len(lines)) if lines[j].strip() == "```")
         before = next((lines[j] for j in range(index - 1, -1, -1) if lines[j].strip()), "")
-        marked = SKIP.search(before)
-        code = "\n".join(lines[index + 1 : end]) + "\n"
-        found.append(Block(index + 1, opening["lang"], code, marked["reason"] if marked else None))
+        marked = MARK.search(before)
+        kind = marked["kind"] if marked else None
+        reason = marked["reason"] if marked else None
+        code = textwrap.dedent("\n".join(lines[index + 1 : end]) + "\n")
+        skip = reason if kind == "skip" else None
+        run_by = reason if kind == "run-by" else None
+        found.append(Block(page, index + 1, opening["lang"], code, skip, run_by))
         index = end + 1
     return found
 
 
-BLOCKS = blocks(README.read_text(encoding="utf-8"))
+BLOCKS = [
+    b
+    for path in PAGES
+    for b in blocks(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())
+]
 
 
 def free_port() -> int:
@@ -82,7 +102,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def mock_server() -> Iterator[dict[str, str]]:
-    """`vidgate mock --port 0 --json` with short tasks; yields the README's variables for it."""
+    """`vidgate mock --port 0 --json` with short tasks; yields the CLI page's variables for it."""
     command = [sys.executable, "-c", "from vidgate.cli import main; main()", "mock"]
     options = ["--port", "0", "--json", "--queue", "0", "--run", "0"]  # done at the first poll
     server = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, text=True)
@@ -110,7 +130,7 @@ def _example_body(gateway: spec.Gateway) -> dict[str, object]:
 
 
 def workdir(folder: Path) -> Path:
-    """A folder like a clone's root, with the files the README's commands name."""
+    """A folder like a clone's root, with the files the pages' commands name."""
     folder.mkdir(parents=True)
     (folder / ".venv").symlink_to(VENV)
     (folder / "specs").symlink_to(ROOT / "specs")
@@ -139,7 +159,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 
 def expected_output(code: str) -> list[str]:
-    """Full-line comments right after a command line: what the README says it prints."""
+    """Full-line comments right after a command line: what the page says it prints."""
     expected: list[str] = []
     after_command = False  # the previous line was a command, or output shown after one
     for line in code.splitlines():
@@ -158,7 +178,7 @@ def execute(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.Complete
         script = "\n".join(
             [
                 "set -o pipefail",
-                "trap 'echo \"readme-test: exit $? from: $BASH_COMMAND\" >&2' ERR",
+                "trap 'echo \"docs-test: exit $? from: $BASH_COMMAND\" >&2' ERR",
                 "trap 'trap - ERR; kill $(jobs -p) 2>/dev/null; wait' EXIT",  # stop its servers
                 block.code.replace("4010", port),
             ]
@@ -177,21 +197,31 @@ def execute(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def judge(block: Block, done: subprocess.CompletedProcess[str]) -> None:
+    """A block's run against what the page says of it."""
     printed = done.stdout + done.stderr
     if block.lang not in SHELLS:
         assert done.returncode == 0, f"{block.id}:\n{printed}"
         return
-    failures = re.findall(r"readme-test: exit (\d+) from: (.*)", done.stderr)
+    failures = re.findall(r"docs-test: exit (\d+) from: (.*)", done.stderr)
     hard = [f for f in failures if f[0] != "1"]
     assert not hard, f"{block.id}: {hard}\n{printed}"
     expected = expected_output(block.code)
     assert not failures or expected, f"{block.id}: {failures} without shown output\n{printed}"
     flat = " ".join(printed.split())
     missing = [line for line in expected if line not in flat]
-    assert not missing, f"{block.id}: output the README shows was not printed: {missing}\n{printed}"
+    assert not missing, f"{block.id}: output the page shows was not printed: {missing}\n{printed}"
 
 
-RUNNABLE = [b for b in BLOCKS if b.skip is None and (b.lang == "python" or b.lang in SHELLS)]
+def parse_yaml(block: Block) -> None:
+    """A YAML block (a spec excerpt) must be YAML a spec could hold: a mapping."""
+    assert isinstance(yaml.safe_load(block.code), dict), f"{block.id}: not a YAML mapping"
+
+
+RUNNABLE = [
+    b
+    for b in BLOCKS
+    if b.skip is None and b.run_by is None and (b.lang == "python" or b.lang in SHELLS)
+]
 
 
 JOURNAL_ENV = "VIDGATE_JOURNAL_URL"
@@ -227,15 +257,84 @@ def outcomes(
                 if postgres is None:
                     continue
                 env[JOURNAL_ENV] = schema_url(postgres)  # a fresh schema: one batch per schema
-            futures[b.id] = pool.submit(execute, b, workdir(base / f"block-{b.line}"), env)
+            folder = base / re.sub(r"\W+", "-", b.id)
+            futures[b.id] = pool.submit(execute, b, workdir(folder), env)
         return {name: future.result() for name, future in futures.items()}
 
 
-def test_the_readme_has_blocks_and_few_skips() -> None:
-    assert len(BLOCKS) >= 8
+def reads_the_page(block: Block) -> bool:
+    """The test file a run-by block names is under tests/ and reads the block's page: it names
+    it in a module constant, ``PAGE = "docs/NAME.md"``, and reads ``(ROOT / PAGE)``."""
+    test = ROOT / (block.run_by or "")
+    if not (test.is_file() and test.parent == ROOT / "tests"):
+        return False
+    text = test.read_text(encoding="utf-8")
+    named = re.search(rf'^PAGE = "{re.escape(block.page)}"', text, re.MULTILINE)
+    return named is not None and "(ROOT / PAGE)" in text
+
+
+def summary() -> str:
+    """How many blocks each file has and what the runner does with them."""
+    lines = []
+    for path in PAGES:
+        page = path.relative_to(ROOT).as_posix()
+        mine = [b for b in BLOCKS if b.page == page]
+        if not mine:
+            continue
+        kinds = Counter(
+            "skipped" if b.skip else f"run by {b.run_by}" if b.run_by else "run here" for b in mine
+        )
+        lines.append(
+            f"{page}: {len(mine)} blocks, " + ", ".join(f"{n} {k}" for k, n in kinds.items())
+        )
+    here = sum(1 for b in BLOCKS if b.skip is None and b.run_by is None)
+    lines.append(f"all: {len(BLOCKS)} blocks in {len(PAGES)} files, {here} run here")
+    return "\n".join(lines)
+
+
+def test_the_docs_have_blocks_and_few_skips(capsys: pytest.CaptureFixture[str]) -> None:
+    with capsys.disabled():
+        print("\n" + summary())
+    assert len(BLOCKS) >= 20
+    assert {b.page for b in BLOCKS} > {"README.md", "docs/cli.md", "docs/batches.md"}
     skipped = [b for b in BLOCKS if b.skip is not None]
     assert all(b.skip for b in skipped), "a skip needs a reason"
     assert len(skipped) <= 2, [b.id for b in skipped]
+    unread = [b.id for b in BLOCKS if b.run_by is not None and not reads_the_page(b)]
+    assert unread == [], "run-by names a test file under tests/ whose PAGE is the page"
+
+
+def test_blocks_are_found_indented_and_marked() -> None:
+    page = (
+        "<!-- docs-test: run-by: tests/test_x.py -->\n```sh\nmake a\n```\n\n"
+        "1. A step:\n\n    ```yaml\n    a:\n      b: 1\n    ```\n"
+    )
+    first, second = blocks(page, "docs/x.md")
+    assert (first.run_by, first.skip, first.id) == ("tests/test_x.py", None, "docs/x.md:2:sh")
+    assert (second.lang, second.code, second.run_by) == ("yaml", "a:\n  b: 1\n", None)
+
+
+def test_the_install_sections_name_every_extra() -> None:
+    """The README's install section and the getting-started page's table name every extra
+    pyproject.toml declares, and no other."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = set(project["optional-dependencies"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"`(\w+)`", install.split("Extras:", 1)[1])) == extras
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"\| `pip install 'vidgate\[(\w+)\]'` \|", page)) == extras
+
+
+def test_the_readme_links_lead_to_pages_that_exist() -> None:
+    """The README's relative links (mkdocs --strict checks the docs pages' own links)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#")[0] for t in re.findall(r"\]\(([^)]+)\)", readme)]
+    local = [t for t in targets if "://" not in t]
+    assert len(local) >= 10
+    assert [t for t in local if not (ROOT / t).is_file()] == []
 
 
 def test_expected_output_reads_comment_lines_after_a_command() -> None:
@@ -247,11 +346,16 @@ def test_expected_output_reads_comment_lines_after_a_command() -> None:
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block(block: Block, outcomes: dict[str, subprocess.CompletedProcess[str]]) -> None:
     if block.skip is not None:
-        pytest.skip(f"marked in the README: {block.skip}")
+        pytest.skip(f"marked in {block.page}: {block.skip}")
+    if block.run_by is not None:
+        pytest.skip(f"run as written by {block.run_by}")
+    if block.lang in YAML:
+        parse_yaml(block)
+        return
     if block not in RUNNABLE:
         pytest.fail(
             f"{block.id}: no runner for {block.lang or 'a plain'} block; add one in "
-            "tests/test_readme.py or mark it <!-- readme-test: skip: REASON -->"
+            "tests/test_readme.py or mark it <!-- docs-test: skip: REASON -->"
         )
     if block.id not in outcomes and needs_postgres(block):
         pytest.skip("no PostgreSQL server could be started (see tests/conftest.py::pg_server)")

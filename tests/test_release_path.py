@@ -1,24 +1,25 @@
-"""The README's "When a docs page changes", end to end, in a temporary copy of the repo.
+"""The docs page "When a docs page changes" (docs/spec-changes.md), end to end, in a temporary
+copy of the repo.
 
 The kling-v3 page gets the edits a maintainer meets, each chosen from what the page itself allows
 so that none can clash with the page's own examples: its maximum duration lowered to the largest
 duration its examples and default use (raised if nothing is left between), an aspect ratio added,
 its resolution default moved to another of its options (each in the structured line and in the
 prose that says it), a limit said only in prose raised (the prompt's length), and one prose count
-made to disagree with its structured line (a CONFLICT). Then every command of that README section
+made to disagree with its structured line (a CONFLICT). Then every command of that page's steps
 runs as written, in order, and must end green: docs-diff finds the differences, --apply writes the
 mechanical ones and leaves the conflict, a human explains the conflict in the spec, docs-diff is
 clean, spec-diff calls the change breaking, the release bumps the versions and drafts
 CHANGELOG.md, everything is regenerated once, the check passes, and the unit, contract and docs
-layers are green with no test edited. The README's sample outputs are checked loosely (numbers,
+layers are green with no test edited. The page's sample outputs are checked loosely (numbers,
 values and spec lines left open), so a moved page changes the numbers, not the check (but for
 one case: a page whose examples already use its maximum duration has it raised, not lowered,
-and the README's BREAKING sample line then names the step that no longer shows it). A page
+and the page's BREAKING sample line then names the step that no longer shows it). A page
 already released with this test's conflict explained is first taken back before that step.
 
 A failure names the step (number and command), the page lines edited, the failing tests and each
 step's time in its first lines. Affordable on 2 cores: one copy and one regeneration (``make
-check`` runs the spec lint, the manifest part of ``generate.py --check`` and the README rules
+check`` runs the spec lint, the manifest part of ``generate.py --check`` and the rules page
 check; the second regeneration ``make check`` makes is tests/test_generated.py's
 ``test_generated_is_up_to_date``), and ``make test`` runs every test that is not slow or live but
 the batch worker timing tests (see TIMING). ``make`` itself is not called: the copy has no .venv,
@@ -77,15 +78,18 @@ CONFLICT_NOTE = "The structured line is the gateway's limit; the prose is older 
 
 @dataclass(frozen=True)
 class Step:
-    number: int  # the README's step the command is written under
+    number: int  # the page's step the command is written under
     command: str
-    shown: list[str]  # the sample output the README shows for it
+    shown: list[str]  # the sample output the page shows for it
 
 
-def readme_steps() -> list[Step]:
-    """Every command of the README section, in order, with the output the README shows."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## When a docs page changes", 1)[1].split("\n## ", 1)[0]
+PAGE = "docs/spec-changes.md"  # its numbered steps, up to the page's first "## " section
+
+
+def page_steps() -> list[Step]:
+    """Every command of the page's numbered steps, in order, with the output the page shows."""
+    text = (ROOT / PAGE).read_text(encoding="utf-8")
+    section = text.split("\n## ", 1)[0]
     steps: list[Step] = []
     for item in re.split(r"\n(?=\d+\. )", section):
         number = int(m.group(1)) if (m := re.match(r"(\d+)\. ", item)) else 0
@@ -307,8 +311,8 @@ def test_a_page_change_goes_green_end_to_end(
     }
     run = Run(repo, env, edits)
     run.times.append(f"copy and edit: {time.monotonic() - started:.1f} s")
-    steps = readme_steps()
-    assert steps, "the README section has no commands"
+    steps = page_steps()
+    assert steps, "the page's steps have no commands"
     recheck = next(s for s in steps if "docs-diff" in s.command and "--apply" not in s.command)
     for step in steps:
         if (match := re.fullmatch(r"(\w+)=(\S+)", step.command)) is not None:
@@ -323,7 +327,7 @@ def test_a_page_change_goes_green_end_to_end(
         flat = " ".join(printed.split())
         missing = [s for s in step.shown if not loosely(s).search(flat)]
         if missing:
-            run.fail(step, f"printed nothing like the README's sample {missing}", printed)
+            run.fail(step, f"printed nothing like the page's sample {missing}", printed)
     log = "\n".join(run.log)
     values = edits.values
     # what each step printed, with the page's numbers
@@ -391,5 +395,5 @@ def test_a_page_change_goes_green_end_to_end(
         run.fail("step 5 make generate", f"changed other files: {set(per_file) - allowed}")
     if len(changed) > 60:
         run.fail("step 5 make generate", f"changed {len(changed)} lines:\n" + "\n".join(changed))
-    with capsys.disabled():  # each step's time, for the README's figures (-s shows them)
+    with capsys.disabled():  # each step's time, for the page's figures (-s shows them)
         print("\n" + json.dumps(run.times, indent=1))

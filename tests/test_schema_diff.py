@@ -264,13 +264,13 @@ def test_a_vendor_nan_written_in_yaml_is_refused(
     assert f"{path}: duration: minLength 'nan'" in err
 
 
-def test_the_readme_sample_holds(
+def test_the_docs_sample_holds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's schema-diff block: each of its output lines appears in what it prints."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The docs' schema-diff block: each of its output lines appears in what it prints."""
+    page = (ROOT / "docs" / "spec-changes.md").read_text(encoding="utf-8")
     block = next(
-        b for b in readme.split("```sh\n")[1:] if "vidgate schema-diff model-schema.json" in b
+        b for b in page.split("```sh\n")[1:] if "vidgate schema-diff model-schema.json" in b
     ).split("```")[0]
     reply = block.split("<<'EOF'\n")[1].split("\nEOF")[0]
     (tmp_path / "model-schema.json").write_text(reply, encoding="utf-8")
@@ -285,6 +285,6 @@ def test_the_readme_sample_holds(
         for line in shown
         if line.startswith(("BREAKING", "compatible", "note", "specs", "0", "1"))
     ]
-    assert missing, "the README sample shows no output"
+    assert missing, "the docs sample shows no output"
     assert [line for line in missing if " ".join(line.split()) not in flat] == []
     assert "removed" not in out  # an open schema removes nothing

@@ -558,7 +558,7 @@ async def test_download_takes_per_call_retries_and_never_sends_extras_to_the_fil
     assert "x-a" not in cdn.calls.last.request.headers
 
 
-@pytest.mark.usefixtures("vidgate_env")  # the README's exported variables cleared
+@pytest.mark.usefixtures("vidgate_env")  # the CLI page's exported variables cleared
 def test_cli_status_json_shows_the_exchange_and_cost(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -321,7 +321,7 @@ def _jobs(tmp_path: Path) -> Path:
     return jobs
 
 
-@pytest.mark.usefixtures("vidgate_env")  # the README's exported variables cleared
+@pytest.mark.usefixtures("vidgate_env")  # the CLI page's exported variables cleared
 def test_a_batch_ends_done_on_the_vendor_shapes(tmp_path: Path) -> None:
     from vidgate.aio import AsyncApimart
 

@@ -1,7 +1,8 @@
 """The ``vidgate`` command's exit codes: one table, every command follows it.
 
 Every failure reaches the user as one line on stderr (the key and bearer tokens redacted) and one
-of these codes; ``VIDGATE_DEBUG=1`` adds the traceback. The README's "Exit codes" table is this.
+of these codes; ``VIDGATE_DEBUG=1`` adds the traceback. The exit-code table of docs/cli.md is
+this one.
 """
 
 from __future__ import annotations

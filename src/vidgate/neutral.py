@@ -1,7 +1,7 @@
 """One happyhorse-1.0 request for both gateways.
 
 happyhorse-1.0 is on imini (``dashscope/happyhorse-1.0``) and on apimart (``happyhorse-1.0``)
-with different field names. :class:`HappyHorse` says what you want once and converts to either
+with different field names. ``HappyHorse`` says what you want once and converts to either
 body; a field one gateway cannot express is refused instead of dropped:
 
     req = HappyHorse(prompt="make it snow", source_video="https://…/clip.mp4", audio="origin")

@@ -2,7 +2,7 @@
 
 Gateway replies are parsed by the generated pydantic models (unknown fields kept) and turned into
 these small frozen dataclasses; the parsed reply stays available as ``.raw``. Each gateway's
-statuses map onto :class:`Status` through the spec's ``x-vidgate-status-map``; a status the spec
+statuses map onto ``Status`` through the spec's ``x-vidgate-status-map``; a status the spec
 does not know becomes ``Status.UNKNOWN`` (not terminal) and keeps its raw value.
 """
 
