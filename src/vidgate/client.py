@@ -258,7 +258,7 @@ class SyncClient(Configurable):
         request_timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Iterator[Task]:
-        """Each new state of the task (status or progress changed), polled on :meth:`wait`'s
+        """Each new state of the task (status or progress changed), polled on `wait`'s
         schedule; the last one is terminal. A failed or cancelled task is yielded, not raised
         (look at ``task.succeeded``); the deadline raises WaitTimeoutError as in wait.
         Use as ``for task in client.watch(task_id): ...``."""
@@ -327,7 +327,7 @@ class SyncClient(Configurable):
         max_retries: int | None = None,
         **fields: Any,
     ) -> Task:
-        """generate, then wait (``timeout`` is the wait's budget, see :meth:`wait`)."""
+        """generate, then wait (``timeout`` is the wait's budget, see `wait`)."""
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         body = body if body is not None else fields
         submitted = call._generate(body, idempotency_key, extra_body)

@@ -329,7 +329,7 @@ def _number(expr: str, kind: str = "integer", what: str = "number") -> int | flo
 
 def diff_page(text: str, gateway: spec.Gateway | None, model: str, doc: Any = None) -> list[Diff]:
     """Every difference between the page and the spec's schema of ``model``; the spec is ``doc``
-    (a dict, or a :class:`specfile.SpecFile` for file:line locations) or the installed one."""
+    (a dict, or a `specfile.SpecFile` for file:line locations) or the installed one."""
     source = doc if isinstance(doc, specfile.SpecFile) else None
     if source is not None:
         doc = source.doc

@@ -2,7 +2,7 @@
 
     vidgate scaffold PAGE --spec specs/imini.yaml      # the model must not be in the spec yet
 
-The page is read with :mod:`vidgate.spectools.docs_diff`'s parser. The draft holds what the page
+The page is read with `vidgate.spectools.docs_diff`'s parser. The draft holds what the page
 states field by field: types, enums, ranges, defaults, string lengths, array limits, media formats
 and sizes, and which fields are required, each marked ``x-vidgate-source: doc`` with the page's own
 words in ``x-vidgate-quote``. The model joins the submit body's ``oneOf`` and discriminator, and the
