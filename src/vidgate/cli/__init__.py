@@ -188,9 +188,9 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
-    from vidgate.client import Apimart, Imini
+    from vidgate.gateways import gateway as entry
 
-    cls = Imini if gateway == "imini" else Apimart
+    cls = entry(gateway).client_class()
     return cls(base_url=base_url)
 
 
