@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +110,8 @@ class Gateway:
     videos_at: tuple[str, ...]  # the path to the result videos inside the task
     # the mock gateway's choices where the pages show no example
     mock_task_id: str  # format of a task id the mock makes ({number})
-    mock_error_codes: Mapping[int, str]  # codes per HTTP status beyond the spec's examples
+    # codes per HTTP status beyond the spec's examples (compare=False: the entry stays hashable)
+    mock_error_codes: Mapping[int, str] = field(compare=False)
     mock_refusal_code: str | None  # the code of a prompt refused by content review
 
     # ------------------------------------------------------------------------ the clients
@@ -215,12 +216,12 @@ class Gateway:
                 return str(key), name
         raise LookupError(f"{self.name}: no task in {self.task_reply_schema}")
 
-    @property
+    @cached_property
     def envelope(self) -> str | None:
         """The key replies carry the task (and a submit its tasks) under; None: the reply is it."""
         return self._task_location[0]
 
-    @property
+    @cached_property
     def task_schema(self) -> str:
         return self._task_location[1]
 
@@ -228,8 +229,8 @@ class Gateway:
     def task_id_field(self) -> str:
         """The task's id: the field its schema requires besides ``status``."""
         required = self.doc["components"]["schemas"][self.task_schema]["required"]
-        (field,) = (name for name in required if name != "status")
-        return str(field)
+        (found,) = (name for name in required if name != "status")
+        return str(found)
 
     @cached_property
     def task_fields(self) -> frozenset[str]:
