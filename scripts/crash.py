@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate.batch.journal import Journal
+from vidgate.gateways import gateway as entry
 from vidgate.mock import DEFAULT_KEY, State, Timing, create_app, media
 
 BODIES = {
@@ -60,7 +61,7 @@ def crash(jobs: int, kills: int, gateway: str, folder: Path, seed: int = 7) -> d
         "\n".join(json.dumps({**BODIES[gateway], "prompt": f"crash job {i}"}) for i in range(jobs))
     )
     out = folder / "out"
-    env = {**os.environ, f"{gateway.upper()}_API_KEY": DEFAULT_KEY}
+    env = {**os.environ, entry(gateway).env_key: DEFAULT_KEY}
     base = f"http://127.0.0.1:{port}/{gateway}"
     cmd = [
         sys.executable,
@@ -82,7 +83,8 @@ def crash(jobs: int, kills: int, gateway: str, folder: Path, seed: int = 7) -> d
     survived, runs = 0, 0
     try:
         while True:
-            extra = ["--resubmit-unknown"] if gateway == "apimart" and runs else []
+            keyed = entry(gateway).idempotency_header is not None  # resubmits need a key
+            extra = ["--resubmit-unknown"] if keyed and runs else []
             process = subprocess.Popen(
                 [*cmd, *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )

@@ -62,16 +62,14 @@ from typing import Any  # noqa: E402
 
 import respx  # noqa: E402
 
-import vidgate  # noqa: E402
+from vidgate.gateways import gateway as entry  # noqa: E402
 
 API_KEY = "sk-test-0123456789abcdef"
-BASE_URLS = {gw: spec.document(gw)["servers"][0]["url"] for gw in spec.GATEWAYS}
-CLASSES = {
-    ("imini", "sync"): vidgate.Imini,
-    ("imini", "async"): vidgate.AsyncImini,
-    ("apimart", "sync"): vidgate.Apimart,
-    ("apimart", "async"): vidgate.AsyncApimart,
-}
+BASE_URLS = {gw: entry(gw).default_base_url for gw in spec.GATEWAYS}
+CLASSES: dict[tuple[str, str], Any] = {}  # (gateway, flavour) -> client class, from the table
+for _gw in spec.GATEWAYS:
+    CLASSES[(_gw, "sync")] = entry(_gw).client_class()
+    CLASSES[(_gw, "async")] = entry(_gw).async_client_class()
 
 
 class FakeTime:
@@ -120,8 +118,8 @@ def make_client(
 ) -> Callable[..., Any]:
     """Build a client of the test's flavour with a fake clock; env vars cleared."""
     for gw in spec.GATEWAYS:
-        monkeypatch.delenv(f"{gw.upper()}_API_KEY", raising=False)
-        monkeypatch.delenv(f"{gw.upper()}_BASE_URL", raising=False)
+        monkeypatch.delenv(entry(gw).env_key, raising=False)
+        monkeypatch.delenv(entry(gw).env_url, raising=False)
 
     def build(gateway: str = "imini", **kw: Any) -> Any:
         kw.setdefault("api_key", API_KEY)

@@ -1,4 +1,8 @@
-"""What differs between the gateways: endpoints, reply shapes, error bodies, polling policy.
+"""What differs between the gateways: one table entry per gateway (``_TABLE``), the rest read
+from its spec: endpoints, reply shapes, error bodies, status vocabulary, idempotency, polling.
+
+Nothing outside this module compares a gateway's name (tests/test_gateways_table.py checks): code
+asks the entry for the fact it branches on. A new gateway needs its spec and one entry here.
 
 Requests are built by the generated transport (``vidgate_imini`` / ``vidgate_apimart``
 ``_get_kwargs``), so paths and methods come from the specs; the body sent is exactly the validated
@@ -11,9 +15,9 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidgate import spec
 from vidgate.errors import MalformedResponseError
@@ -26,6 +30,10 @@ from vidgate.types import (
     status_of,
     task_error,
 )
+
+if TYPE_CHECKING:
+    from vidgate.aio import AsyncClient
+    from vidgate.client import SyncClient
 
 __all__ = ["Gateway", "Polling", "gateway"]
 
@@ -87,11 +95,36 @@ def _whole(value: Any) -> int | None:
 
 @dataclass(frozen=True)
 class Gateway:
+    """One gateway's entry: what its spec does not say, typed here once; the rest read from it."""
+
     name: spec.Gateway
     env_key: str
     env_url: str
     submit_module: str  # generated endpoint module of the submit operation
     task_module: str  # generated endpoint module of the task query
+    client: str  # the sync client class in vidgate.client
+    async_client: str  # the async client class in vidgate.aio
+    # where a task reply holds what vidgate reads (the spec lists the fields, not their meaning)
+    created_field: str  # when the task was made
+    completed_field: str  # when it ended
+    videos_at: tuple[str, ...]  # the path to the result videos inside the task
+    # the mock gateway's choices where the pages show no example
+    mock_task_id: str  # format of a task id the mock makes ({number})
+    # codes per HTTP status beyond the spec's examples (compare=False: the entry stays hashable)
+    mock_error_codes: Mapping[int, str] = field(compare=False)
+    mock_refusal_code: str | None  # the code of a prompt refused by content review
+
+    # ------------------------------------------------------------------------ the clients
+    def client_class(self) -> type[SyncClient]:
+        """The sync client class of this gateway (Imini, Apimart)."""
+        cls: type[SyncClient] = getattr(importlib.import_module("vidgate.client"), self.client)
+        return cls
+
+    def async_client_class(self) -> type[AsyncClient]:
+        """The async client class of this gateway (AsyncImini, AsyncApimart)."""
+        module = importlib.import_module("vidgate.aio")
+        cls: type[AsyncClient] = getattr(module, self.async_client)
+        return cls
 
     # ------------------------------------------------------------------------ from the spec
     @property
@@ -152,10 +185,103 @@ class Gateway:
         )
 
     @cached_property
+    def submit_path(self) -> str:
+        return _path(self.doc, self.submit_operation_id)
+
+    @cached_property
+    def task_path(self) -> str:
+        return _path(self.doc, self.task_operation_id)
+
+    @cached_property
+    def submit_reply_schema(self) -> str:
+        """The schema of a submit's 200 reply (the generated model ``SubmittedTask.typed`` uses)."""
+        return _reply_schema(_operation(self.doc, self.submit_operation_id))
+
+    @cached_property
+    def task_reply_schema(self) -> str:
+        """The schema of a task query's 200 reply (the generated model ``Task.typed`` uses)."""
+        return _reply_schema(_operation(self.doc, self.task_operation_id))
+
+    @cached_property
+    def _task_location(self) -> tuple[str | None, str]:
+        """(envelope, task schema): the reply is the task (it requires ``status``), or holds it
+        under the one property that refers to a schema that does."""
+        schemas = self.doc["components"]["schemas"]
+        reply = schemas[self.task_reply_schema]
+        if "status" in reply.get("required", []):
+            return None, self.task_reply_schema
+        for key, prop in reply.get("properties", {}).items():
+            name = str(prop.get("$ref", "")).rsplit("/", 1)[-1]
+            if "status" in schemas.get(name, {}).get("required", []):
+                return str(key), name
+        raise LookupError(f"{self.name}: no task in {self.task_reply_schema}")
+
+    @cached_property
+    def envelope(self) -> str | None:
+        """The key replies carry the task (and a submit its tasks) under; None: the reply is it."""
+        return self._task_location[0]
+
+    @cached_property
+    def task_schema(self) -> str:
+        return self._task_location[1]
+
+    @cached_property
+    def task_id_field(self) -> str:
+        """The task's id: the field its schema requires besides ``status``."""
+        required = self.doc["components"]["schemas"][self.task_schema]["required"]
+        (found,) = (name for name in required if name != "status")
+        return str(found)
+
+    @cached_property
     def task_fields(self) -> frozenset[str]:
         """The fields the spec lists for a task (a field it does not list is not read)."""
-        name = {"imini": "VideoTask", "apimart": "Task"}[self.name]
-        return frozenset(self.doc["components"]["schemas"][name].get("properties", {}))
+        return frozenset(self.doc["components"]["schemas"][self.task_schema].get("properties", {}))
+
+    @cached_property
+    def task_query(self) -> frozenset[str]:
+        """The task query's query parameters (apimart's ``language``)."""
+        op = _operation(self.doc, self.task_operation_id)
+        return frozenset(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
+
+    @cached_property
+    def error_fields(self) -> tuple[str, ...]:
+        """The fields of an error body's ``error`` object, in the spec's order."""
+        detail = spec.deref(self.doc, self.doc["components"]["schemas"]["ErrorResponse"])
+        inner = spec.deref(self.doc, detail["properties"]["error"])
+        return tuple(inner.get("properties", {}))
+
+    @cached_property
+    def error_types(self) -> Mapping[str, str]:
+        """The error ``type`` per HTTP status (``x-vidgate-by-status``), where the spec has one."""
+        detail = spec.deref(self.doc, self.doc["components"]["schemas"]["ErrorResponse"])
+        kind = spec.deref(self.doc, detail["properties"]["error"]).get("properties", {}).get("type")
+        return dict(kind.get("x-vidgate-by-status", {})) if isinstance(kind, Mapping) else {}
+
+    @cached_property
+    def error_codes(self) -> Mapping[int, str]:
+        """The error code per HTTP status: the spec's one example of that status, else the
+        table's ``mock_error_codes`` (the mock answers with these)."""
+        codes: dict[int, str] = dict(self.mock_error_codes)
+        for item in self.doc["paths"].values():
+            for op in item.values():
+                for status, reply in (
+                    op.get("responses", {}).items() if isinstance(op, dict) else ()
+                ):
+                    example = spec.deref(self.doc, reply).get("content", {})
+                    example = example.get("application/json", {}).get("example", {})
+                    code = (
+                        example.get("error", {}).get("code") if isinstance(example, dict) else None
+                    )
+                    if isinstance(code, str) and status.isdigit():
+                        codes[int(status)] = code
+        return codes
+
+    @cached_property
+    def url_lifetime(self) -> Mapping[str, Any] | None:
+        """The spec's ``x-vidgate-url-lifetime`` of a result video (None: URLs do not expire)."""
+        video = self.doc["components"]["schemas"].get("VideoResult", {})
+        found = video.get("x-vidgate-url-lifetime")
+        return dict(found) if isinstance(found, Mapping) else None
 
     # ------------------------------------------------------------------------ requests
     def submit_request(
@@ -184,7 +310,7 @@ class Gateway:
 
     def task_request(self, task_id: str, language: str | None = None) -> Json:
         extra: dict[str, Any] = {}
-        if self.name == "apimart" and language is not None:
+        if language is not None and "language" in self.task_query:
             extra["language"] = language
         kwargs: Json = self._task_kwargs(task_id=task_id, **extra)
         return kwargs
@@ -197,12 +323,13 @@ class Gateway:
         mode: str | None,
         headers: Mapping[str, str] | None = None,
     ) -> SubmittedTask:
-        """The submitted task from a submit reply: imini's object, apimart's ``data`` as an array
-        (``data[0].task_id``) or as an object (``data.id``, the newer reply version)."""
+        """The submitted task from a submit reply: the reply itself (imini), or under the envelope
+        (apimart's ``data``) as an array (``data[0].task_id``) or as an object (``data.id``, the
+        newer reply version)."""
         raw, envelope = data, data if isinstance(data, Mapping) else {}
         task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
-        if self.name == "apimart":
-            items = envelope.get("data")
+        if self.envelope is not None:
+            items = envelope.get(self.envelope)
             if isinstance(items, list):
                 data = items[0] if items else None
                 task_id = _str(data.get("task_id")) if isinstance(data, Mapping) else None
@@ -226,13 +353,13 @@ class Gateway:
 
     def parse_task(self, data: Any, status: int) -> Task:
         raw = data
-        if self.name == "apimart":
-            data = data.get("data") if isinstance(data, Mapping) else None
+        if self.envelope is not None:
+            data = data.get(self.envelope) if isinstance(data, Mapping) else None
         if not isinstance(data, Mapping):
             raise MalformedResponseError(
                 "task reply is not an object", status=status, excerpt=str(raw)
             )
-        task_id = _str(data.get("task_id" if self.name == "imini" else "id"))
+        task_id = _str(data.get(self.task_id_field))
         raw_status = _str(data.get("status"))
         if not task_id or raw_status is None:
             raise MalformedResponseError(
@@ -250,10 +377,8 @@ class Gateway:
             raw_status=raw_status,
             model=_str(data.get("model")),
             progress=_whole(data.get("progress")),
-            created_at=parse_time(data.get("created_at" if self.name == "imini" else "created")),
-            completed_at=parse_time(
-                data.get("completed_at" if self.name == "imini" else "completed")
-            ),
+            created_at=parse_time(data.get(self.created_field)),
+            completed_at=parse_time(data.get(self.completed_field)),
             estimated_seconds=_estimate(data),
             videos=videos,
             error=task_error(error),
@@ -272,11 +397,9 @@ class Gateway:
         return str(reading) if reading else None
 
     def _videos(self, data: Mapping[str, Any]) -> tuple[VideoOutput, ...]:
-        if self.name == "imini":
-            items = data.get("videos")
-        else:
-            result = data.get("result")
-            items = result.get("videos") if isinstance(result, Mapping) else None
+        items: Any = data
+        for key in self.videos_at:
+            items = items.get(key) if isinstance(items, Mapping) else None
         out = []
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, Mapping):
@@ -338,22 +461,53 @@ def _operation(doc: Json, operation_id: str) -> Json:
     raise LookupError(operation_id)
 
 
-_GATEWAYS = {
-    "imini": Gateway(
-        "imini",
-        "IMINI_API_KEY",
-        "IMINI_BASE_URL",
-        "vidgate_imini.api.videos.generate_video",
-        "vidgate_imini.api.videos.get_video_task",
+def _path(doc: Json, operation_id: str) -> str:
+    for path, item in doc["paths"].items():
+        if any(
+            isinstance(op, dict) and op.get("operationId") == operation_id for op in item.values()
+        ):
+            return str(path)
+    raise LookupError(operation_id)
+
+
+def _reply_schema(op: Json) -> str:
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    return str(ref).rsplit("/", 1)[1]
+
+
+_TABLE = (
+    Gateway(
+        name="imini",
+        env_key="IMINI_API_KEY",
+        env_url="IMINI_BASE_URL",
+        submit_module="vidgate_imini.api.videos.generate_video",
+        task_module="vidgate_imini.api.videos.get_video_task",
+        client="Imini",
+        async_client="AsyncImini",
+        created_field="created_at",
+        completed_field="completed_at",
+        videos_at=("videos",),
+        mock_task_id="task_{number}",
+        mock_error_codes={408: "REQUEST_TIMEOUT", 500: "INTERNAL_ERROR", 502: "UPSTREAM_ERROR"},
+        mock_refusal_code="INVALID_PROMPT",
     ),
-    "apimart": Gateway(
-        "apimart",
-        "APIMART_API_KEY",
-        "APIMART_BASE_URL",
-        "vidgate_apimart.api.videos.create_video_generation",
-        "vidgate_apimart.api.tasks.get_task",
+    Gateway(
+        name="apimart",
+        env_key="APIMART_API_KEY",
+        env_url="APIMART_BASE_URL",
+        submit_module="vidgate_apimart.api.videos.create_video_generation",
+        task_module="vidgate_apimart.api.tasks.get_task",
+        client="Apimart",
+        async_client="AsyncApimart",
+        created_field="created",
+        completed_field="completed",
+        videos_at=("result", "videos"),
+        mock_task_id="task_01MOCK{number:019d}",
+        mock_error_codes={},  # no string code documented: the mock answers the status as code
+        mock_refusal_code=None,
     ),
-}
+)
+_GATEWAYS = {entry.name: entry for entry in _TABLE}
 
 
 @cache

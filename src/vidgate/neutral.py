@@ -24,11 +24,20 @@ class UnsupportedFieldError(VidgateError, ValueError):
     """The neutral request uses a field the chosen gateway does not document."""
 
 
+_SCHEMA = "HappyHorseRequest"  # the model schema of happyhorse-1.0 in each spec
+
+
 def _model_id(gateway: spec.Gateway) -> str:
     """The gateway's id of happyhorse-1.0, from its spec (the model schema named HappyHorse…)."""
     doc = spec.document(gateway)
     names = spec.request_schema_names(doc)
-    return next(model for model, name in names.items() if name == "HappyHorseRequest")
+    return next(model for model, name in names.items() if name == _SCHEMA)
+
+
+def _fields(gateway: spec.Gateway) -> frozenset[str]:
+    """The top-level fields of the gateway's happyhorse-1.0 body, as its spec lists them."""
+    schema = spec.document(gateway)["components"]["schemas"].get(_SCHEMA, {})
+    return frozenset(schema.get("properties", {}))
 
 
 @dataclass(frozen=True)
@@ -46,24 +55,30 @@ class HappyHorse:
     audio: str | None = None  # edit only: "auto" or "origin"
 
     def to_body(self, gateway: spec.Gateway) -> dict[str, Any]:
-        """The gateway's own body; validation happens when it is submitted."""
-        if gateway == "imini":
-            return self._imini()
-        if gateway == "apimart":
-            return self._apimart()
-        raise ValueError(f"unknown gateway {gateway!r}")
+        """The gateway's own body; validation happens when it is submitted. The body's shape
+        follows the fields the gateway's spec lists: one field per image role (apimart), or
+        one list of images with their roles (imini)."""
+        if gateway not in spec.GATEWAYS:
+            raise ValueError(f"unknown gateway {gateway!r}")
+        fields = _fields(gateway)
+        if "first_frame_image" in fields:
+            return self._flat(gateway)
+        if "reference_images" in fields:
+            return self._listed(gateway)
+        raise ValueError(f"{gateway} has no happyhorse-1.0 body vidgate can build")
 
-    def _imini(self) -> dict[str, Any]:
-        if self.seed is not None:
+    def _listed(self, gateway: spec.Gateway) -> dict[str, Any]:
+        if self.seed is not None and "seed" not in _fields(gateway):
+            others = [g for g in spec.GATEWAYS if "seed" in _fields(g)]
             raise UnsupportedFieldError(
-                "seed: imini does not document a seed for dashscope/happyhorse-1.0; "
-                "leave it out or use apimart"
+                f"seed: {gateway} does not document a seed for {_model_id(gateway)}; "
+                f"leave it out or use {' or '.join(others)}"
             )
         images = (
             [{"url": self.first_frame, "reference_type": "first_frame"}] if self.first_frame else []
         )
         images += [{"url": url} for url in self.reference_images]
-        body: dict[str, Any] = {"model": _model_id("imini")}
+        body: dict[str, Any] = {"model": _model_id(gateway)}
         body.update(self._common("aspect_ratio"))
         if images:
             body["reference_images"] = images
@@ -73,8 +88,8 @@ class HappyHorse:
             body["extra_params"] = {"audio_setting": self.audio}
         return body
 
-    def _apimart(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": _model_id("apimart")}
+    def _flat(self, gateway: spec.Gateway) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": _model_id(gateway)}
         body.update(self._common("size"))
         optional = {
             "first_frame_image": self.first_frame,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vidgate import spec
+from vidgate.types import Status, raw_status
 
 __all__ = ["example_replies"]
 
@@ -25,10 +26,9 @@ def example_replies() -> Iterator[tuple[str, str, str, str, Any, Any]]:
         doc = spec.document(gateway)
         submit_path, submit_op = spec.submit_operation(doc)
         task_path, item = next((p, i) for p, i in doc["paths"].items() if "get" in i)
-        task_reply = _example(
-            item["get"]["responses"]["200"]["content"],
-            "succeeded" if gateway == "imini" else "completed",
-        )
+        # the examples are named by status: the one of the status that means succeeded
+        succeeded = raw_status(gateway, Status.SUCCEEDED)
+        task_reply = _example(item["get"]["responses"]["200"]["content"], succeeded)
         submit_reply = _example(submit_op["responses"]["200"]["content"])
         pattern = re.sub(
             r"\{[^}]+\}", "[^/]+", re.escape(task_path).replace(r"\{", "{").replace(r"\}", "}")

@@ -10,10 +10,10 @@ import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
-Gateway = Literal["imini", "apimart"]
-GATEWAYS: tuple[Gateway, ...] = ("imini", "apimart")
+Gateway = Literal["imini", "apimart"]  # one entry each in vidgate.gateways' table
+GATEWAYS: tuple[Gateway, ...] = get_args(Gateway)
 MODES = ("text", "first_frame", "first_last_frame", "reference", "edit", "motion_control")
 SOURCES = ("doc", "skill", "3p", "upstream", "gap")
 Json = dict[str, Any]

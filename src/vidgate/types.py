@@ -59,10 +59,6 @@ def task_error(value: object) -> TaskError | None:
     return cast(TaskError, error)
 
 
-_SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
-_TASK_MODEL = {"imini": "VideoTask", "apimart": "TaskEnvelope"}
-
-
 class Status(enum.StrEnum):
     """One status vocabulary for both gateways."""
 
@@ -165,7 +161,8 @@ class SubmittedTask:
         from vidgate.gateways import gateway
 
         model: _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope
-        model = gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        found = gateway(self.gateway)
+        model = found.typed(found.submit_reply_schema, self.raw)
         return model
 
 
@@ -215,7 +212,8 @@ class Task:
         from vidgate.gateways import gateway
 
         model: _imini_models.VideoTask | _apimart_models.TaskEnvelope
-        model = gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        found = gateway(self.gateway)
+        model = found.typed(found.task_reply_schema, self.raw)
         return model
 
     @property

@@ -636,13 +636,12 @@ def _client(
     import httpx
 
     from vidgate import _core
-    from vidgate.aio import AsyncApimart, AsyncImini
 
     transport, paced = options.transport, None
     if rps:
         inner = transport or httpx.AsyncHTTPTransport(verify=_core.ssl_context())
         transport = paced = workers.Paced(inner, journal, rps, asyncio.sleep)
-    cls = AsyncImini if options.gateway == "imini" else AsyncApimart
+    cls = gateway(options.gateway).async_client_class()
     return cls(base_url=options.base_url, transport=transport), paced
 
 

@@ -166,7 +166,7 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
 
 def _gateway(name: str) -> Any:
     if name not in GATEWAY_NAMES:
-        err.print(f"[red]unknown gateway {_safe(repr(name))}[/]: use imini or apimart")
+        err.print(f"[red]unknown gateway {_safe(repr(name))}[/]: use {' or '.join(GATEWAY_NAMES)}")
         raise typer.Exit(USAGE)
     return str(name)
 
@@ -188,9 +188,9 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
-    from vidgate.client import Apimart, Imini
+    from vidgate.gateways import gateway as entry
 
-    cls = Imini if gateway == "imini" else Apimart
+    cls = entry(gateway).client_class()
     return cls(base_url=base_url)
 
 
@@ -381,7 +381,9 @@ def mock(
         )
         raise typer.Exit(USAGE) from None
     base = f"http://{host}:{sock.getsockname()[1]}"
-    urls = {"IMINI_BASE_URL": f"{base}/imini", "APIMART_BASE_URL": f"{base}/apimart"}
+    from vidgate.gateways import gateway as entry
+
+    urls = {entry(name).env_url: f"{base}/{name}" for name in GATEWAY_NAMES}
     if as_json:
         _emit({**urls, "api_keys": key})
     else:

@@ -96,9 +96,9 @@ class MockGateway:
     def client(self, gateway: str, **kwargs: Any) -> SyncClient: ...
     def client(self, gateway: str = "imini", **kwargs: Any) -> SyncClient:
         """A sync client (Imini or Apimart) pointed at this mock."""
-        from vidgate.client import Apimart, Imini
+        from vidgate.gateways import gateway as entry
 
-        cls = Imini if gateway == "imini" else Apimart
+        cls = entry(gateway).client_class()
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.transport(), **kwargs)
 
@@ -110,9 +110,9 @@ class MockGateway:
     def async_client(self, gateway: str, **kwargs: Any) -> AsyncClient: ...
     def async_client(self, gateway: str = "imini", **kwargs: Any) -> AsyncClient:
         """An async client (AsyncImini or AsyncApimart) pointed at this mock."""
-        from vidgate.aio import AsyncApimart, AsyncImini
+        from vidgate.gateways import gateway as entry
 
-        cls = AsyncImini if gateway == "imini" else AsyncApimart
+        cls = entry(gateway).async_client_class()
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.async_transport(), **kwargs)
 

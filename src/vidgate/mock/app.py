@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import cache
 from typing import Any
 
 from starlette.applications import Starlette
@@ -73,37 +72,42 @@ class Gateway:
         if name not in spec.GATEWAYS:
             raise ValueError(f"unknown gateway {name!r}")
         self.name: spec.Gateway = name
+        self.gw = gateway(name)  # the gateway's table entry: every fact the mock branches on
         self.state, self.keys, self.server = state, keys, server
 
     # ------------------------------------------------------------------------ plumbing
-    def error(self, status: int, code: str, message: str, **headers: str) -> JSONResponse:
-        if self.name == "imini":
-            body: dict[str, Any] = {
-                "error": {
-                    "code": code,
-                    "message": message,
-                    "status": status,
-                    "request_id": _request_id(),
-                }
-            }
-        else:  # the type per status, and an integer code where no string code is documented
-            types = _apimart_error_types()
-            kind = types.get(str(status), types["400" if status < 500 else "500"])
-            number: str | int = code if code else status
-            body = {"error": {"code": number, "message": message, "type": kind, "param": None}}
+    def error(
+        self, status: int, message: str, code: str | None = None, **headers: str
+    ) -> JSONResponse:
+        """The gateway's error body: the fields its spec lists for ``error``. The code is the one
+        given, else the gateway's code for the status, else the status itself (a gateway that
+        documents no string code); the type, where the spec has one, is the status's."""
+        kinds = self.gw.error_types
+        values: dict[str, Any] = {
+            "code": code or self.gw.error_codes.get(status) or status,
+            "message": message,
+            "status": status,
+            "request_id": _request_id(),
+            "type": kinds.get(str(status)) or kinds.get("400" if status < 500 else "500"),
+            "param": None,
+        }
+        body = {"error": {k: values[k] for k in self.gw.error_fields if k in values}}
         return JSONResponse(body, status_code=status, headers=headers or None)
 
     async def guarded(self, route: str, request: Request, handler: Handler) -> Response:
         """Faults, then authentication, then the handler; drop-after faults run it first.
 
-        An apimart submit whose Idempotency-Key is still being handled gets 202 + Retry-After."""
-        keyed = route == "submit" and self.name == "apimart" and self._authorized(request)
-        key = request.headers.get("idempotency-key") if keyed else None  # (a stranger's: no 202)
+        A submit whose idempotency key is still being handled gets the spec's in-progress status
+        (apimart's 202) + Retry-After."""
+        header = self.gw.idempotency_header
+        keyed = route == "submit" and header is not None and self._authorized(request)
+        key = request.headers.get(header) if header and keyed else None  # (a stranger's: no 202)
         if key is not None and not self.state.begin(self.name, key):
             self.state.requests.append((self.state.clock(), route))
+            busy = min(self.gw.in_progress_statuses)
             return JSONResponse(
-                {"code": 202, "message": "a request with this Idempotency-Key is in progress"},
-                status_code=202,
+                {"code": busy, "message": f"a request with this {header} is in progress"},
+                status_code=busy,
                 headers={"Retry-After": "1"},
             )
         try:
@@ -124,8 +128,7 @@ class Gateway:
             if early is not None:
                 return early
         if route != "file" and not self._authorized(request):
-            code = "UNAUTHORIZED" if self.name == "imini" else ""
-            return self.error(401, code, "API key missing or invalid")
+            return self.error(401, "API key missing or invalid")
         response = await handler(request)
         if fault is not None and fault.kind == "drop-after":
             raise Dropped(processed=True)
@@ -142,18 +145,14 @@ class Gateway:
             await asyncio.sleep(fault.delay_s)
             return None
         if fault.kind.startswith("429"):
-            code = "RATE_LIMITED" if self.name == "imini" else ""
             wait = {
                 "429": {"Retry-After": f"{fault.retry_after:g}"},
                 "429-bare": {},
                 "429-date": {"Retry-After": _http_date(self.state.clock() + fault.retry_after)},
             }[fault.kind]
-            return self.error(429, code, "rate limit exceeded", **wait)
+            return self.error(429, "rate limit exceeded", **wait)
         if fault.kind in ("408", "500", "502"):
-            names = {"408": "REQUEST_TIMEOUT", "500": "INTERNAL_ERROR", "502": "UPSTREAM_ERROR"}
-            return self.error(
-                int(fault.kind), names[fault.kind] if self.name == "imini" else "", "injected fault"
-            )
+            return self.error(int(fault.kind), "injected fault")
         return None
 
     def _authorized(self, request: Request) -> bool:
@@ -175,84 +174,83 @@ class Gateway:
         )
         if not problems:
             return None
-        code = "INVALID_PARAMETER" if self.name == "imini" else ""
-        return self.error(400, code, "; ".join(p.message for p in problems))
+        return self.error(400, "; ".join(p.message for p in problems))
 
     async def submit(self, request: Request) -> Response:
-        bad = self.bad_parameters(gateway(self.name).submit_operation_id, request)
+        bad = self.bad_parameters(self.gw.submit_operation_id, request)
         if bad is not None:
             return bad
         body_spec = spec.submit_operation(spec.document(self.name))[1]["requestBody"]
         sent_as = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        code = "INVALID_PARAMETER" if self.name == "imini" else ""
         if sent_as not in body_spec["content"]:  # the answer is a guess: see the spec
             status = body_spec["x-vidgate-other-media-types"]["status"]
-            return self.error(status, code, f"send the body as {', '.join(body_spec['content'])}")
+            return self.error(status, f"send the body as {', '.join(body_spec['content'])}")
         try:
             body = jsonin.parse(await request.body())  # deep, huge or odd JSON: a 400
         except ValueError:
-            return self.error(400, code, "the body is not JSON")
+            return self.error(400, "the body is not JSON")
         result = validator(self.name).check(body)
         if not result.valid:
             first = result.violations[0]
-            fallback = "INVALID_PARAMETER" if self.name == "imini" else ""
-            return self.error(
-                400, first.code or fallback, "; ".join(v.message for v in result.violations)
-            )
+            return self.error(400, "; ".join(v.message for v in result.violations), first.code)
         if rejected(body.get("prompt")):
-            code = "INVALID_PROMPT" if self.name == "imini" else ""
-            return self.error(400, code, "the prompt was refused by content review")
-        key = request.headers.get("idempotency-key") if self.name == "apimart" else None
+            message = "the prompt was refused by content review"
+            return self.error(400, message, self.gw.mock_refusal_code)
+        header = self.gw.idempotency_header
+        key = request.headers.get(header) if header is not None else None
         cap = self.state.max_in_flight
         known = key is not None and (self.name, key) in self.state.idempotent
         if cap is not None and not known and self.state.in_flight() >= cap:
-            code = "RATE_LIMITED" if self.name == "imini" else ""
-            return self.error(429, code, f"at most {cap} tasks in flight", **{"Retry-After": "1"})
+            return self.error(429, f"at most {cap} tasks in flight", **{"Retry-After": "1"})
         assert result.model is not None
         assert result.mode is not None
-        asked = request.headers.get(_VERSION_HEADER) if key is not None else None
-        version = asked if asked == _known_version() else None  # else the pages' shape
+        versioned = self.gw.response_version  # (header, the version the mock speaks) or None
+        asked = request.headers.get(versioned[0]) if versioned and key is not None else None
+        version = asked if versioned and asked == versioned[1] else None  # else the pages' shape
         task, new = self.state.new_task(self.name, result.model, result.mode, body, key, version)
-        if self.name == "imini":
+        envelope = self.gw.envelope
+        if envelope is None:  # the reply is the submitted task
             return JSONResponse(
                 {
-                    "task_id": task.id,
+                    self.gw.task_id_field: task.id,
                     "model": task.model,
-                    "created_at": _iso(task.created),
+                    self.gw.created_field: _iso(task.created),
                     "request_id": task.request_id,
                 }
             )
         headers = {"Idempotency-Replayed": "false" if new else "true"} if key else {}
-        if version is None:  # the pages' shape
+        if versioned is None or version is None:  # the pages' shape
             return JSONResponse(
-                {"code": 200, "data": [{"status": "submitted", "task_id": task.id}]},
+                {"code": 200, envelope: [{"status": "submitted", "task_id": task.id}]},
                 headers=headers,
             )
         data = {"id": task.id, "object": "generation.task", "status": "pending"}
-        headers[_VERSION_HEADER] = version
-        return JSONResponse({"code": 200, "data": data}, headers=headers)
+        headers[versioned[0]] = version
+        return JSONResponse({"code": 200, envelope: data}, headers=headers)
 
     async def task(self, request: Request) -> Response:
-        bad = self.bad_parameters(gateway(self.name).task_operation_id, request)
+        bad = self.bad_parameters(self.gw.task_operation_id, request)
         if bad is not None:
             return bad
         task = self.state.tasks.get(request.path_params["task_id"])
         if task is None or task.gateway != self.name:
-            code = "TASK_NOT_FOUND" if self.name == "imini" else ""
-            return self.error(404, code, "task not found or expired")
+            return self.error(404, "task not found or expired")
         phase, progress = self.state.phase(task)
         files = str(request.url_for(f"{self.name}-file", task_id=task.id, name="video.mp4"))
         files = files.rsplit("/", 1)[0]
-        if self.name == "imini":
-            return JSONResponse(self._imini_task(task, phase, files))
-        return JSONResponse({"code": 200, "data": self._apimart_task(task, phase, progress, files)})
+        envelope = self.gw.envelope
+        if envelope is None:  # the reply is the task
+            return JSONResponse(self._bare_task(task, phase, files))
+        data = self._enveloped_task(task, phase, progress, files)
+        return JSONResponse({"code": 200, envelope: data})
 
     def status(self, task: MockTask, phase: str) -> str:
         """The gateway's own status name, from the spec's status map (imini has no cancelled)."""
         ours = PHASES.get(phase, Status(task.outcome))
         return raw_status(self.name, ours) or raw_status(self.name, Status.FAILED) or "failed"
 
-    def _imini_task(self, task: MockTask, phase: str, files: str) -> dict[str, Any]:
+    def _bare_task(self, task: MockTask, phase: str, files: str) -> dict[str, Any]:
+        """A task in the shape of a gateway whose reply is the task (imini's)."""
         done = phase == "done"
         status = self.status(task, phase)
         video: dict[str, Any] = {
@@ -265,15 +263,17 @@ class Gateway:
         if task.body.get("extra_params", {}).get("return_last_frame"):
             video["last_frame_url"] = f"{files}/last_frame.png"
         failed = done and task.outcome != "succeeded"
-        return {
-            "task_id": task.id,
+        reply: dict[str, Any] = {
+            self.gw.task_id_field: task.id,
             "status": status,
             "model": task.model,
-            "created_at": _iso(task.created),
-            "completed_at": _iso(self.state.completed_at(task)) if done else None,
-            "videos": [video] if done and task.outcome == "succeeded" else None,
+            self.gw.created_field: _iso(task.created),
+            self.gw.completed_field: _iso(self.state.completed_at(task)) if done else None,
+        }
+        _put(reply, self.gw.videos_at, [video] if done and task.outcome == "succeeded" else None)
+        return reply | {
             "error": {
-                "code": task.error_code or "INVALID_PROMPT",
+                "code": task.error_code or self.gw.mock_refusal_code,
                 "message": "the output was refused by content review",
                 "status": 400,
                 "request_id": task.request_id,
@@ -283,30 +283,27 @@ class Gateway:
             "request_id": task.request_id,
         }
 
-    def _apimart_task(
+    def _enveloped_task(
         self, task: MockTask, phase: str, progress: int, files: str
     ) -> dict[str, Any]:
+        """A task in the shape of a gateway whose reply holds it in an envelope (apimart's)."""
         timing = self.state.timing
         data: dict[str, Any] = {
-            "id": task.id,
+            self.gw.task_id_field: task.id,
             "status": self.status(task, phase),
             "progress": progress,
-            "created": int(task.created),
+            self.gw.created_field: int(task.created),
             "estimated_time": max(1, round(timing.queue_s + timing.run_s)),
         }
         if phase == "done":
             completed = self.state.completed_at(task)
-            data["completed"] = int(completed)
+            data[self.gw.completed_field] = int(completed)
             data["actual_time"] = round(completed - task.created)
             if task.outcome == "succeeded":
-                data["result"] = {
-                    "videos": [
-                        {
-                            "url": [f"{files}/video.mp4"],
-                            "expires_at": int(completed) + _url_lifetime(task),
-                        }
-                    ]
-                }
+                video: dict[str, Any] = {"url": [f"{files}/video.mp4"]}
+                if self.gw.url_lifetime is not None:
+                    video["expires_at"] = int(completed) + self._url_lifetime(task)
+                _put(data, self.gw.videos_at, [video])
             elif task.outcome == "failed":
                 data["error"] = {
                     "code": task.error_code or "content_rejected",
@@ -321,13 +318,21 @@ class Gateway:
         phase = self.state.phase(task)[0] if task else None
         if task is None or name not in FILES or phase != "done" or task.outcome != "succeeded":
             return Response(b"NoSuchKey", status_code=404, media_type="text/plain")
-        expires = self.state.completed_at(task) + _url_lifetime(task)
-        if self.name == "apimart" and self.state.clock() >= expires:
+        expires = self.state.completed_at(task) + self._url_lifetime(task)
+        if self.gw.url_lifetime is not None and self.state.clock() >= expires:
             return Response(
                 b"AccessDenied: Request has expired", status_code=403, media_type="text/plain"
             )
         content_type, make = FILES[name]
         return Response(make(), media_type=content_type)
+
+    def _url_lifetime(self, task: MockTask) -> int:
+        """Seconds a result URL lives: the spec's reading for the reply version of the submit
+        (0 where the spec gives none: the URL is not checked)."""
+        reading = self.gw.url_lifetime
+        if reading is None:
+            return 0
+        return int(reading["seconds"] if task.version else reading["legacy_seconds"])
 
     def routes(self) -> list[Route]:
         def wrap(route: str, handler: Handler) -> Handler:
@@ -336,13 +341,9 @@ class Gateway:
 
             return endpoint
 
-        submit, task = {
-            "imini": ("/v1/videos/generate", "/v1/videos/tasks/{task_id}"),
-            "apimart": ("/v1/videos/generations", "/v1/tasks/{task_id}"),
-        }[self.name]
         return [
-            Route(submit, wrap("submit", self.submit), methods=["POST"]),
-            Route(task, wrap("task", self.task), methods=["GET"]),
+            Route(self.gw.submit_path, wrap("submit", self.submit), methods=["POST"]),
+            Route(self.gw.task_path, wrap("task", self.task), methods=["GET"]),
             Route(
                 "/files/{task_id}/{name}",
                 wrap("file", self.file),
@@ -352,28 +353,11 @@ class Gateway:
         ]
 
 
-_VERSION_HEADER = "X-APIMart-Response-Version"
-
-
-@cache
-def _apimart_error_types() -> dict[str, str]:
-    detail = spec.document("apimart")["components"]["schemas"]["ErrorDetail"]
-    return dict(detail["properties"]["type"]["x-vidgate-by-status"])
-
-
-@cache
-def _known_version() -> str:
-    """The reply version the mock speaks besides the pages' shape: the spec's default."""
-    submit = spec.submit_operation(spec.document("apimart"))[1]
-    header = next(p for p in submit["parameters"] if p["name"] == _VERSION_HEADER)
-    return str(header["schema"]["default"])
-
-
-def _url_lifetime(task: MockTask) -> int:
-    """Seconds a result URL lives: the spec's reading for the reply version of the submit."""
-    lifetime = spec.document("apimart")["components"]["schemas"]["VideoResult"]
-    reading = lifetime["x-vidgate-url-lifetime"]
-    return int(reading["seconds"] if task.version else reading["legacy_seconds"])
+def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``value`` at ``path`` inside ``data`` (the objects on the way made as needed)."""
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
 
 
 def _http_date(seconds: float) -> str:
@@ -405,7 +389,7 @@ def create_app(
     return Starlette(
         routes=[
             Mount(f"/{name}", routes=Gateway(name, state, keys, server).routes())
-            for name in ("imini", "apimart")
+            for name in spec.GATEWAYS
         ]
     )
 

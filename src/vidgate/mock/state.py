@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vidgate.gateways import gateway as gateway_entry
+
 __all__ = ["Fault", "Faults", "Ledger", "MockTask", "State", "Timing"]
 
 TOKEN = re.compile(r"\[mock:(fail|cancel|reject)(?:=([A-Za-z0-9_.-]+))?\]")
@@ -204,7 +206,7 @@ class State:
             if key is not None and (gateway, key) in self.idempotent:
                 return self.tasks[self.idempotent[(gateway, key)]], False
             number = next(self._ids)
-            task_id = f"task_{number}" if gateway == "imini" else f"task_01MOCK{number:019d}"
+            task_id = gateway_entry(gateway).mock_task_id.format(number=number)
             outcome, code = _outcome(str(body.get("prompt", "")))
             task = MockTask(
                 task_id, gateway, model, mode, body, self.clock(), outcome, code, version=version
