@@ -9,17 +9,22 @@ import os
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
 from vidgate import errors
 from vidgate.types import Task
 
-if TYPE_CHECKING:
-    from vidgate._core import Config
-
-__all__ = ["NAME_CAP", "FileSink", "content_length", "download_target", "place", "safe_name"]
+__all__ = [
+    "NAME_CAP",
+    "FileSink",
+    "Limits",
+    "content_length",
+    "download_target",
+    "place",
+    "safe_name",
+]
 
 
 # File names made from ids a server sent: a fixed alphabet, no separators, no leading dot, capped.
@@ -72,12 +77,19 @@ def download_target(task: Task, url: str, dest: Any, what: str, index: int, over
     return path
 
 
+class Limits(Protocol):
+    """What a FileSink reads of the client's settings (vidgate._core.Config has it)."""
+
+    @property
+    def max_download_bytes(self) -> int: ...
+
+
 class FileSink:
     """A result file being written: a private ``.part`` file, bounded in size and time, moved
     into place only when complete (and never over an existing file unless asked)."""
 
     def __init__(
-        self, cfg: Config, path: Any, task: Task, what: str, response: httpx.Response, end: float
+        self, cfg: Limits, path: Any, task: Task, what: str, response: httpx.Response, end: float
     ) -> None:
         self.path, self.end = path, end
         self.label = f"the {what} of task {task.id}"

@@ -3,7 +3,8 @@
 Client-side validation: RequestValidationError. Gateway replies: APIError and a subclass per
 status (status, gateway code, message, request id). Transport: APIConnectionError and
 APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
-WaitTimeoutError and WaitInterrupted (and vidgate.aio.WaitCancelled; all carry the task id). Files:
+WaitTimeoutError and WaitInterrupted (and vidgate.WaitCancelled, defined with the async client in
+vidgate.aio so that this module needs no asyncio; all carry the task id). Files:
 DownloadError, URLExpiredError, OutputExistsError. Local: InputError (unusable input), DiskError,
 JournalError and JournalBusyError. Every text passes vidgate.redact: no message contains an API
 key. The CLI maps each to an exit code (vidgate.exits).
@@ -297,11 +298,3 @@ def error_for_status(status: int) -> type[APIError]:
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else UnexpectedStatusError
-
-
-def __getattr__(name: str) -> object:
-    if name == "WaitCancelled":  # lives with the async client, so this module needs no asyncio
-        from vidgate.aio import WaitCancelled
-
-        return WaitCancelled
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ from vidgate.types import (
     parse_time,
     status_of,
     task_error,
+    typed_reply,
 )
 
 __all__ = ["Gateway", "Polling", "gateway"]
@@ -310,8 +311,7 @@ class Gateway:
 
     def typed(self, schema: str, data: Any) -> Any:
         """A reply parsed by the generated pydantic model (raises pydantic's ValidationError)."""
-        models = importlib.import_module(f"vidgate_models.{self.name}")
-        return getattr(models, schema).model_validate(data)
+        return typed_reply(self.name, schema, data)
 
 
 class _AnyBody:

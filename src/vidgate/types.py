@@ -59,6 +59,15 @@ def task_error(value: object) -> TaskError | None:
     return cast(TaskError, error)
 
 
+def typed_reply(gateway: spec.Gateway, schema: str, data: Any) -> Any:
+    """``data`` parsed by the gateway's generated pydantic model ``schema`` (unknown fields kept;
+    raises pydantic's ValidationError if it does not fit)."""
+    import importlib
+
+    models = importlib.import_module(f"vidgate_models.{gateway}")
+    return getattr(models, schema).model_validate(data)
+
+
 _SUBMIT_MODEL = {"imini": "SubmitResponse", "apimart": "SubmitEnvelope"}
 _TASK_MODEL = {"imini": "VideoTask", "apimart": "TaskEnvelope"}
 
@@ -162,10 +171,8 @@ class SubmittedTask:
     def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
         ``SubmitEnvelope`` for apimart); raises pydantic.ValidationError if it does not fit."""
-        from vidgate.gateways import gateway
-
         model: _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope
-        model = gateway(self.gateway).typed(_SUBMIT_MODEL[self.gateway], self.raw)
+        model = typed_reply(self.gateway, _SUBMIT_MODEL[self.gateway], self.raw)
         return model
 
 
@@ -212,10 +219,8 @@ class Task:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
         ``TaskEnvelope`` for apimart), unknown fields kept; raises pydantic.ValidationError
         if the reply does not fit the spec."""
-        from vidgate.gateways import gateway
-
         model: _imini_models.VideoTask | _apimart_models.TaskEnvelope
-        model = gateway(self.gateway).typed(_TASK_MODEL[self.gateway], self.raw)
+        model = typed_reply(self.gateway, _TASK_MODEL[self.gateway], self.raw)
         return model
 
     @property

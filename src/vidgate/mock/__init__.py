@@ -1,5 +1,6 @@
-"""vidgate's mock gateway: both gateways' documented endpoints, with stateful tasks, real media,
-the gateways' own errors, and faults on demand.
+"""vidgate's mock gateway: both gateways' documented endpoints, stateful tasks and real media.
+
+It answers with the gateways' own errors, and with faults on demand.
 
     from vidgate.mock import MockGateway, Timing
 
@@ -19,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from vidgate._extras import require
+from vidgate.extras import require
 
 require("mock", "the mock gateway (vidgate.mock)")  # one line naming the extra, not a traceback
 
