@@ -1,10 +1,13 @@
 """The package's layers (issue 23): no import circle between any two vidgate modules, every
-package says its purpose in one line, and import-linter's contracts in pyproject.toml (which
-`make check` runs) hold, and each of them breaks when its rule is broken."""
+package says its purpose in one line, the CLI uses only the library's public API, and
+import-linter's contracts in pyproject.toml (which `make check` runs) hold, and each of them
+breaks when its rule is broken."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -124,3 +127,78 @@ def test_each_contract_breaks_on_its_own_violation(tmp_path: Path) -> None:
     assert "vidgate.cli._common -> vidgate._core (l." in done.stdout
     assert "vidgate.cli.specs -> vidgate.cli (l." in done.stdout
     assert "- .spec -> .validation" in done.stdout
+
+
+def _library_names(path: Path) -> list[tuple[str, str]]:
+    """(module, name) for every library name a CLI module uses: ``from vidgate.x import name``,
+    and ``x.name`` where ``x`` is a library module it imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used: list[tuple[str, str]] = []
+    modules: dict[str, str] = {}  # local name -> library module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vidgate"):
+            module = str(node.module)
+            if module == "vidgate.cli" or module.startswith("vidgate.cli."):
+                continue
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                if _is_package(module) and importlib.util.find_spec(full) is not None:
+                    modules[alias.asname or alias.name] = full  # its names: checked where used
+                    used.append((full, ""))
+                else:
+                    used.append((module, alias.name))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("vidgate") and not alias.name.startswith("vidgate.cli"):
+                    used.append((alias.name, ""))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
+            used.append((modules[node.value.id], node.attr))
+    return used
+
+
+def _is_package(module: str) -> bool:
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.submodule_search_locations is not None
+
+
+def _private_use(module: str, name: str) -> str | None:
+    """Why using ``module.name`` is not using the public API, if it is not: a module or a name
+    with a leading underscore, or a name its module's ``__all__`` does not list."""
+    if any(part.startswith("_") for part in module.split(".")):
+        return f"{module} is a private module"
+    if not name:
+        return None
+    exported = getattr(importlib.import_module(module), "__all__", ())
+    return None if name in exported else f"{module}.{name} is not in its __all__"
+
+
+CLI_MODULES = sorted((PACKAGE / "cli").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CLI_MODULES, ids=lambda p: p.name)
+def test_the_cli_uses_only_the_public_api_of_the_library(path: Path) -> None:
+    problems = [_private_use(module, name) for module, name in _library_names(path)]
+    assert [p for p in problems if p] == []
+
+
+def test_the_public_api_check_refuses_private_names(tmp_path: Path) -> None:
+    module = tmp_path / "cmd.py"
+    module.write_text(
+        "from vidgate import errors\n"
+        "from vidgate._files import place\n"
+        "from vidgate.batch import run_batch, _prepare\n"
+        "def f() -> None:\n"
+        "    errors.NotFoundError\n"
+        "    errors._BY_STATUS\n"
+    )
+    problems = [_private_use(m, n) for m, n in _library_names(module)]
+    assert [p for p in problems if p] == [
+        "vidgate._files is a private module",
+        "vidgate.batch._prepare is not in its __all__",
+        "vidgate.errors._BY_STATUS is not in its __all__",
+    ]

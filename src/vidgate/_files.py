@@ -69,7 +69,7 @@ def download_target(task: Task, url: str, dest: Any, what: str, index: int, over
         if not inside:
             raise errors.DownloadError(f"refusing to write {path}: it resolves outside {dest}")
     if path.exists() and not overwrite:
-        raise errors.OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise _exists(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,14 +152,10 @@ def place(part: Any, path: Any, overwrite: bool) -> None:
         try:
             os.link(part, path)  # fails if path exists, even if it appeared a moment ago
         except FileExistsError:
-            raise errors.OutputExistsError(
-                f"{path} exists; pass overwrite=True to replace it"
-            ) from None
+            raise _exists(path) from None
         except OSError:  # no hard links on this file system
             if path.exists():
-                raise errors.OutputExistsError(
-                    f"{path} exists; pass overwrite=True to replace it"
-                ) from None
+                raise _exists(path) from None
             part.replace(path)
             return
         part.unlink()
@@ -167,6 +163,12 @@ def place(part: Any, path: Any, overwrite: bool) -> None:
         raise
     except OSError as exc:
         raise errors.DiskError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _exists(path: Any) -> errors.OutputExistsError:
+    return errors.OutputExistsError.naming(
+        "{path} exists; pass {0} to replace it", "overwrite=True", path=path
+    )
 
 
 def content_length(response: httpx.Response) -> int | None:

@@ -38,6 +38,7 @@ from vidgate.cli._common import (
     emit,
     err,
     fail,
+    flag,
     gateway_name,
     need,
     on_ctrl_c,
@@ -73,11 +74,8 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
         yield
     except errors.NotFoundError as exc:  # one line: the error, then the hint
         other = next(g for g in GATEWAY_NAMES if g != gateway)
-        exc.args = (
-            f"{exc}; task {task_id} is not known to {gateway}: if {other} created it, "
-            f"pass --gateway {other}",
-        )
-        raise
+        hint = f"task {task_id} is not known to {gateway}: if {other} created it"
+        fail(f"{exc}; {hint}, pass --gateway {other}", exits.code_for(exc), exc)
 
 
 def _read_body(source: str, *, obj: bool = False) -> Any:
@@ -394,9 +392,8 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
                             row, completed=done, total=total
                         ),
                     )
-                except errors.OutputExistsError as exc:
-                    bar.remove_task(row)
-                    exc.args = (str(exc).replace("overwrite=True", "--overwrite"),)  # our flag
+                except errors.OutputExistsError:
+                    bar.remove_task(row)  # main() says which file, naming --overwrite
                     raise
             saved.append(str(path))
             if not quiet:
@@ -421,10 +418,11 @@ def main(argv: list[str] | None = None) -> None:
             show()
         sys.exit(exits.USAGE)
     except BatchInvalidError as exc:
-        fail(str(exc), exits.USAGE if exc.unreadable else exits.FAILED, exc, block=True)
-    except errors.VidgateError as exc:
+        code = exits.USAGE if exc.unreadable else exits.FAILED
+        fail(exc.worded(flag), code, exc, block=True)
+    except errors.VidgateError as exc:  # the settings it names, as our flags
         block = isinstance(exc, errors.RequestValidationError)
-        fail(str(exc), exits.code_for(exc), exc, block)
+        fail(exc.worded(flag), exits.code_for(exc), exc, block)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         fail(f"cannot use{where}: {exc.strerror or exc}", exits.LOCAL, exc)

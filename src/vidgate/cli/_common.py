@@ -22,6 +22,7 @@ __all__ = [
     "FAILED",
     "GATEWAY_NAMES",
     "INTERRUPTED",
+    "SPELLING",
     "UNWRAPPED",
     "USAGE",
     "Command",
@@ -34,6 +35,7 @@ __all__ = [
     "emit",
     "err",
     "fail",
+    "flag",
     "gateway_name",
     "need",
     "on_ctrl_c",
@@ -195,3 +197,16 @@ def fail(
     lines = message.split("\n") if block else [message]
     err.print(Text("\n".join(map(printable, lines)), style=style), soft_wrap=True)
     sys.exit(code)
+
+
+# a setting a library error names -> how the CLI says it, where ``flag``'s rule does not fit
+# (command modules add theirs)
+SPELLING: dict[str, str] = {}
+
+
+def flag(setting: str) -> str:
+    """The CLI's spelling of a setting a library error names: ``overwrite=True`` is
+    ``--overwrite``, ``gateway_rps`` is ``--gateway-rps`` (see VidgateError.worded)."""
+    if setting in SPELLING:
+        return SPELLING[setting]
+    return "--" + setting.removesuffix("=True").replace("_", "-")

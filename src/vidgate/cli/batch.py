@@ -14,9 +14,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from vidgate import errors, exits
+from vidgate.batch import LOAD_FIRST
 from vidgate.batch.journal import URL_ENV, safe_url
 from vidgate.cli._common import (
     FAILED,
+    SPELLING,
     USAGE,
     GatewayName,
     JsonOpt,
@@ -24,6 +26,7 @@ from vidgate.cli._common import (
     emit,
     err,
     fail,
+    flag,
     gateway_name,
     on_ctrl_c,
     out,
@@ -31,6 +34,8 @@ from vidgate.cli._common import (
 )
 
 __all__ = ["batch"]
+
+SPELLING.update({"load_only=True": "--load", LOAD_FIRST: "vidgate batch JOBS --load"})
 
 RESUBMIT_HELP = (
     "submit again the jobs whose first submit may have reached the gateway "
@@ -196,7 +201,7 @@ def batch(
                 counts, stopped_by = {}, exc
     if stopped_by is not None:  # after the progress display's last frame: the last line
         fail(
-            f"the batch stopped: {stopped_by} ({PENDING_HINT})",
+            f"the batch stopped: {stopped_by.worded(flag)} ({PENDING_HINT})",
             exits.code_for(stopped_by),
             stopped_by,
         )
