@@ -37,13 +37,14 @@ lint-specs: setup ## Lint specs/*.yaml (OpenAPI validity, sources, rules, modes,
 lint-outside: setup ## openapi-generator, Spectral and Redocly on the specs (pinned, into .tools/; needs Java and Node)
 	@UV="$(UV)" bash scripts/lint_outside.sh
 
-check: setup lint-specs ## Lint specs, fail on stale/orphan generated files or a stale sync client, ruff + mypy on our code
+check: setup lint-specs ## Lint specs, fail on stale/orphan generated files or a stale sync client, ruff + mypy, the layers (lint-imports)
 	@$(RUN) python scripts/generate.py --check
 	@$(RUN) python scripts/rules_table.py --check
 	@$(RUN) python scripts/unasync.py --check
 	@$(RUN) ruff check src scripts tests bench
 	@$(RUN) ruff format --check src scripts tests bench
 	@$(RUN) mypy
+	@$(RUN) lint-imports --no-cache --no-logo
 	@echo "check: all clean"
 
 test: setup ## Every layer but live: unit, contract, docs (the minutes-long proofs: make test-slow)

@@ -62,14 +62,16 @@ from typing import Any  # noqa: E402
 
 import respx  # noqa: E402
 
+import vidgate.aio  # noqa: E402
+import vidgate.client  # noqa: E402
 from vidgate.gateways import gateway as entry  # noqa: E402
 
 API_KEY = "sk-test-0123456789abcdef"
 BASE_URLS = {gw: entry(gw).default_base_url for gw in spec.GATEWAYS}
 CLASSES: dict[tuple[str, str], Any] = {}  # (gateway, flavour) -> client class, from the table
 for _gw in spec.GATEWAYS:
-    CLASSES[(_gw, "sync")] = entry(_gw).client_class()
-    CLASSES[(_gw, "async")] = entry(_gw).async_client_class()
+    CLASSES[(_gw, "sync")] = vidgate.client.client_for(_gw)
+    CLASSES[(_gw, "async")] = vidgate.aio.client_for(_gw)
 
 
 class FakeTime:

@@ -264,11 +264,17 @@ def test_a_fault_that_is_not_the_jobs_stops_the_batch_and_leaves_them_pending(
 def test_settings_that_cannot_work_are_refused_before_anything_is_opened(
     tmp_path: Path, setting: dict[str, Any]
 ) -> None:
+    """The message names the BatchOptions field, as a library user set it; the CLI names its
+    flag instead (VidgateError.worded)."""
     (name,) = setting
     options = BatchOptions("apimart", tmp_path / "out", **setting)
-    with pytest.raises(errors.ConfigurationError, match=f"--{name.replace('_', '-')} "):
+    with pytest.raises(errors.ConfigurationError, match=f"^{name} ") as info:
         asyncio.run(run_batch(_jobs(tmp_path, [APIMART]), options))
     assert not (tmp_path / "out").exists()
+    assert "--" not in str(info.value)
+    assert info.value.settings == (name,)
+    flag = "--" + name.replace("_", "-")
+    assert info.value.worded(lambda s: f"--{s.replace('_', '-')}").startswith(f"{flag} ")
 
 
 def test_cli_refuses_a_negative_cap_in_one_line(

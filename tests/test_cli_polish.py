@@ -16,7 +16,7 @@ from conftest import API_KEY, BASE_URLS
 from test_cli import run
 
 import vidgate
-from vidgate import _extras, exits
+from vidgate import exits, extras
 from vidgate.batch.journal import Journal
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
@@ -107,9 +107,7 @@ def test_mock_on_a_busy_port_fails_before_its_banner(capsys: pytest.CaptureFixtu
 def test_a_missing_extra_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        _extras, "find_spec", lambda name: None if name == "av" else find_spec(name)
-    )
+    monkeypatch.setattr(extras, "find_spec", lambda name: None if name == "av" else find_spec(name))
     for command in ("mock", "demo"):
         code, _, err = run([command], capsys)
         assert code == 2
@@ -118,9 +116,9 @@ def test_a_missing_extra_is_one_line(
             "pip install 'vidgate[mock]'"
         ]
     with pytest.raises(ImportError, match=r"pip install 'vidgate\[testing\]'"):
-        _extras.require("testing", "the fixtures")
+        extras.require("testing", "the fixtures")
     with pytest.raises(vidgate.ConfigurationError):
-        _extras.require("mock", "the mock")
+        extras.require("mock", "the mock")
 
 
 @pytest.mark.usefixtures("keyed")

@@ -15,11 +15,11 @@ import pytest
 from test_cli import run
 
 from vidgate import __main__ as entry
-from vidgate import _extras, exits
+from vidgate import exits, extras
 
 # the import names of every optional dependency (and of python-dateutil, which nothing needs)
 OPTIONAL = sorted(
-    {name.split(".")[0] for names in _extras.EXTRAS.values() for name in names}
+    {name.split(".")[0] for names in extras.EXTRAS.values() for name in names}
     | {"psycopg", "dateutil"}
 )
 
@@ -96,7 +96,7 @@ def test_the_command_without_the_cli_extra_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        _extras, "find_spec", lambda name: None if name == "rich" else find_spec(name)
+        extras, "find_spec", lambda name: None if name == "rich" else find_spec(name)
     )
     with pytest.raises(SystemExit) as done:
         entry.main()
@@ -123,7 +123,7 @@ def test_the_spec_tools_without_their_extra_are_one_line(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(
-        _extras, "find_spec", lambda name: None if name == "yaml" else find_spec(name)
+        extras, "find_spec", lambda name: None if name == "yaml" else find_spec(name)
     )
     code, _, err = run(args, capsys)
     assert code == exits.USAGE
@@ -134,16 +134,16 @@ def test_the_spec_tools_without_their_extra_are_one_line(
 
 
 def test_the_extras_are_declared_and_nothing_needs_dateutil() -> None:
-    """Each extra _extras knows is one pyproject.toml declares (and `all` holds them all)."""
+    """Each extra vidgate.extras knows is one pyproject.toml declares (and `all` holds them all)."""
     import tomllib
 
     project = tomllib.loads(
         (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
     )["project"]
-    extras = project["optional-dependencies"]
-    assert set(_extras.EXTRAS) <= set(extras)
-    (everything,) = extras["all"]
-    assert set(everything.split("[")[1].rstrip("]").split(",")) == set(extras) - {"all"}
+    declared = project["optional-dependencies"]
+    assert set(extras.EXTRAS) <= set(declared)
+    (everything,) = declared["all"]
+    assert set(everything.split("[")[1].rstrip("]").split(",")) == set(declared) - {"all"}
     core = " ".join(project["dependencies"]).lower()
     for name in ("typer", "rich", "ruamel", "pyyaml", "dateutil"):
         assert name not in core

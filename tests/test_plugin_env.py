@@ -73,7 +73,7 @@ def test_finish_runs_a_coroutine_that_never_suspends() -> None:
 
 def test_a_fixture_without_its_extra_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "vidgate._extras.find_spec", lambda name: None if name == "respx" else find_spec(name)
+        "vidgate.extras.find_spec", lambda name: None if name == "respx" else find_spec(name)
     )
     with pytest.raises(pytest.fail.Exception) as failed:
         testing._require("testing", "vidgate_respx")

@@ -165,8 +165,14 @@ PUBLIC = {
 
 
 def test_the_public_names_stay() -> None:
-    assert client.__all__ == ["Apimart", "Imini", "SyncClient"]
-    assert aio.__all__ == ["AsyncApimart", "AsyncClient", "AsyncImini", "WaitCancelled"]
+    assert client.__all__ == ["Apimart", "Imini", "SyncClient", "client_for"]
+    assert aio.__all__ == [
+        "AsyncApimart",
+        "AsyncClient",
+        "AsyncImini",
+        "WaitCancelled",
+        "client_for",
+    ]
     assert (vidgate.Imini, vidgate.AsyncImini) == PUBLIC["imini"]
     assert vidgate.WaitCancelled is aio.WaitCancelled
     assert not hasattr(client, "WaitCancelled")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from vidgate import exits
-from vidgate._extras import MissingExtraError, require
+from vidgate.extras import MissingExtraError, require
 
 __all__ = ["main"]
 

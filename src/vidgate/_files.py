@@ -9,17 +9,22 @@ import os
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
 from vidgate import errors
 from vidgate.types import Task
 
-if TYPE_CHECKING:
-    from vidgate._core import Config
-
-__all__ = ["NAME_CAP", "FileSink", "content_length", "download_target", "place", "safe_name"]
+__all__ = [
+    "NAME_CAP",
+    "FileSink",
+    "Limits",
+    "content_length",
+    "download_target",
+    "place",
+    "safe_name",
+]
 
 
 # File names made from ids a server sent: a fixed alphabet, no separators, no leading dot, capped.
@@ -64,7 +69,7 @@ def download_target(task: Task, url: str, dest: Any, what: str, index: int, over
         if not inside:
             raise errors.DownloadError(f"refusing to write {path}: it resolves outside {dest}")
     if path.exists() and not overwrite:
-        raise errors.OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise _exists(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -72,12 +77,19 @@ def download_target(task: Task, url: str, dest: Any, what: str, index: int, over
     return path
 
 
+class Limits(Protocol):
+    """What a FileSink reads of the client's settings (vidgate._core.Config has it)."""
+
+    @property
+    def max_download_bytes(self) -> int: ...
+
+
 class FileSink:
     """A result file being written: a private ``.part`` file, bounded in size and time, moved
     into place only when complete (and never over an existing file unless asked)."""
 
     def __init__(
-        self, cfg: Config, path: Any, task: Task, what: str, response: httpx.Response, end: float
+        self, cfg: Limits, path: Any, task: Task, what: str, response: httpx.Response, end: float
     ) -> None:
         self.path, self.end = path, end
         self.label = f"the {what} of task {task.id}"
@@ -140,14 +152,10 @@ def place(part: Any, path: Any, overwrite: bool) -> None:
         try:
             os.link(part, path)  # fails if path exists, even if it appeared a moment ago
         except FileExistsError:
-            raise errors.OutputExistsError(
-                f"{path} exists; pass overwrite=True to replace it"
-            ) from None
+            raise _exists(path) from None
         except OSError:  # no hard links on this file system
             if path.exists():
-                raise errors.OutputExistsError(
-                    f"{path} exists; pass overwrite=True to replace it"
-                ) from None
+                raise _exists(path) from None
             part.replace(path)
             return
         part.unlink()
@@ -155,6 +163,12 @@ def place(part: Any, path: Any, overwrite: bool) -> None:
         raise
     except OSError as exc:
         raise errors.DiskError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _exists(path: Any) -> errors.OutputExistsError:
+    return errors.OutputExistsError.naming(
+        "{path} exists; pass {0} to replace it", "overwrite=True", path=path
+    )
 
 
 def content_length(response: httpx.Response) -> int | None:

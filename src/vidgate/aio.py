@@ -39,6 +39,7 @@ __all__ = [
     "AsyncClient",
     "AsyncImini",
     "WaitCancelled",  # unasync: async-only
+    "client_for",
 ]
 
 
@@ -496,3 +497,11 @@ class AsyncApimart(_apimart.AsyncMethods, AsyncClient):  # type: ignore[misc]  #
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"
+
+
+def client_for(gateway: str) -> type[AsyncClient]:
+    """The client class of a gateway, by name: ``client_for("imini")`` is ``AsyncImini``."""
+    for cls in AsyncClient.__subclasses__():
+        if cls.gateway_name == gateway:
+            return cls
+    raise LookupError(f"no client for gateway {gateway!r}")

@@ -38,6 +38,7 @@ __all__ = [
     "Apimart",
     "Imini",
     "SyncClient",
+    "client_for",
 ]
 
 
@@ -480,3 +481,11 @@ class Apimart(_apimart.SyncMethods, SyncClient):  # type: ignore[misc]  # typed 
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"
+
+
+def client_for(gateway: str) -> type[SyncClient]:
+    """The client class of a gateway, by name: ``client_for("imini")`` is ``Imini``."""
+    for cls in SyncClient.__subclasses__():
+        if cls.gateway_name == gateway:
+            return cls
+    raise LookupError(f"no client for gateway {gateway!r}")

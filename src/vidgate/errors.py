@@ -3,7 +3,8 @@
 Client-side validation: RequestValidationError. Gateway replies: APIError and a subclass per
 status (status, gateway code, message, request id). Transport: APIConnectionError and
 APITimeoutError, with ``may_have_been_submitted`` for submits. Tasks: TaskFailedError,
-WaitTimeoutError and WaitInterrupted (and vidgate.aio.WaitCancelled; all carry the task id). Files:
+WaitTimeoutError and WaitInterrupted (and vidgate.WaitCancelled, defined with the async client in
+vidgate.aio so that this module needs no asyncio; all carry the task id). Files:
 DownloadError, URLExpiredError, OutputExistsError. Local: InputError (unusable input), DiskError,
 JournalError and JournalBusyError. Every text passes vidgate.redact: no message contains an API
 key. The CLI maps each to an exit code (vidgate.exits).
@@ -11,8 +12,9 @@ key. The CLI maps each to an exit code (vidgate.exits).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from vidgate.types import JSON, Task
@@ -51,12 +53,46 @@ __all__ = [
 class VidgateError(Exception):
     """Base of every vidgate exception (but the two wait interruptions, see below).
 
-    Its text passes vidgate.redact: no registered API key or bearer token survives in it."""
+    Its text passes vidgate.redact: no registered API key or bearer token survives in it.
+
+    A message that tells what to change names each setting as a library user passes it
+    (``rate``, ``overwrite=True``, a BatchOptions field); ``settings`` lists them, and
+    ``worded`` gives the same message with each one spelt another way (the CLI's flags)."""
+
+    settings: tuple[str, ...] = ()
+    _template: str | None = None
+    _values: dict[str, Any] | None = None
 
     def __init__(self, *args: Any) -> None:
         from vidgate.redact import redact
 
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    @classmethod
+    def naming(cls, template: str, *settings: str, **values: Any) -> Self:
+        """An error whose message names settings: ``{0}``, ``{1}``... in ``template`` are
+        ``settings``, its named fields ``values`` (text from outside goes there, never into
+        ``template``)."""
+        error = cls(template.format(*settings, **values))
+        error.keep_wording(template, settings, values)
+        return error
+
+    def keep_wording(
+        self, template: str, settings: tuple[str, ...], values: dict[str, Any]
+    ) -> None:
+        """Keep what the message was made of, for ``worded`` (a subclass that builds its own
+        message calls it from ``__init__``)."""
+        self.settings, self._template, self._values = settings, template, values
+
+    def worded(self, spell: Callable[[str], str]) -> str:
+        """The message with each setting it names spelt by ``spell`` (the CLI's passes
+        ``overwrite=True`` -> ``--overwrite``); redacted like the message itself."""
+        if self._template is None:
+            return str(self)
+        from vidgate.redact import redact
+
+        spelt = (spell(name) for name in self.settings)
+        return redact(self._template.format(*spelt, **(self._values or {})))
 
 
 class ConfigurationError(VidgateError):
@@ -297,11 +333,3 @@ def error_for_status(status: int) -> type[APIError]:
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else UnexpectedStatusError
-
-
-def __getattr__(name: str) -> object:
-    if name == "WaitCancelled":  # lives with the async client, so this module needs no asyncio
-        from vidgate.aio import WaitCancelled
-
-        return WaitCancelled
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vidgate import spec
 from vidgate.errors import MalformedResponseError
@@ -29,11 +29,8 @@ from vidgate.types import (
     parse_time,
     status_of,
     task_error,
+    typed_reply,
 )
-
-if TYPE_CHECKING:
-    from vidgate.aio import AsyncClient
-    from vidgate.client import SyncClient
 
 __all__ = ["Gateway", "Polling", "gateway"]
 
@@ -102,8 +99,6 @@ class Gateway:
     env_url: str
     submit_module: str  # generated endpoint module of the submit operation
     task_module: str  # generated endpoint module of the task query
-    client: str  # the sync client class in vidgate.client
-    async_client: str  # the async client class in vidgate.aio
     # where a task reply holds what vidgate reads (the spec lists the fields, not their meaning)
     created_field: str  # when the task was made
     completed_field: str  # when it ended
@@ -113,18 +108,6 @@ class Gateway:
     # codes per HTTP status beyond the spec's examples (compare=False: the entry stays hashable)
     mock_error_codes: Mapping[int, str] = field(compare=False)
     mock_refusal_code: str | None  # the code of a prompt refused by content review
-
-    # ------------------------------------------------------------------------ the clients
-    def client_class(self) -> type[SyncClient]:
-        """The sync client class of this gateway (Imini, Apimart)."""
-        cls: type[SyncClient] = getattr(importlib.import_module("vidgate.client"), self.client)
-        return cls
-
-    def async_client_class(self) -> type[AsyncClient]:
-        """The async client class of this gateway (AsyncImini, AsyncApimart)."""
-        module = importlib.import_module("vidgate.aio")
-        cls: type[AsyncClient] = getattr(module, self.async_client)
-        return cls
 
     # ------------------------------------------------------------------------ from the spec
     @property
@@ -195,12 +178,12 @@ class Gateway:
     @cached_property
     def submit_reply_schema(self) -> str:
         """The schema of a submit's 200 reply (the generated model ``SubmittedTask.typed`` uses)."""
-        return _reply_schema(_operation(self.doc, self.submit_operation_id))
+        return spec.reply_schemas(self.name)[0]
 
     @cached_property
     def task_reply_schema(self) -> str:
         """The schema of a task query's 200 reply (the generated model ``Task.typed`` uses)."""
-        return _reply_schema(_operation(self.doc, self.task_operation_id))
+        return spec.reply_schemas(self.name)[1]
 
     @cached_property
     def _task_location(self) -> tuple[str | None, str]:
@@ -433,8 +416,7 @@ class Gateway:
 
     def typed(self, schema: str, data: Any) -> Any:
         """A reply parsed by the generated pydantic model (raises pydantic's ValidationError)."""
-        models = importlib.import_module(f"vidgate_models.{self.name}")
-        return getattr(models, schema).model_validate(data)
+        return typed_reply(self.name, schema, data)
 
 
 class _AnyBody:
@@ -470,11 +452,6 @@ def _path(doc: Json, operation_id: str) -> str:
     raise LookupError(operation_id)
 
 
-def _reply_schema(op: Json) -> str:
-    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
-    return str(ref).rsplit("/", 1)[1]
-
-
 _TABLE = (
     Gateway(
         name="imini",
@@ -482,8 +459,6 @@ _TABLE = (
         env_url="IMINI_BASE_URL",
         submit_module="vidgate_imini.api.videos.generate_video",
         task_module="vidgate_imini.api.videos.get_video_task",
-        client="Imini",
-        async_client="AsyncImini",
         created_field="created_at",
         completed_field="completed_at",
         videos_at=("videos",),
@@ -497,8 +472,6 @@ _TABLE = (
         env_url="APIMART_BASE_URL",
         submit_module="vidgate_apimart.api.videos.create_video_generation",
         task_module="vidgate_apimart.api.tasks.get_task",
-        client="Apimart",
-        async_client="AsyncApimart",
         created_field="created",
         completed_field="completed",
         videos_at=("result", "videos"),

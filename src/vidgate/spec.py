@@ -83,6 +83,30 @@ def submit_operation(doc: Json) -> tuple[str, Json]:
     return posts[0]
 
 
+@cache
+def reply_schemas(gateway: Gateway) -> tuple[str, str]:
+    """The schemas of a submit's 200 reply and of a task query's 200 reply; the task query is the
+    operation the submit's reply links to."""
+    doc = document(gateway)
+    _, submit = submit_operation(doc)
+    ok = submit["responses"]["200"]
+    linked = {link["operationId"] for link in ok.get("links", {}).values()}
+    tasks = [
+        op
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and op.get("operationId") in linked
+    ]
+    if len(tasks) != 1:
+        raise LookupError(f"{gateway}: expected the submit reply to link one task query")
+    return _reply_schema_name(submit), _reply_schema_name(tasks[0])
+
+
+def _reply_schema_name(op: Json) -> str:
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    return str(ref).rsplit("/", 1)[1]
+
+
 def request_schema_names(doc: Json) -> dict[str, str]:
     """Model id → component schema name, from the submit body's discriminator mapping."""
     _, op = submit_operation(doc)

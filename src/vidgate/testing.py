@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from vidgate._extras import MissingExtraError, require
+from vidgate.extras import MissingExtraError, require
 
 if TYPE_CHECKING:
     import respx

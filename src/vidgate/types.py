@@ -59,6 +59,15 @@ def task_error(value: object) -> TaskError | None:
     return cast(TaskError, error)
 
 
+def typed_reply(gateway: spec.Gateway, schema: str, data: Any) -> Any:
+    """``data`` parsed by the gateway's generated pydantic model ``schema`` (unknown fields kept;
+    raises pydantic's ValidationError if it does not fit)."""
+    import importlib
+
+    models = importlib.import_module(f"vidgate_models.{gateway}")
+    return getattr(models, schema).model_validate(data)
+
+
 class Status(enum.StrEnum):
     """One status vocabulary for both gateways."""
 
@@ -158,11 +167,8 @@ class SubmittedTask:
     def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
         ``SubmitEnvelope`` for apimart); raises pydantic.ValidationError if it does not fit."""
-        from vidgate.gateways import gateway
-
         model: _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope
-        found = gateway(self.gateway)
-        model = found.typed(found.submit_reply_schema, self.raw)
+        model = typed_reply(self.gateway, spec.reply_schemas(self.gateway)[0], self.raw)
         return model
 
 
@@ -209,11 +215,8 @@ class Task:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
         ``TaskEnvelope`` for apimart), unknown fields kept; raises pydantic.ValidationError
         if the reply does not fit the spec."""
-        from vidgate.gateways import gateway
-
         model: _imini_models.VideoTask | _apimart_models.TaskEnvelope
-        found = gateway(self.gateway)
-        model = found.typed(found.task_reply_schema, self.raw)
+        model = typed_reply(self.gateway, spec.reply_schemas(self.gateway)[1], self.raw)
         return model
 
     @property

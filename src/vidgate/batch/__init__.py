@@ -32,7 +32,14 @@ from vidgate.batch.journal import Job, Journal, JournalBackend, journal_url, ope
 from vidgate.gateways import gateway
 from vidgate.validation import validator
 
-__all__ = ["BatchInvalidError", "BatchOptions", "batch_gateway", "load_jobs", "run_batch"]
+__all__ = [
+    "LOAD_FIRST",
+    "BatchInvalidError",
+    "BatchOptions",
+    "batch_gateway",
+    "load_jobs",
+    "run_batch",
+]
 
 Event = Callable[[Job | None, dict[str, int]], None]
 
@@ -43,11 +50,11 @@ class BatchInvalidError(errors.VidgateError):
 
     def __init__(self, problems: list[tuple[int, str]], unreadable: bool = False) -> None:
         self.problems, self.unreadable = problems, unreadable
-        lines = [f"  line {n}: {message}" for n, message in problems]
-        super().__init__(
-            f"{len(problems)} invalid line(s); nothing was sent "
-            "(fix them, or pass --skip-invalid):\n" + "\n".join(lines)
-        )
+        lines = "\n".join(f"  line {n}: {message}" for n, message in problems)
+        template = "{count} invalid line(s); nothing was sent (fix them, or pass {0}):\n{lines}"
+        values = {"count": len(problems), "lines": lines}
+        super().__init__(template.format("skip_invalid=True", **values))
+        self.keep_wording(template, ("skip_invalid=True",), values)
 
 
 @dataclass
@@ -132,10 +139,14 @@ def _shared_settings(journal: JournalBackend, where: Any) -> tuple[float, int]:
         else:
             ok, rule = math.isfinite(value) and _rate_ok(value), f"0 or at least {MIN_RATE}"
         if not ok:
-            option = "--" + name.replace("_", "-")
-            raise errors.ConfigurationError(
-                f"{where}: the batch's {name} setting {(text or '')[:40]!r} is not usable "
-                f"({option} must be {rule}); load the batch again with {option}"
+            raise errors.ConfigurationError.naming(
+                "{where}: the batch's {name} setting {text!r} is not usable ({0} must be {rule}); "
+                "load the batch again with {0}",
+                name,
+                name=name,
+                where=where,
+                text=(text or "")[:40],
+                rule=rule,
             )
         values.append(value)
     return values[0], int(values[1])
@@ -157,10 +168,13 @@ def _store_settings(journal: JournalBackend, loading: bool, options: BatchOption
         except ValueError:
             same = False
         if not same:
-            option = "--" + name.replace("_", "-")
-            raise errors.ConfigurationError(
-                f"{option} {given:g}: the batch was loaded with {stored[:40]!r}; a worker takes "
-                f"the batch's value (give the same, or none; the loader changes it with --load)"
+            raise errors.ConfigurationError.naming(
+                "{0} {given:g}: the batch was loaded with {stored!r}; a worker takes the batch's "
+                "value (give the same, or none; the loader changes it with {1})",
+                name,
+                "load_only=True",
+                given=given,
+                stored=stored[:40],
             )
 
 
@@ -212,7 +226,9 @@ def check_options(options: BatchOptions) -> None:
 
     def bad(name: str, value: float | None, rule: str, ok: bool) -> None:
         if value is not None and not (math.isfinite(value) and ok):
-            raise errors.ConfigurationError(f"--{name.replace('_', '-')} {value!r}: must be {rule}")
+            raise errors.ConfigurationError.naming(
+                "{0} {value!r}: must be {rule}", name, value=value, rule=rule
+            )
 
     bad("concurrency", options.concurrency, "at least 1", options.concurrency >= 1)
     bad("rate", options.rate, f"0 (no limit) or at least {MIN_RATE}", _rate_ok(options.rate))
@@ -222,15 +238,27 @@ def check_options(options: BatchOptions) -> None:
     bad("gateway_rps", rps, f"0 (no shared rate) or at least {MIN_RATE}", _rate_ok(rps))
     bad("gateway_in_flight", cap, "0 (no shared cap) or more", cap is None or cap >= 0)
     if options.resubmit_unknown and not gateway(options.gateway).idempotency_header:
-        raise errors.ConfigurationError(NO_BLIND_RESUBMIT.format(gateway=options.gateway))
+        raise errors.ConfigurationError.naming(
+            NO_BLIND_RESUBMIT, "resubmit_unknown=True", gateway=options.gateway
+        )
 
 
 # a job whose submit may have reached a gateway with no idempotency key is never sent again:
 # nothing could tell the second submit from a new task (at start-up, on takeover, mid-run)
 NO_BLIND_RESUBMIT = (
-    "--resubmit-unknown: {gateway} takes no idempotency key, so sending an unknown job again "
+    "{0}: {gateway} takes no idempotency key, so sending an unknown job again "
     "could pay for it twice; look its task up at the gateway instead"
 )
+
+
+# how a batch is loaded, as a setting an error message names (the CLI: vidgate batch JOBS --load)
+LOAD_FIRST = "a run with the jobs and load_only=True"
+
+
+def _no_batch_yet(where: Any) -> errors.ConfigurationError:
+    return errors.ConfigurationError.naming(
+        "{where} holds no batch yet: load one first ({0})", LOAD_FIRST, where=where
+    )
 
 
 def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
@@ -243,9 +271,7 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
         )
     if path is None:
         if known is None:
-            raise errors.ConfigurationError(
-                f"{where} holds no batch yet: load one first (vidgate batch JOBS --load)"
-            )
+            raise _no_batch_yet(where)
     else:
         _load(journal, path, options)
     _store_settings(journal, path is not None, options)
@@ -543,14 +569,12 @@ async def run_batch(
     """
     check_options(options)
     if options.out.exists() and not options.out.is_dir():
-        raise errors.InputError(f"--out {options.out} is a file; give a folder")
+        raise errors.InputError.naming("{0} {out} is a file; give a folder", "out", out=options.out)
     try:  # a worker only joins: it creates no tables
         journal = open_journal(options.journal, options.out, create=path is not None)
     except errors.InputError:
         where = safe_url(journal_url(options.journal) or "")
-        raise errors.ConfigurationError(
-            f"{where} holds no batch yet: load one first (vidgate batch JOBS --load)"
-        ) from None
+        raise _no_batch_yet(where) from None
     try:
         journal.lock()
         _prepare(journal, path, options)
@@ -636,12 +660,13 @@ def _client(
     import httpx
 
     from vidgate import _core
+    from vidgate.aio import client_for
 
     transport, paced = options.transport, None
     if rps:
         inner = transport or httpx.AsyncHTTPTransport(verify=_core.ssl_context())
         transport = paced = workers.Paced(inner, journal, rps, asyncio.sleep)
-    cls = gateway(options.gateway).async_client_class()
+    cls = client_for(options.gateway)
     return cls(base_url=options.base_url, transport=transport), paced
 
 
@@ -655,7 +680,12 @@ def _check_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise errors.DiskError(f"cannot write to --out {folder}: {exc.strerror or exc}") from None
+        raise errors.DiskError.naming(
+            "cannot write to {0} {folder}: {reason}",
+            "out",
+            folder=folder,
+            reason=exc.strerror or exc,
+        ) from None
 
 
 def _remove_partial_files(folder: Path) -> None:

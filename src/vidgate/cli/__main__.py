@@ -1,4 +1,5 @@
-"""``python -m vidgate.cli``: the same command as ``vidgate`` (scripts run it this way)."""
+"""``python -m vidgate.cli``: the ``vidgate`` command (as ``python -m vidgate``, without the check
+for the ``cli`` extra)."""
 
 from vidgate.cli import main
 

@@ -1,6 +1,6 @@
 """`vidgate batch`: many jobs from a JSONL file, resumable, on one machine (a SQLite journal in
---out) or spread over several (a PostgreSQL journal, --worker). Registered on ``vidgate.cli.app``
-when that module is imported; the work itself is ``vidgate.batch``."""
+--out) or spread over several (a PostgreSQL journal, --worker). Registered on the CLI's app
+when ``vidgate.cli`` imports this module; the work itself is ``vidgate.batch``."""
 
 from __future__ import annotations
 
@@ -14,23 +14,28 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from vidgate import errors, exits
+from vidgate.batch import LOAD_FIRST
 from vidgate.batch.journal import URL_ENV, safe_url
-from vidgate.cli import (
+from vidgate.cli._common import (
     FAILED,
+    SPELLING,
     USAGE,
     GatewayName,
     JsonOpt,
-    _emit,
-    _fail,
-    _gateway,
-    _on_ctrl_c,
-    _printable,
     app,
+    emit,
     err,
+    fail,
+    flag,
+    gateway_name,
+    on_ctrl_c,
     out,
+    printable,
 )
 
 __all__ = ["batch"]
+
+SPELLING.update({"load_only=True": "--load", LOAD_FIRST: "vidgate batch JOBS --load"})
 
 RESUBMIT_HELP = (
     "submit again the jobs whose first submit may have reached the gateway "
@@ -131,7 +136,7 @@ def batch(
     from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
     if gateway is not None:
-        name = _gateway(gateway)
+        name = gateway_name(gateway)
     else:  # a worker or a resumed run: the batch says which gateway
         name = batch_gateway(journal, out_dir) or GatewayName.imini.value
     terminated = asyncio.Event()
@@ -159,7 +164,7 @@ def batch(
             if line not in running:
                 running[line] = bar.add_task(f"line {line}", total=100)
             done = 100 if task.succeeded else (task.progress or 0)
-            status = _printable(task.raw_status)
+            status = printable(task.raw_status)
             bar.update(running[line], completed=done, description=f"line {line} {status}")
 
         options = BatchOptions(
@@ -186,7 +191,7 @@ def batch(
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
             return await run_batch(jobs, options, on_event)
 
-        with _on_ctrl_c(
+        with on_ctrl_c(
             "the batch stopped; run the same command again to resume (finished jobs are "
             "skipped, known tasks polled, nothing is resubmitted)"
         ):
@@ -195,8 +200,8 @@ def batch(
             except (errors.APIError, errors.APIConnectionError, errors.DiskError) as exc:
                 counts, stopped_by = {}, exc
     if stopped_by is not None:  # after the progress display's last frame: the last line
-        _fail(
-            f"the batch stopped: {stopped_by} ({PENDING_HINT})",
+        fail(
+            f"the batch stopped: {stopped_by.worded(flag)} ({PENDING_HINT})",
             exits.code_for(stopped_by),
             stopped_by,
         )
@@ -210,7 +215,7 @@ def batch(
             markup=False,
         )
     if as_json:
-        _emit({"counts": counts, "journal": str(where)})
+        emit({"counts": counts, "journal": str(where)})
     else:
         summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         # one line, for scripts
@@ -218,7 +223,7 @@ def batch(
     if load:
         raise typer.Exit(0)
     if terminated.is_set():
-        _fail(STOPPED, exits.INTERRUPTED)
+        fail(STOPPED, exits.INTERRUPTED)
     if counts.get("unknown") and not as_json:
         from vidgate.gateways import gateway as spec_of
 
@@ -237,7 +242,7 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
 
     if as_json:
         keys = STATUS_KEYS
-        _emit(
+        emit(
             {
                 "jobs": [{k: getattr(job, k) for k in keys} for job in journal.jobs()],
                 "counts": journal.counts(),
@@ -252,8 +257,8 @@ def _print_journal(journal: Any, as_json: bool = False) -> None:
         cells = (job.task_id, job.status, job.file, job.size, job.worker, (job.error or "")[:80])
         table.add_row(
             Text(str(job.line)),
-            Text(_printable(job.state)),
-            *(Text("" if cell is None else _printable(cell)) for cell in cells),
+            Text(printable(job.state)),
+            *(Text("" if cell is None else printable(cell)) for cell in cells),
         )
     out.print(table)
     counts = sorted(journal.counts().items())

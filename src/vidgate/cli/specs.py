@@ -1,21 +1,140 @@
-"""``vidgate scaffold`` and ``vidgate schema-diff``: a new model page into a spec, and a vendor's
-own schema against ours. Registered on :data:`vidgate.cli.app` when the CLI module loads."""
+"""The maintainer tools on spec files: ``vidgate docs-diff`` (a documentation page against a
+spec), ``spec-diff`` (two versions of a spec), ``scaffold`` (a new model page into a spec) and
+``schema-diff`` (a vendor's own schema against ours). Registered on the CLI's app when
+``vidgate.cli`` imports this module; the work itself is ``vidgate.spectools``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from vidgate.cli import FAILED, USAGE, _check_fail_on, _Command, _fails, _need, app, err, out
+from vidgate.cli._common import FAILED, USAGE, Command, app, err, need, out, safe
 
-__all__ = ["scaffold_cmd", "schema_diff_cmd"]
+__all__ = ["FAIL_LEVELS", "docs_diff_cmd", "scaffold_cmd", "schema_diff_cmd", "spec_diff_cmd"]
+
+# --fail-on of spec-diff and schema-diff: 0 never fails, else a change at this level or worse
+FAIL_LEVELS = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
 
 
-@app.command("scaffold", cls=_Command)
+def _check_fail_on(fail_on: str) -> None:
+    """A usage error, in one line, for a --fail-on value that is not a level."""
+    if fail_on not in FAIL_LEVELS:
+        err.print(f"[red]--fail-on {safe(repr(fail_on))}[/]: use one of {', '.join(FAIL_LEVELS)}")
+        raise typer.Exit(USAGE)
+
+
+def _fails(fail_on: str, levels: Iterable[str]) -> bool:
+    """Whether changes at ``levels`` fail a run with ``--fail-on fail_on``."""
+    limit = FAIL_LEVELS[fail_on]
+    return bool(limit) and any(FAIL_LEVELS[level] <= limit for level in levels)
+
+
+@app.command("docs-diff", cls=Command)
+def docs_diff_cmd(
+    page: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PAGE",
+            help="a documentation page: text saved from the browser, MDX source or a field table",
+        ),
+    ],
+    spec_file: Annotated[
+        Path, typer.Option("--spec", help="the spec file to compare with (any path)")
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="model id (default: the page's example)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="write the mechanical differences into the spec file")
+    ] = False,
+) -> None:
+    """List every difference between a documentation page and a spec file (exit 1 if any is
+    unexplained; with --apply, exit 1 if any is left for a human)."""
+    need("tools", "docs-diff")
+    from vidgate.spectools import docs_diff, specfile
+
+    try:
+        text = page.read_text(encoding="utf-8")
+        source = specfile.load(spec_file)
+        model = model or docs_diff.page_model(text, page)
+        if apply:
+            done = docs_diff.apply_page(text, source, model)
+            if done.written:
+                docs_diff.refuse_invalid(source)  # re-lint: an invalid result is not written
+                source.save()
+        diffs = docs_diff.diff_page(text, None, model, source)
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(
+            f"[red]cannot read {safe(page)}[/]: {safe(getattr(exc, 'strerror', None) or exc)}"
+        )
+        raise typer.Exit(USAGE) from None
+    except ValueError as exc:  # SpecUnreadable, a page that is not a reference page
+        err.print(f"[red]{safe(exc)}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+    unexplained = [d for d in diffs if not d.explained]
+    if as_json:
+        result = docs_diff.report(diffs)
+        if apply:
+            result["written"] = done.written
+        out.print_json(json.dumps(result, ensure_ascii=False))
+    elif apply:
+        for line in done.written:
+            out.print(f"[green]{'wrote':>9}[/] {safe(line)}", highlight=False, soft_wrap=True)
+        for d in unexplained:
+            label = "CONFLICT" if d.conflict else "BY HAND"
+            out.print(f"[red]{label:>9}[/] {safe(d)}", highlight=False, soft_wrap=True)
+        out.print(
+            f"{len(done.written)} written to {safe(spec_file)}, {len(unexplained)} left by hand"
+        )
+    else:
+        for d in diffs:
+            colour = "green" if d.explained else "red"
+            label = "explained" if d.explained else ("CONFLICT" if d.conflict else "DIFF")
+            out.print(f"[{colour}]{label:>9}[/] {safe(d)}", highlight=False, soft_wrap=True)
+        out.print(f"{len(unexplained)} unexplained, {len(diffs) - len(unexplained)} explained")
+    raise typer.Exit(FAILED if unexplained else 0)
+
+
+@app.command("spec-diff")
+def spec_diff_cmd(
+    files: Annotated[list[Path], typer.Argument(help="OLD NEW, or with --from the spec files")],
+    from_rev: Annotated[
+        str | None, typer.Option("--from", help="compare each file with its text at GIT_REV")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
+    ] = "never",
+) -> None:
+    """Every contract change between two versions of a spec: breaking or compatible, with rule
+    ids, modes and error codes, and the suggested semver bump."""
+    need("tools", "spec-diff")
+    from vidgate.spectools import spec_diff
+
+    _check_fail_on(fail_on)
+    try:
+        pairs = spec_diff.compare_files(files, from_rev)
+    except ValueError as exc:  # SpecUnreadable, wrong number of files
+        err.print(f"[red]{safe(exc)}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+    if as_json:
+        found = [{"spec": label, **report.as_json()} for label, report in pairs]
+        result = {"bump": spec_diff.overall_bump(pairs), "specs": found}
+        out.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        for line in spec_diff.render(pairs):
+            out.print(line, highlight=False, soft_wrap=True, markup=False)
+    failed = _fails(fail_on, (c.level for _, r in pairs for c in r.changes))
+    raise typer.Exit(FAILED if failed else 0)
+
+
+@app.command("scaffold", cls=Command)
 def scaffold_cmd(
     page: Annotated[
         Path,
@@ -35,7 +154,7 @@ def scaffold_cmd(
     """Write a draft request schema for a model the spec does not have yet, from its page: fields,
     types, enums, ranges, defaults, limits, required, each marked as from the page. What needs a
     human (modes, cross-field rules, error codes) is listed as BY HAND. Then run make generate."""
-    _need("tools", "scaffold")
+    need("tools", "scaffold")
     from vidgate.spectools import docs_diff, scaffold, specfile
 
     try:
@@ -70,7 +189,7 @@ def scaffold_cmd(
     raise typer.Exit(0)
 
 
-@app.command("schema-diff", cls=_Command)
+@app.command("schema-diff", cls=Command)
 def schema_diff_cmd(
     vendor_file: Annotated[
         Path,
@@ -90,7 +209,7 @@ def schema_diff_cmd(
 ) -> None:
     """Compare a gateway's own schema of a model with our spec, in spec-diff's classes: breaking
     where the vendor refuses what our spec accepts, compatible where it accepts more."""
-    _need("tools", "schema-diff")
+    need("tools", "schema-diff")
     from vidgate.spectools import schema_diff, specfile
 
     _check_fail_on(fail_on)

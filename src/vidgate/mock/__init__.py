@@ -1,5 +1,6 @@
-"""vidgate's mock gateway: both gateways' documented endpoints, with stateful tasks, real media,
-the gateways' own errors, and faults on demand.
+"""vidgate's mock gateway: both gateways' documented endpoints, stateful tasks and real media.
+
+It answers with the gateways' own errors, and with faults on demand.
 
     from vidgate.mock import MockGateway, Timing
 
@@ -19,7 +20,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from vidgate._extras import require
+from vidgate.extras import require
 
 require("mock", "the mock gateway (vidgate.mock)")  # one line naming the extra, not a traceback
 
@@ -96,9 +97,9 @@ class MockGateway:
     def client(self, gateway: str, **kwargs: Any) -> SyncClient: ...
     def client(self, gateway: str = "imini", **kwargs: Any) -> SyncClient:
         """A sync client (Imini or Apimart) pointed at this mock."""
-        from vidgate.gateways import gateway as entry
+        from vidgate.client import client_for
 
-        cls = entry(gateway).client_class()
+        cls = client_for(gateway)
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.transport(), **kwargs)
 
@@ -110,9 +111,9 @@ class MockGateway:
     def async_client(self, gateway: str, **kwargs: Any) -> AsyncClient: ...
     def async_client(self, gateway: str = "imini", **kwargs: Any) -> AsyncClient:
         """An async client (AsyncImini or AsyncApimart) pointed at this mock."""
-        from vidgate.gateways import gateway as entry
+        from vidgate.aio import client_for
 
-        cls = entry(gateway).async_client_class()
+        cls = client_for(gateway)
         kwargs.setdefault("api_key", self.api_key)
         return cls(base_url=self.base_url(gateway), transport=self.async_transport(), **kwargs)
 

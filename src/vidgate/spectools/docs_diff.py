@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from vidgate._extras import require
+from vidgate.extras import require
 
 require("tools", "docs-diff (vidgate.spectools.docs_diff)")  # one line naming the extra
 

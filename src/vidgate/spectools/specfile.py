@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidgate._extras import require
+from vidgate.extras import require
 
 require("tools", "the spec-file tools (vidgate.spectools.specfile)")  # one line naming the extra
 

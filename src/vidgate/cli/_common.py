@@ -1,0 +1,212 @@
+"""What every command module of the CLI shares: the Typer app, the two consoles, the options
+used by several commands, and one-line failures. Command modules import this module, never the
+``vidgate.cli`` package (which imports them to register their commands)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+import typer.core
+from rich.console import Console, ConsoleDimensions
+
+from vidgate import errors, exits
+
+__all__ = [
+    "FAILED",
+    "GATEWAY_NAMES",
+    "INTERRUPTED",
+    "SPELLING",
+    "UNWRAPPED",
+    "USAGE",
+    "Command",
+    "GatewayName",
+    "GatewayOpt",
+    "Interrupted",
+    "JsonOpt",
+    "TaskIdArg",
+    "app",
+    "emit",
+    "err",
+    "fail",
+    "flag",
+    "gateway_name",
+    "need",
+    "on_ctrl_c",
+    "out",
+    "printable",
+    "safe",
+]
+
+app = typer.Typer(
+    name="vidgate",
+    help="Validate, submit, watch and download video generations on imini and apimart.",
+    no_args_is_help=True,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    pretty_exceptions_enable=False,
+)
+UNWRAPPED = 1 << 16  # the width of a pipe or a file: no line is wrapped, none is padded to it
+
+
+class _Console(Console):
+    """A console that wraps only on a terminal: through a pipe or into a file one message stays
+    one line (rich would wrap at 80 columns, or at ``COLUMNS``)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self.is_terminal:
+            return size  # type: ignore[no-any-return]
+        return ConsoleDimensions(UNWRAPPED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+out = _Console()
+err = _Console(stderr=True)
+
+
+class GatewayName(StrEnum):
+    imini = "imini"
+    apimart = "apimart"
+
+
+GATEWAY_NAMES = tuple(g.value for g in GatewayName)
+GatewayOpt = Annotated[GatewayName, typer.Option("--gateway", "-g", help="which gateway")]
+
+
+class Command(typer.core.TyperCommand):
+    """Usage lines show arguments as TASK_ID, not {TASK_ID} (braces are not to be typed)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # typer vendors click's Context
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+TaskIdArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the id generate printed")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON (for scripts)")]
+USAGE, FAILED, INTERRUPTED = exits.USAGE, exits.FAILED, exits.INTERRUPTED
+
+
+def _version(value: bool) -> None:
+    if value:
+        from vidgate import __version__
+
+        out.print(f"vidgate {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Validate, submit, watch and download video generations on imini and apimart."""
+
+
+def emit(data: Any) -> None:
+    """One JSON document on stdout (no colour, no wrapping), for --json."""
+    text = json.dumps(data, ensure_ascii=False, default=_json_value)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _json_value(value: Any) -> str:
+    """Datetimes as ISO 8601, paths and anything else as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def need(extra: str, command: str) -> None:
+    """An extra the command needs, or one line saying how to install it."""
+    from vidgate.extras import MissingExtraError, require
+
+    try:
+        require(extra, f"vidgate {command}")
+    except MissingExtraError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+
+
+def gateway_name(name: str) -> Any:
+    if name not in GATEWAY_NAMES:
+        err.print(f"[red]unknown gateway {safe(repr(name))}[/]: use {' or '.join(GATEWAY_NAMES)}")
+        raise typer.Exit(USAGE)
+    return str(name)
+
+
+def printable(text: Any) -> str:
+    """A string from outside as plain text: redacted, control characters shown escaped."""
+    from vidgate.redact import redact
+
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
+        for ch in redact(str(text))
+    )
+
+
+def safe(text: Any) -> str:
+    """A server-supplied string inside console markup: printable, with its own brackets escaped
+    (``task[/]1`` is shown as written, never read as a closing tag)."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
+class Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which would turn it into a bare exit 130)."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+        super().__init__(hint)
+
+
+@contextlib.contextmanager
+def on_ctrl_c(hint: str) -> Iterator[None]:
+    """Ctrl-C in this block ends the command with ``hint`` (how to resume) and exit 130."""
+    try:
+        yield
+    except errors.WaitInterrupted as exc:
+        raise Interrupted(f"{exc}; resume with: vidgate wait {exc.task_id}") from exc
+    except KeyboardInterrupt as exc:
+        raise Interrupted(hint) from exc
+
+
+def fail(
+    message: str, code: int, exc: BaseException | None = None, block: bool = False
+) -> NoReturn:
+    """One line on stderr, redacted, control characters escaped (a newline from a server stays
+    ``\\n``); ``block`` keeps the lines of our own list of invalid fields or lines. The traceback
+    only with VIDGATE_DEBUG."""
+    from rich.text import Text
+
+    if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
+        import traceback
+
+        trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
+        err.print(Text("\n".join(map(printable, trace)), style="dim"))
+    style = "yellow" if code == exits.INTERRUPTED else "red"
+    lines = message.split("\n") if block else [message]
+    err.print(Text("\n".join(map(printable, lines)), style=style), soft_wrap=True)
+    sys.exit(code)
+
+
+# a setting a library error names -> how the CLI says it, where ``flag``'s rule does not fit
+# (command modules add theirs)
+SPELLING: dict[str, str] = {}
+
+
+def flag(setting: str) -> str:
+    """The CLI's spelling of a setting a library error names: ``overwrite=True`` is
+    ``--overwrite``, ``gateway_rps`` is ``--gateway-rps`` (see VidgateError.worded)."""
+    if setting in SPELLING:
+        return SPELLING[setting]
+    return "--" + setting.removesuffix("=True").replace("_", "-")
