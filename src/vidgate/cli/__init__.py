@@ -5,7 +5,7 @@ download) and for trying vidgate out (mock, demo); ``vidgate.cli.batch``: batch 
 ``vidgate.cli.specs``: the maintainer tools on spec files (docs-diff, spec-diff, scaffold,
 schema-diff). What they share is ``vidgate.cli._common``; they use only the library's public API.
 
-Exit codes: the table in vidgate.exits (and the README): 0 success, 1 the request or the task
+Exit codes: the table in vidgate.exits (and docs/cli.md): 0 success, 1 the request or the task
 failed, 2 unusable input or usage, 3 gateway unreachable or its reply unusable, 4 nothing to
 download or the download failed, 5 local disk or journal, 6 wait timed out, 70 a bug, 130 Ctrl-C.
 """
@@ -404,7 +404,7 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every outcome is an exit code of the table in vidgate.exits (README: "Exit
+    """Entry point: every outcome is an exit code of the table in vidgate.exits (docs/cli.md: "Exit
     codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
     from vidgate.batch import BatchInvalidError
 
