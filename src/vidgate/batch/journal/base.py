@@ -244,10 +244,7 @@ class JournalBackend(ABC):
             with self._transaction("write to it"):
                 self._call_many("write to it", self._sql("add"), chunk)
                 lines = ", ".join(str(int(n)) for n in texts)
-                stored = self._rows(
-                    "write to it",
-                    self._fill(f"SELECT line, body FROM {{jobs}} WHERE line IN ({lines})"),
-                )
+                stored = self._rows("write to it", self._sql("bodies", lines=lines))
                 for line, body in sorted(stored):
                     if body != texts[line]:
                         raise InputError(

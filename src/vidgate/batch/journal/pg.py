@@ -52,7 +52,7 @@ def _pyformat(sql: str) -> str:
 
 def _lock_key(conn: Any, what: str) -> int:
     """An advisory lock key for this batch (its schema) and purpose."""
-    schema = conn.execute(_pyformat(read_sql("pg.sql")["current_schema"])).fetchone()[0]
+    schema = conn.execute(read_sql("pg.sql")["current_schema"]).fetchone()[0]
     digest = hashlib.sha256(f"vidgate:{schema}:{what}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 

@@ -1,7 +1,8 @@
 -- The statements both journals run, written once. Each starts at a "-- name: NAME" line.
 -- Tokens filled in by the backend: {jobs} and {meta} (its table names), {now} (the database's
--- clock in epoch seconds), {columns} (the columns of a Job, base.COLUMNS), {skip} (lines left
--- out, or nothing). Parameters are :name (the PostgreSQL driver turns them into %(name)s).
+-- clock in epoch seconds), {columns} (the columns of a Job, base.COLUMNS), {release} (what
+-- leaving the in-flight states clears), {skip} (lines left out, or nothing). Parameters are
+-- :name (the PostgreSQL driver turns them into %(name)s).
 
 -- name: meta
 SELECT value FROM {meta} WHERE key = :key
@@ -14,6 +15,10 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 INSERT INTO {jobs} (line, body, idempotency_key, state, error, updated)
 VALUES (:line, :body, :key, :state, :error, {now})
 ON CONFLICT (line) DO NOTHING
+
+-- name: bodies
+-- what the journal holds for the lines just added ({lines}: their numbers)
+SELECT line, body FROM {jobs} WHERE line IN ({lines})
 
 -- name: start_submit
 -- pending -> submitting, committed before the request is written; never a job another holds
