@@ -66,7 +66,7 @@ def crash(jobs: int, kills: int, gateway: str, folder: Path, seed: int = 7) -> d
     cmd = [
         sys.executable,
         "-m",
-        "vidgate.cli",
+        "vidgate",
         "batch",
         str(jobs_file),
         "--gateway",

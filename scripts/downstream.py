@@ -101,6 +101,12 @@ def check_archives(dist: Path) -> None:
         for p in sorted(TOP_LEVEL)
         if f"{p}/py.typed" not in names
     ]
+    sources = {  # code and the files it reads beside it (py.typed, the journals' sql/*.sql)
+        path.relative_to(ROOT / "src").as_posix()
+        for path in (ROOT / "src").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    problems += [f"{name} missing from the wheel" for name in sorted(sources - set(names))]
     with tarfile.open(sdist) as archive:
         members = {m.name.split("/", 2)[1] for m in archive.getmembers() if "/" in m.name}
     problems += [f"sdist holds {extra}" for extra in sorted(members - SDIST_TOP)]

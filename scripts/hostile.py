@@ -58,7 +58,7 @@ def measure_startup() -> float:
     for _ in range(2):
         start = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "vidgate.cli", "status", "--help"],
+            [sys.executable, "-m", "vidgate", "status", "--help"],
             capture_output=True,
             check=False,
         )
@@ -147,7 +147,7 @@ def _subprocess(
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "vidgate.cli", *args],
+        [sys.executable, "-m", "vidgate", *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

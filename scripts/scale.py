@@ -75,7 +75,7 @@ def _jobs(folder: Path, n: int, tag: str) -> Path:
 def _batch(url: str, base: str, *args: str) -> list[str]:
     """A batch command; workers are not told the gateway: they read it from the journal."""
     return [
-        sys.executable, "-m", "vidgate.cli", "batch", "--journal", url, "--base-url", base,
+        sys.executable, "-m", "vidgate", "batch", "--journal", url, "--base-url", base,
         "--rate", "0", *args,
     ]  # fmt: skip
 

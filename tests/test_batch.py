@@ -421,7 +421,7 @@ def test_sigterm_stops_a_batch_cleanly(tmp_path: Path) -> None:
     server, port = crash._server(state)
     out = tmp_path / "out"
     jobs = _jobs(tmp_path, [{**APIMART, "prompt": f"term {i}"} for i in range(3)])
-    command = [sys.executable, "-m", "vidgate.cli", "batch", str(jobs), "--gateway", "apimart"]
+    command = [sys.executable, "-m", "vidgate", "batch", str(jobs), "--gateway", "apimart"]
     command += ["--out", str(out), "--base-url", f"http://127.0.0.1:{port}/apimart"]
     env = {**os.environ, "APIMART_API_KEY": DEFAULT_KEY}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -17,8 +17,8 @@ import pytest
 
 from vidgate import errors, exits
 from vidgate.batch import BatchOptions, run_batch
-from vidgate.batch import journal as journal_module
 from vidgate.batch.journal import TRANSITIONS, Journal
+from vidgate.batch.journal import sqlite as journal_sqlite
 from vidgate.cli import main
 from vidgate.mock import DEFAULT_KEY, MockGateway
 
@@ -101,7 +101,12 @@ def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path) -> None:
         process.communicate()
     journal = Journal(out)
     journal.lock()  # the OS released the dead process's lock
-    journal.close()
+    try:  # and the holder named now is the live one, not the one the dead process left beside it
+        with pytest.raises(errors.JournalBusyError, match=f"pid {os.getpid()},"):
+            Journal(out).lock()
+    finally:
+        journal.close()
+    assert not (out / Journal.HOLDER).exists()  # a run that ends takes its name away
 
 
 # ---------------------------------------------------------------------------- compare-and-set
@@ -196,7 +201,7 @@ def test_a_full_disk_stops_the_batch_and_never_makes_unsent_jobs_unknown(
     def flaky(self: Journal, line: int, *claim: Any) -> bool:
         calls["n"] += 1
         if calls["n"] > 4:
-            with journal_module._faults("write to it", self.path):
+            with journal_sqlite._faults("write to it", self.path):
                 raise sqlite3.OperationalError("database or disk is full")
         return real(self, line, *claim)
 
