@@ -217,6 +217,29 @@ FAULTS = (
         "    stopping = asyncio.ensure_future(asyncio.Event().wait())\n",
         ("tests/test_batch.py::test_a_stop_ends_the_wait_for_the_rate_at_once",),
     ),
+    Fault(
+        "placing: a run killed between the downloaded record and the move is not mended",
+        "src/vidgate/batch/__init__.py",
+        "        placing.recover(journal, options.out, me.owner)",
+        "        pass",
+        ("tests/test_placing.py::test_a_kill_between_record_and_move_loses_no_video",),
+    ),
+    Fault(
+        "placing: the dead worker's complete .part is not looked for (the video is fetched again)",
+        "src/vidgate/batch/placing.py",
+        "part = parts.find(job)",
+        "part = None",
+        ("tests/test_placing.py::test_a_kill_between_record_and_move_loses_no_video",),
+    ),
+    Fault(
+        "placing: a paused worker undoes a job a run placed for it (then a second file)",
+        "src/vidgate/batch/__init__.py",
+        "unowned=True, was=mine, **undo)",
+        "unowned=True, **undo)",
+        (
+            "tests/test_placing.py::test_a_worker_paused_between_record_and_move_places_no_second_file",
+        ),
+    ),
 )
 
 

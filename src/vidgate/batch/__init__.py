@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate import _files, errors, jsonin
-from vidgate.batch import workers
+from vidgate.batch import placing, workers
 from vidgate.batch.journal import Job, Journal, JournalBackend, journal_url, open_journal, safe_url
 from vidgate.gateways import gateway
 from vidgate.validation import validator
@@ -520,7 +520,8 @@ async def _place(
     """Record the file, then move it into place: only a worker that still holds the job gets
     past the record (a compare-and-set on the state and the owner), so one file per job is
     placed, whoever was paused. The name is the line's first free one (000001.mp4, then
-    000001-2.mp4, …): a file there already (an earlier batch's video) is never replaced."""
+    000001-2.mp4, …): a file there already (an earlier batch's video) is never replaced. A kill
+    between the record and the move is mended by the next run (vidgate.batch.placing)."""
     for n in range(1, MAX_NAMES + 1):
         path = out / (f"{line:06d}.mp4" if n == 1 else f"{line:06d}-{n}.mp4")
         if path.exists() or path.is_symlink():
@@ -535,7 +536,8 @@ async def _place(
             return None
         except BaseException as exc:  # not placed after all: the job is submitted again,
             undo: dict[str, Any] = {"file": None, "size": None, "sha256": None}  # free again
-            journal.set(line, "submitted", expect="downloaded", unowned=True, **undo)
+            mine = {"file": fields["file"], "worker": me.owner}  # not if a run placed it since
+            journal.set(line, "submitted", expect="downloaded", unowned=True, was=mine, **undo)
             if isinstance(exc, errors.OutputExistsError):  # appeared a moment ago
                 raise errors.DownloadError(f"{path} appeared while the video was placed") from None
             raise
@@ -581,8 +583,6 @@ async def run_batch(
         if options.load_only:
             return journal.counts()
         _check_writable(options.out)
-        if not journal.shared:
-            _remove_partial_files(options.out)
         url = journal_url(options.journal)
         rps, cap = _shared_settings(journal, safe_url(url) if url else options.out)
         me = _Worker(
@@ -592,6 +592,9 @@ async def run_batch(
             options.lease,
             on_lost=options.on_lost,
         )
+        placing.recover(journal, options.out, me.owner)  # killed between record and move?
+        if not journal.shared:  # (a .part it placed is gone; the others are of no use)
+            _remove_partial_files(options.out)
         client = options.client
         if client is None:
             client, me.paced = _client(options, journal, rps)

@@ -85,6 +85,9 @@ COLUMNS = (
 )
 
 
+COLUMN_NAMES = frozenset(name.strip() for name in COLUMNS.split(","))
+
+
 def job_key(line: int, text: str) -> str:
     """A job's idempotency key: derived from its line and body, so a reload gives the same."""
     return "vidgate-" + hashlib.sha256(f"{line}:{text}".encode()).hexdigest()[:40]
@@ -261,13 +264,15 @@ class JournalBackend(ABC):
         expect: str | tuple[str, ...] | None = None,
         owner: str | None = None,
         unowned: bool = False,
+        was: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> bool:
         """Compare-and-set: move the job to ``state`` (with any of task_id, status, error, file,
         sha256, size, worker) only if it is in one of ``expect`` (default: the states
         TRANSITIONS allows) and, given ``owner``, only if that worker still holds it (``unowned``:
-        only if nobody does). Returns whether it moved. Leaving the in-flight states also drops
-        the job's lease and in-flight slot."""
+        only if nobody does), and only if its columns still hold the values in ``was`` (e.g. the
+        file and worker a downloaded job was recorded with). Returns whether it moved. Leaving
+        the in-flight states also drops the job's lease and in-flight slot."""
         allowed = (expect,) if isinstance(expect, str) else (expect or TRANSITIONS[state])
         fields = {k: storable(v) for k, v in fields.items()}  # server text: no lone surrogates
         if "error" in fields:
@@ -277,8 +282,13 @@ class JournalBackend(ABC):
             columns.append(RELEASE)
         states, state_params = _states(allowed)
         held, held_params = held_by(owner, unowned)
+        was = dict(was or {})
+        if not set(was) <= COLUMN_NAMES:  # names written into the statement: columns only
+            raise ValueError(f"not journal columns: {sorted(set(was) - COLUMN_NAMES)}")
+        held += "".join(f" AND {k} = :was_{k}" for k in was)
         sql = f"UPDATE {{jobs}} SET {', '.join(columns)} WHERE line = :line AND {states}{held}"
         params = {f"set_{k}": v for k, v in fields.items()}
+        params.update({f"was_{k}": storable(v) for k, v in was.items()})
         params.update(state_params, **held_params, state=state, line=line)
         return self._call("write to it", self._fill(sql), params)[0] == 1
 
