@@ -97,7 +97,7 @@ FAULTS = (
     Fault(
         "mock: corrupts a reply field (imini task_id renamed)",
         "src/vidgate/mock/app.py",
-        '            "task_id": task.id,\n            "status": status,',
+        '            self.gw.task_id_field: task.id,\n            "status": status,',
         '            "id": task.id,\n            "status": status,',
         ("tests/test_mock.py", "tests/test_contract_mock.py"),
     ),
