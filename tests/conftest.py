@@ -40,13 +40,20 @@ def integral_float(value: object) -> bool:
 
 
 LAYERS = ("contract", "docs", "live", "proof")
+# Modules whose module-scoped fixtures are costly (a mock server; every README block run once):
+# under pytest-xdist (`make test` runs 2 workers, --dist loadgroup) all their tests go to one
+# worker, so each fixture is built once, not once per worker.
+ONE_WORKER = ("test_readme.py", "test_hostile.py")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test in no other layer is a unit test (so ``-m unit`` selects it)."""
+    grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if not any(item.get_closest_marker(layer) for layer in LAYERS):
             item.add_marker(pytest.mark.unit)
+        if grouped and item.path.name in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @cache
