@@ -10,9 +10,10 @@ RUN = $(UV) run --locked --quiet
 # pytest processes) compiles all it imports again, seconds of CPU each.
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
-# pytest processes for the suites: 2 (the 2 cores CI has); PYTEST_WORKERS=0 runs in one process
+# pytest-xdist processes for the suites: 2, the cores CI has (tests/conftest.py says which tests
+# share one); PYTEST_WORKERS=0 runs them in one process
 PYTEST_WORKERS ?= 2
-XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+XDIST = -n $(PYTEST_WORKERS)
 
 .PHONY: help setup demo generate docs check lint-specs test test-slow test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
 

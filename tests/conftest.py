@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -40,20 +41,39 @@ def integral_float(value: object) -> bool:
 
 
 LAYERS = ("contract", "docs", "live", "proof")
-# Modules whose module-scoped fixtures are costly (a mock server; every README block run once):
-# under pytest-xdist (`make test` runs 2 workers, --dist loadgroup) all their tests go to one
-# worker, so each fixture is built once, not once per worker.
-ONE_WORKER = ("test_readme.py", "test_hostile.py")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test in no other layer is a unit test (so ``-m unit`` selects it)."""
-    grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if not any(item.get_closest_marker(layer) for layer in LAYERS):
             item.add_marker(pytest.mark.unit)
-        if grouped and item.path.name in ONE_WORKER:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+# Under pytest-xdist (`make test` runs 2 workers) the tests whose node id starts with one of these
+# go to one worker together, so what they share is built once: a module-scoped fixture (the mock
+# server; every README block run once), or a mypy cache. Every other test is sent on its own.
+# (pytest-xdist's own --dist loadgroup does not group under pytest 9.2: it renames item._nodeid,
+# which pytest no longer reads.)
+ONE_WORKER = (
+    "tests/test_readme.py::",
+    "tests/test_hostile.py::",
+    "tests/test_typed_surface.py::test_mypy_",
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist load (the default), with the tests of ONE_WORKER kept together (largest first)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for group in ONE_WORKER if nodeid.startswith(group)), nodeid)
+
+    return Scheduling(config, log)
 
 
 @cache
@@ -65,7 +85,6 @@ def referee(gateway: spec.Gateway) -> Referee:
 # ---------------------------------------------------------------------------- client fixtures
 import inspect  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from typing import Any  # noqa: E402
 
 import respx  # noqa: E402
 
