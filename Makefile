@@ -4,6 +4,16 @@
 SHELL := /bin/bash
 UV = $(shell cat .venv/.uv-cmd 2>/dev/null || echo uv)
 RUN = $(UV) run --locked --quiet
+# Compiled bytecode is kept in .pycache/ (git-ignored), outside the source folders, even where the
+# environment sets PYTHONDONTWRITEBYTECODE: without it every interpreter the targets start (pytest
+# rewrites the asserts of every plugin's modules too, and the tests start CLI, mock, codegen and
+# pytest processes) compiles all it imports again, seconds of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
+# pytest-xdist processes for the suites: 2, the cores CI has (tests/conftest.py says which tests
+# share one); PYTEST_WORKERS=0 runs them in one process
+PYTEST_WORKERS ?= 2
+XDIST = -n $(PYTEST_WORKERS)
 
 .PHONY: help setup demo generate docs docs-site check lint-specs test test-slow test-fast test-unit test-contract test-docs test-live lint-outside release mutate mutate-quick soak crash hostile scale bench downstream clean
 
@@ -48,13 +58,13 @@ check: setup lint-specs ## Lint specs, fail on stale/orphan generated files or a
 	@echo "check: all clean"
 
 test: setup ## Every layer but live: unit, contract, docs (the minutes-long proofs: make test-slow)
-	@$(RUN) pytest -m "not live and not proof"
+	@$(RUN) pytest $(XDIST) -m "not live and not proof"
 
-test-slow: setup ## The minutes-long end-to-end proofs (the release path of docs/spec-changes.md); CI runs it after make test
-	@$(RUN) pytest -m proof
+test-slow: setup ## The minutes-long end-to-end proofs (the release path of docs/spec-changes.md, a new model page); CI runs it after make test
+	@$(RUN) pytest $(XDIST) -m proof
 
 test-fast: setup ## The same without the slow (codegen, mypy) tests
-	@$(RUN) pytest -m "not live and not slow"
+	@$(RUN) pytest $(XDIST) -m "not live and not slow"
 
 test-unit: setup ## Fast unit and property tests
 	@$(RUN) pytest -m unit
@@ -93,5 +103,5 @@ bench: setup ## Benchmarks against same-run baselines (prints a table, writes be
 	@$(RUN) python bench/run.py
 
 clean: ## Remove the environment and caches
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv .pycache .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -49,6 +50,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
 
 
+# Under pytest-xdist (`make test` runs 2 workers) the tests whose node id starts with one of these
+# go to one worker together, so what they share is built once: a module-scoped fixture (the mock
+# server; every README block run once), or a mypy cache. Every other test is sent on its own.
+# (pytest-xdist's own --dist loadgroup does not group under pytest 9.2: it renames item._nodeid,
+# which pytest no longer reads.)
+ONE_WORKER = (
+    "tests/test_readme.py::",
+    "tests/test_hostile.py::",
+    "tests/test_typed_surface.py::test_mypy_",
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist load (the default), with the tests of ONE_WORKER kept together (largest first)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for group in ONE_WORKER if nodeid.startswith(group)), nodeid)
+
+    return Scheduling(config, log)
+
+
 @cache
 def referee(gateway: spec.Gateway) -> Referee:
     """One referee per gateway for the whole run (building the registry is the slow part)."""
@@ -58,7 +85,6 @@ def referee(gateway: spec.Gateway) -> Referee:
 # ---------------------------------------------------------------------------- client fixtures
 import inspect  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from typing import Any  # noqa: E402
 
 import respx  # noqa: E402
 

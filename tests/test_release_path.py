@@ -22,7 +22,8 @@ step's time in its first lines. Affordable on 2 cores: one copy and one regenera
 check`` runs the spec lint, the manifest part of ``generate.py --check`` and the rules page
 check; the second regeneration ``make check`` makes is tests/test_generated.py's
 ``test_generated_is_up_to_date``), and ``make test`` runs every test that is not slow or live but
-the batch worker timing tests (see TIMING). ``make`` itself is not called: the copy has no .venv,
+the batch worker timing tests (see TIMING), in 2 pytest-xdist workers as the Makefile runs it.
+``make`` itself is not called: the copy has no .venv,
 so each target runs its recipe with this interpreter and the copy's code first on PYTHONPATH.
 """
 
@@ -64,6 +65,7 @@ MANIFEST_CHECK = (
 # this run twice in two tries (load average 9-13), before and after this test's own changes.
 TIMING = "tests/test_workers.py"
 PYTEST = [sys.executable, "-m", "pytest", "-qx", "-p", "no:cacheprovider"]
+XDIST = ["-n", "2"]  # as the Makefile's `make test` runs it
 MAKE = {
     "make generate": [[sys.executable, "scripts/generate.py"]],
     "make check": [
@@ -71,7 +73,7 @@ MAKE = {
         [sys.executable, "-c", MANIFEST_CHECK],
         [sys.executable, "scripts/rules_table.py", "--check"],
     ],
-    "make test": [[*PYTEST, "-m", LAYERS, "--ignore", TIMING, "tests"]],
+    "make test": [[*PYTEST, *XDIST, "-m", LAYERS, "--ignore", TIMING, "tests"]],
 }
 CONFLICT_NOTE = "The structured line is the gateway's limit; the prose is older (asked 2030-01-02)."
 

@@ -407,6 +407,7 @@ print("through the mock: ok")
 
 
 @pytest.mark.slow
+@pytest.mark.proof  # minutes: a repo copy, codegen, lint, two pytest runs; `make test-slow`
 def test_a_new_model_page_becomes_a_model_with_no_python_edit(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -85,16 +85,24 @@ def _mypy(*files: Path, cache: Path) -> str:
     return out + err
 
 
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the two runs below: the second does not check vidgate and its
+    dependencies again (each run still checks its own file afresh; under xdist both runs go to
+    one worker, conftest.ONE_WORKER, so the cache is never written by two processes)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.mark.slow
-def test_mypy_reports_every_deliberate_mistake(tmp_path: Path) -> None:
+def test_mypy_reports_every_deliberate_mistake(mypy_cache: Path) -> None:
     """Each line of scripts/downstream/mistakes.py is an error at the call, no other line is."""
-    report = _mypy(SAMPLE / "mistakes.py", cache=tmp_path)
+    report = _mypy(SAMPLE / "mistakes.py", cache=mypy_cache)
     assert downstream.mistake_problems((SAMPLE / "mistakes.py").read_text(), report) == []
 
 
 @pytest.mark.slow
-def test_mypy_passes_the_typed_consumer(tmp_path: Path) -> None:
-    report = _mypy(SAMPLE / "consumer.py", cache=tmp_path)
+def test_mypy_passes_the_typed_consumer(mypy_cache: Path) -> None:
+    report = _mypy(SAMPLE / "consumer.py", cache=mypy_cache)
     assert "Success: no issues found" in report, report
 
 
