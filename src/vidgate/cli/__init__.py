@@ -95,8 +95,14 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
-    from vidgate.client import client_for
+    import os
 
+    from vidgate.client import client_for
+    from vidgate.gateways import gateway as entry
+
+    env_key = entry(gateway).env_key
+    if not os.environ.get(env_key):  # the CLI has no api_key=: the variable is the only way
+        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
     cls = client_for(gateway)
     return cls(base_url=base_url)
 
