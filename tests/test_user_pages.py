@@ -32,3 +32,18 @@ def test_getting_started_builds_the_wheel_as_the_project_does() -> None:
     assert '[*uv(), "build",' in downstream  # the uv spelling is the one make downstream runs
     assert "uv build --wheel --out-dir dist" in text
     assert re.search(r"pip install 'vidgate\[[\w,]+\] @ file://\S+\.whl'", text)
+
+
+def test_the_cli_page_names_every_option_of_generate() -> None:
+    """A user who wants a body field finds how to set it (`--set`), not a guessed `--duration`."""
+    import typer.main
+
+    command = typer.main.get_command(vidgate.cli.app).commands["generate"]  # type: ignore[attr-defined]
+    options = {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"}
+    text = page("cli.md")
+    assert options > {"--set", "--model", "--prompt"}
+    named = {o for o in options if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)}
+    assert sorted(options - named) == []
+    body = text.split("## Body fields on the command line", 1)[1].split("\n## ", 1)[0]
+    assert "--set KEY=VALUE" in body
+    assert ".venv/bin/vidgate generate --model kling/kling-v3 --prompt" in body  # a runnable block
