@@ -149,3 +149,20 @@ def test_without_json_a_failure_prints_nothing_on_stdout(
     code, out, err = run(["batch", "--status", str(tmp_path)], capsys)
     assert (code, out) == (exits.USAGE, "")
     assert err.count("\n") == 1
+
+
+def test_the_spec_tools_print_their_failure_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.txt"
+    code, out, err = run(
+        ["docs-diff", str(missing), "--spec", "specs/imini.yaml", "--json"], capsys
+    )
+    assert code == exits.USAGE
+    error = one_json(out)["error"]
+    assert (error["type"], error["exit_code"]) == ("FileNotFoundError", exits.USAGE)
+    assert error["message"] == err.strip()
+    assert error["message"].startswith(f"cannot read {missing}")
+    code, out, _ = run(["spec-diff", "a.yaml", "b.yaml", "--fail-on", "nope", "--json"], capsys)
+    assert code == exits.USAGE
+    assert one_json(out)["error"]["message"].startswith("--fail-on 'nope': use one of breaking")
