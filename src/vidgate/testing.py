@@ -25,9 +25,14 @@ import os
 from collections.abc import Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from vidgate.extras import MissingExtraError, require
+
+try:
+    import pytest
+except ModuleNotFoundError:  # one line naming the extra, as the other extras' modules say it
+    raise MissingExtraError(
+        "the pytest fixtures (vidgate.testing)", "testing", ["pytest"]
+    ) from None
 
 if TYPE_CHECKING:
     import respx
