@@ -41,6 +41,7 @@ from vidgate.cli._common import (
     flag,
     gateway_name,
     need,
+    need_key,
     on_ctrl_c,
     out,
     printable,
@@ -99,14 +100,9 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 
 
 def _client(gateway: str, base_url: str | None) -> Any:
-    import os
-
     from vidgate.client import client_for
-    from vidgate.gateways import gateway as entry
 
-    env_key = entry(gateway).env_key
-    if not os.environ.get(env_key):  # the CLI has no api_key=: the variable is the only way
-        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
+    need_key(gateway)
     cls = client_for(gateway)
     return cls(base_url=base_url)
 

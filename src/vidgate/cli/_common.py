@@ -40,6 +40,7 @@ __all__ = [
     "gateway_name",
     "json_mode",
     "need",
+    "need_key",
     "on_ctrl_c",
     "out",
     "printable",
@@ -184,6 +185,16 @@ def need(extra: str, command: str) -> None:
         require(extra, f"vidgate {command}")
     except MissingExtraError as exc:
         fail(str(exc), USAGE)
+
+
+def need_key(gateway: str) -> None:
+    """The gateway's API key variable is set, or the error says to set it (the library's says
+    ``pass api_key= or set ...``: the command line has no api_key=)."""
+    from vidgate.gateways import gateway as entry
+
+    env_key = entry(gateway).env_key
+    if not os.environ.get(env_key):
+        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
 
 
 def gateway_name(name: str) -> Any:
