@@ -163,5 +163,6 @@ def test_transport_error_in_json_mode_is_still_a_message(
         api.get("/v1/videos/tasks/task_1").mock(side_effect=httpx.ConnectError("refused"))
         code, out, err = run(["status", "task_1", "--json"], capsys)
     assert code == exits.GATEWAY
-    assert out == ""
+    error = json.loads(out)["error"]  # the failure as JSON on stdout, the line on stderr
+    assert (error["type"], error["exit_code"]) == ("APIConnectionError", exits.GATEWAY)
     assert "Traceback" not in err

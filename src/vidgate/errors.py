@@ -330,6 +330,9 @@ _BY_STATUS: dict[int, type[APIError]] = {
 
 
 def error_for_status(status: int) -> type[APIError]:
+    """The APIError subclass raised for an HTTP error status: one per documented status (400,
+    401, 402, 403, 404, 429), InternalServerError for any 5xx, UnexpectedStatusError for the
+    rest."""
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else UnexpectedStatusError

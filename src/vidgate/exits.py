@@ -13,14 +13,24 @@ __all__ = ["CODES", "DOWNLOAD", "FAILED", "GATEWAY", "INTERNAL", "INTERRUPTED", 
 __all__ += ["TIMEOUT", "USAGE", "code_for"]
 
 OK = 0
-FAILED = 1  # the request or the task failed
-USAGE = 2  # unusable input, options or configuration; nothing was sent
-GATEWAY = 3  # the gateway could not be reached, or its reply was unusable
-DOWNLOAD = 4  # nothing to download, or the download failed
-LOCAL = 5  # a local file, folder or journal: unwritable, full, damaged, in use
-TIMEOUT = 6  # the wait's deadline passed; the task goes on
-INTERNAL = 70  # a bug in vidgate (please report it, with VIDGATE_DEBUG=1 output)
-INTERRUPTED = 130  # Ctrl-C (or SIGTERM in a batch); the task goes on, the batch resumes
+"""Success."""
+FAILED = 1
+"""The request or the task failed (an invalid body, a refusal by the gateway, a failed task, a
+batch with failed or unknown jobs, a spec tool's finding)."""
+USAGE = 2
+"""Unusable input, options or configuration; nothing was sent."""
+GATEWAY = 3
+"""The gateway could not be reached in time, or its reply was unusable."""
+DOWNLOAD = 4
+"""Nothing to download, the file exists already, or the download failed."""
+LOCAL = 5
+"""A local file, folder or batch journal: unwritable, full, damaged or in use."""
+TIMEOUT = 6
+"""The wait's deadline passed; the task goes on."""
+INTERNAL = 70
+"""A bug in vidgate (please report it, with the output of ``VIDGATE_DEBUG=1``)."""
+INTERRUPTED = 130
+"""Ctrl-C (or SIGTERM in a batch); the task goes on, the batch resumes when run again."""
 
 CODES: dict[int, str] = {
     OK: "success",
@@ -40,6 +50,7 @@ CODES: dict[int, str] = {
     INTERRUPTED: "interrupted with Ctrl-C, or a batch stopped by SIGTERM; the task goes on, a "
     "batch resumes when run again (the hint says how)",
 }
+"""Each exit code and what it means: the table of docs/cli.md, "Exit codes"."""
 
 _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.RequestValidationError, FAILED),

@@ -25,9 +25,14 @@ import os
 from collections.abc import Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from vidgate.extras import MissingExtraError, require
+
+try:
+    import pytest
+except ModuleNotFoundError:  # one line naming the extra, as the other extras' modules say it
+    raise MissingExtraError(
+        "the pytest fixtures (vidgate.testing)", "testing", ["pytest"]
+    ) from None
 
 if TYPE_CHECKING:
     import respx
@@ -48,6 +53,7 @@ __all__ = [
 ]
 
 ENV_PREFIXES = ("IMINI_", "APIMART_")
+"""The prefixes of the environment variables ``vidgate_env`` removes for a test."""
 KEEP_ENV = "vidgate_keep_env"
 
 
@@ -74,6 +80,8 @@ def vidgate_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def vidgate_mock(vidgate_env: None) -> Iterator[MockGateway]:
+    """A started in-process ``MockGateway`` serving both gateways (tasks finish at the first
+    poll), stopped after the test; its ``ledger`` lists what the test's clients sent."""
     _require("mock", "vidgate_mock")
     from vidgate.mock import MockGateway
 
@@ -102,18 +110,22 @@ def _finish(coroutine: Coroutine[Any, Any, None]) -> None:
 
 @pytest.fixture
 def imini_client(vidgate_mock: MockGateway) -> Iterator[Imini]:
+    """A sync ``Imini`` client on ``vidgate_mock``, whose waits and retries never sleep."""
     with vidgate_mock.client("imini", sleep=_no_sleep) as client:
         yield client
 
 
 @pytest.fixture
 def apimart_client(vidgate_mock: MockGateway) -> Iterator[Apimart]:
+    """A sync ``Apimart`` client on ``vidgate_mock``, whose waits and retries never sleep."""
     with vidgate_mock.client("apimart", sleep=_no_sleep) as client:
         yield client
 
 
 @pytest.fixture
 def async_imini_client(vidgate_mock: MockGateway) -> Iterator[AsyncImini]:
+    """An ``AsyncImini`` client on ``vidgate_mock`` that never sleeps; a plain fixture, so
+    tests run by anyio or by pytest-asyncio can both await it."""
     client = vidgate_mock.async_client("imini", sleep=_no_async_sleep)
     yield client
     _finish(client.aclose())
@@ -121,6 +133,8 @@ def async_imini_client(vidgate_mock: MockGateway) -> Iterator[AsyncImini]:
 
 @pytest.fixture
 def async_apimart_client(vidgate_mock: MockGateway) -> Iterator[AsyncApimart]:
+    """An ``AsyncApimart`` client on ``vidgate_mock`` that never sleeps; a plain fixture, so
+    tests run by anyio or by pytest-asyncio can both await it."""
     client = vidgate_mock.async_client("apimart", sleep=_no_async_sleep)
     yield client
     _finish(client.aclose())

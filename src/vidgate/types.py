@@ -80,6 +80,7 @@ class Status(enum.StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """Whether a task in this status has ended: succeeded, failed or cancelled."""
         return self in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
 
@@ -90,6 +91,8 @@ def _status_map(gateway: spec.Gateway) -> dict[str, Status]:
 
 
 def status_of(gateway: spec.Gateway, raw: str) -> Status:
+    """Our Status for a status string of ``gateway``, through its spec's status map;
+    ``Status.UNKNOWN`` for a string the spec does not list."""
     return _status_map(gateway).get(raw, Status.UNKNOWN)
 
 
@@ -221,10 +224,12 @@ class Task:
 
     @property
     def done(self) -> bool:
+        """Whether the task has ended: succeeded, failed or cancelled (it will not change)."""
         return self.status.terminal
 
     @property
     def succeeded(self) -> bool:
+        """Whether the task ended successfully (its ``videos`` hold the result files)."""
         return self.status is Status.SUCCEEDED
 
 

@@ -59,32 +59,56 @@ class BatchInvalidError(errors.VidgateError):
 
 @dataclass
 class BatchOptions:
+    """How ``run_batch`` runs a batch; the ``vidgate batch`` options are the same settings."""
+
     gateway: str
+    """The gateway every job goes to: ``"imini"`` or ``"apimart"``."""
     out: Path
+    """The folder for the downloaded files and, unless ``journal`` says otherwise, the SQLite
+    journal."""
     concurrency: int = 8
-    rate: float = 5.0  # submits per second; 0 for no limit
+    """How many jobs this process has in flight at once."""
+    rate: float = 5.0
+    """Submits per second from this process; 0 for no limit."""
     skip_invalid: bool = False
+    """Run the valid lines and record the invalid ones, instead of refusing the whole file."""
     resubmit_unknown: bool = False
+    """Submit again the jobs whose first submit may have reached the gateway (with their
+    idempotency key where the gateway takes one)."""
     retry_failed: bool = False
-    timeout: float | None = None  # per-task wait budget (default: the spec's)
-    client: Any = None  # an AsyncImini / AsyncApimart; built from the environment if None
+    """Submit again the jobs whose task failed in an earlier run."""
+    timeout: float | None = None
+    """Seconds each task is waited for at most; None for the spec's default."""
+    client: Any = None
+    """An ``AsyncImini`` / ``AsyncApimart`` to use; None builds one from the environment."""
     sleep: Callable[[float], Awaitable[None]] | None = None
-    on_task: Callable[[int, Any], None] | None = None  # (line, Task) as each poll comes back
-    # shared journals and budgets (vidgate.batch.workers)
-    journal: str | None = None  # postgresql://… (default: VIDGATE_JOURNAL_URL, else SQLite in out)
-    load_only: bool = False  # load the jobs into the journal and stop
-    lease: float = 30.0  # seconds a claimed job stays this worker's without a heartbeat
-    gateway_rps: float | None = None  # API requests per second, all workers (stored in journal)
-    gateway_in_flight: int | None = None  # tasks in flight, all workers (stored in journal)
-    base_url: str | None = None  # for the client built here
-    transport: Any = None  # an httpx.AsyncBaseTransport for the client built here
-    # set it to stop soon and cleanly (the CLI sets it on SIGTERM): nothing new is submitted,
-    # submits under way record their reply, jobs being polled or downloaded are handed back
-    # (they stay submitted, for another worker or the next run) and run_batch returns
+    """The sleep used to pace submits (``asyncio.sleep`` when None); tests pass a fake one."""
+    on_task: Callable[[int, Any], None] | None = None
+    """Called with (line, Task) each time a poll of a job's task comes back."""
+    journal: str | None = None
+    """A ``postgresql://`` URL to share the batch with workers elsewhere; None reads
+    ``VIDGATE_JOURNAL_URL``, else uses SQLite in ``out``."""
+    load_only: bool = False
+    """Load the jobs into the journal and stop (workers run them)."""
+    lease: float = 30.0
+    """Seconds a job claimed by this worker stays its own without a heartbeat."""
+    gateway_rps: float | None = None
+    """API requests per second for all workers together, kept in the journal (0: no shared
+    rate); None keeps the stored value."""
+    gateway_in_flight: int | None = None
+    """Tasks in flight for all workers together, kept in the journal (0: no cap); None keeps
+    the stored value."""
+    base_url: str | None = None
+    """The base URL of the client built here (not used with ``client``)."""
+    transport: Any = None
+    """An ``httpx.AsyncBaseTransport`` for the client built here."""
     stop: asyncio.Event | None = None
-    # (line, what it was about to do) for each job another worker took over from this one (its
-    # lease ran out while it was paused or starved): it did nothing more for that job
+    """Set it to stop soon and cleanly (the CLI does on SIGTERM): nothing new is submitted,
+    submits under way record their reply, jobs being polled or downloaded stay submitted for
+    another worker or the next run, and ``run_batch`` returns."""
     on_lost: Callable[[int, str], None] | None = None
+    """Called with (line, what it was about to do) for each job another worker took over
+    because this one held it past its lease (paused, starved); nothing more was done for it."""
 
 
 def batch_gateway(url: str | None, out: Path) -> str | None:

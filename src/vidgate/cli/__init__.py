@@ -41,15 +41,20 @@ from vidgate.cli._common import (
     flag,
     gateway_name,
     need,
+    need_key,
     on_ctrl_c,
     out,
     printable,
+    reset_json_mode,
     safe,
 )
 from vidgate.types import Task
 from vidgate.validation import validator
 
 __all__ = ["app", "main"]
+
+
+MAX_LINE = 500  # about how long the one line of a broken-rules failure gets (then "and N more")
 
 
 def _task_json(task: Task) -> dict[str, Any]:
@@ -97,6 +102,7 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 def _client(gateway: str, base_url: str | None) -> Any:
     from vidgate.client import client_for
 
+    need_key(gateway)
     cls = client_for(gateway)
     return cls(base_url=base_url)
 
@@ -106,10 +112,7 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            err.print(
-                f"[red]--set {safe(repr(pair))}[/]: expected KEY=VALUE (VALUE is JSON or text)"
-            )
-            raise typer.Exit(USAGE)
+            raise errors.InputError(f"--set {pair!r}: expected KEY=VALUE (VALUE is JSON or text)")
         try:
             body[key] = jsonin.parse(value)
         except jsonin.BadJSON:
@@ -125,8 +128,7 @@ def _extra_body(text: str | None) -> dict[str, Any] | None:
     except jsonin.BadJSON as exc:  # NaN and Infinity too: unusable input, as in the body
         raise errors.InputError(f"--extra-body is not JSON: {exc}") from None
     if not isinstance(extra, dict):
-        err.print("[red]--extra-body[/]: expected a JSON object, e.g. '{\"seed\": 7}'")
-        raise typer.Exit(USAGE)
+        raise errors.InputError("--extra-body: expected a JSON object, e.g. '{\"seed\": 7}'")
     return extra
 
 
@@ -140,7 +142,7 @@ def _check_timeout(timeout: float | None) -> None:
 def validate(
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")],
     gateway: GatewayOpt = GatewayName.imini,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check a request body against the gateway's documented rules; nothing is sent."""
     result = validator(gateway_name(gateway)).check(_read_body(source, obj=True))
@@ -278,13 +280,7 @@ def mock(
     try:  # bound before anything is printed: a busy port is one line, not a banner and a crash
         sock = listen(host, port)
     except OSError as exc:
-        err.print(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            style="red",
-            soft_wrap=True,
-            markup=False,
-        )
-        raise typer.Exit(USAGE) from None
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", USAGE)
     base = f"http://{host}:{sock.getsockname()[1]}"
     from vidgate.gateways import gateway as entry
 
@@ -403,11 +399,28 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
     return saved
 
 
+def _broken_rules(exc: errors.RequestValidationError, room: int = MAX_LINE) -> str:
+    """The broken rules on one line: the error's first line, then each rule broken, as many as
+    fit in about ``room`` characters, then how many more there are."""
+    head = str(exc).split("\n", 1)[0]
+    shown: list[str] = []
+    for v in exc.violations:
+        code = f", gateway code {v.code}" if v.code else ""
+        item = f"{v.message} [{v.rule}{code}]"
+        if shown and len(head) + sum(len(s) + 2 for s in shown) + len(item) > room:
+            break
+        shown.append(item[:room])
+    more = len(exc.violations) - len(shown)
+    tail = f"; and {more} more (vidgate validate lists them all)" if more else ""
+    return f"{head}: {'; '.join(shown)}{tail}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every outcome is an exit code of the table in vidgate.exits (docs/cli.md: "Exit
     codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
     from vidgate.batch import BatchInvalidError
 
+    reset_json_mode()
     try:
         code = app(args=argv, standalone_mode=False)
     except Interrupted as exc:
@@ -422,9 +435,10 @@ def main(argv: list[str] | None = None) -> None:
     except BatchInvalidError as exc:
         code = exits.USAGE if exc.unreadable else exits.FAILED
         fail(exc.worded(flag), code, exc, block=True)
+    except errors.RequestValidationError as exc:  # `vidgate validate` is the multi-line report
+        fail(_broken_rules(exc), exits.code_for(exc), exc)
     except errors.VidgateError as exc:  # the settings it names, as our flags
-        block = isinstance(exc, errors.RequestValidationError)
-        fail(exc.worded(flag), exits.code_for(exc), exc, block)
+        fail(exc.worded(flag), exits.code_for(exc), exc)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         fail(f"cannot use{where}: {exc.strerror or exc}", exits.LOCAL, exc)

@@ -35,12 +35,16 @@ __all__ = [
     "emit",
     "err",
     "fail",
+    "failure_json",
     "flag",
     "gateway_name",
+    "json_mode",
     "need",
+    "need_key",
     "on_ctrl_c",
     "out",
     "printable",
+    "reset_json_mode",
     "safe",
 ]
 
@@ -91,7 +95,32 @@ class Command(typer.core.TyperCommand):
 
 
 TaskIdArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the id generate printed")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON (for scripts)")]
+
+
+class _JsonMode:
+    """Whether this run was given --json (a failure is then a JSON document on stdout too), and
+    whether a document was printed already (a run prints one, never two)."""
+
+    on = False
+    emitted = False
+
+
+def json_mode(value: bool) -> bool:
+    """The --json option's callback: from here on a failure prints its JSON document."""
+    if value:
+        _JsonMode.on = True
+    return value
+
+
+def reset_json_mode() -> None:
+    """A new run of the command (tests run several in one process)."""
+    _JsonMode.on = _JsonMode.emitted = False
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="print the result as JSON (for scripts)", callback=json_mode),
+]
 USAGE, FAILED, INTERRUPTED = exits.USAGE, exits.FAILED, exits.INTERRUPTED
 
 
@@ -118,6 +147,29 @@ def emit(data: Any) -> None:
     text = json.dumps(data, ensure_ascii=False, default=_json_value)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    _JsonMode.emitted = True
+
+
+def failure_json(message: str, code: int, exc: BaseException | None = None) -> dict[str, Any]:
+    """The JSON document of a failed command (docs/cli.md, "Failures as JSON"): ``ok`` false and
+    the ``error``: its type (the exception class, or null), the one-line message, the exit
+    code, and what the error carries for a script (the broken rules, the gateway's status, code
+    and request id, the task id)."""
+    from vidgate.redact import redact_data
+
+    error: dict[str, Any] = {
+        "type": type(exc).__name__ if exc is not None else None,
+        "message": printable(message),
+        "exit_code": code,
+    }
+    if isinstance(exc, errors.RequestValidationError):
+        error["violations"] = [v.as_dict() for v in exc.violations]
+    if isinstance(exc, errors.APIError):
+        error.update(status=exc.status, code=exc.code, request_id=exc.request_id)
+    task_id = getattr(exc, "task_id", None)
+    if isinstance(task_id, str):
+        error["task_id"] = task_id
+    return {"ok": False, "error": redact_data(error)}
 
 
 def _json_value(value: Any) -> str:
@@ -132,8 +184,17 @@ def need(extra: str, command: str) -> None:
     try:
         require(extra, f"vidgate {command}")
     except MissingExtraError as exc:
-        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        fail(str(exc), USAGE)
+
+
+def need_key(gateway: str) -> None:
+    """The gateway's API key variable is set, or the error says to set it (the library's says
+    ``pass api_key= or set ...``: the command line has no api_key=)."""
+    from vidgate.gateways import gateway as entry
+
+    env_key = entry(gateway).env_key
+    if not os.environ.get(env_key):
+        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
 
 
 def gateway_name(name: str) -> Any:
@@ -196,6 +257,8 @@ def fail(
     style = "yellow" if code == exits.INTERRUPTED else "red"
     lines = message.split("\n") if block else [message]
     err.print(Text("\n".join(map(printable, lines)), style=style), soft_wrap=True)
+    if _JsonMode.on and not _JsonMode.emitted:
+        emit(failure_json(" ".join(lines), code, exc))
     sys.exit(code)
 
 

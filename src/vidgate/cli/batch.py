@@ -103,8 +103,7 @@ def batch(
     from vidgate.batch.journal import Journal, open_journal
 
     if status_dir is not None and (jobs is not None or worker or load):
-        err.print("[red]--status only reads a journal:[/] give no JOBS, --worker or --load with it")
-        raise typer.Exit(USAGE)
+        fail("--status only reads a journal: give no JOBS, --worker or --load with it", USAGE)
     if status_dir is not None:  # a folder, or a journal URL (read only: nothing is created)
         shared = "://" in status_dir or "=" in status_dir
         if not shared and not (Path(status_dir) / Journal.NAME).is_file():
@@ -121,18 +120,13 @@ def batch(
             book.close()
         return
     if worker and (jobs is not None or load):
-        err.print(
-            "[red]--worker joins the batch already in the journal:[/] give no JOBS and no --load"
-        )
-        raise typer.Exit(USAGE)
+        fail("--worker joins the batch already in the journal: give no JOBS and no --load", USAGE)
     if worker and jobs is None and journal is not None:
         pass  # a worker joins the batch already loaded into the journal
     elif jobs is None:
-        err.print("[red]give a jobs file[/] (or --worker --journal URL, or --status DIR)")
-        raise typer.Exit(USAGE)
+        fail("give a jobs file (or --worker --journal URL, or --status DIR)", USAGE)
     elif not jobs.is_file():
-        err.print(f"cannot read {jobs}", style="red", markup=False)
-        raise typer.Exit(USAGE)
+        fail(f"cannot read {jobs}", USAGE)
     from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
     if gateway is not None:

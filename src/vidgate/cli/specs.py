@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidgate.cli._common import FAILED, USAGE, Command, app, err, need, out, safe
+from vidgate.cli._common import FAILED, USAGE, Command, JsonOpt, app, fail, need, out, safe
 
 __all__ = ["FAIL_LEVELS", "docs_diff_cmd", "scaffold_cmd", "schema_diff_cmd", "spec_diff_cmd"]
 
@@ -24,8 +24,7 @@ FAIL_LEVELS = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
 def _check_fail_on(fail_on: str) -> None:
     """A usage error, in one line, for a --fail-on value that is not a level."""
     if fail_on not in FAIL_LEVELS:
-        err.print(f"[red]--fail-on {safe(repr(fail_on))}[/]: use one of {', '.join(FAIL_LEVELS)}")
-        raise typer.Exit(USAGE)
+        fail(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_LEVELS)}", USAGE)
 
 
 def _fails(fail_on: str, levels: Iterable[str]) -> bool:
@@ -49,7 +48,7 @@ def docs_diff_cmd(
     model: Annotated[
         str | None, typer.Option(help="model id (default: the page's example)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
     apply: Annotated[
         bool, typer.Option("--apply", help="write the mechanical differences into the spec file")
     ] = False,
@@ -70,13 +69,9 @@ def docs_diff_cmd(
                 source.save()
         diffs = docs_diff.diff_page(text, None, model, source)
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(
-            f"[red]cannot read {safe(page)}[/]: {safe(getattr(exc, 'strerror', None) or exc)}"
-        )
-        raise typer.Exit(USAGE) from None
+        fail(f"cannot read {page}: {getattr(exc, 'strerror', None) or exc}", USAGE, exc)
     except ValueError as exc:  # SpecUnreadable, a page that is not a reference page
-        err.print(f"[red]{safe(exc)}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        fail(str(exc), USAGE, exc)
     unexplained = [d for d in diffs if not d.explained]
     if as_json:
         result = docs_diff.report(diffs)
@@ -107,7 +102,7 @@ def spec_diff_cmd(
     from_rev: Annotated[
         str | None, typer.Option("--from", help="compare each file with its text at GIT_REV")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
     fail_on: Annotated[
         str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
     ] = "never",
@@ -121,8 +116,7 @@ def spec_diff_cmd(
     try:
         pairs = spec_diff.compare_files(files, from_rev)
     except ValueError as exc:  # SpecUnreadable, wrong number of files
-        err.print(f"[red]{safe(exc)}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        fail(str(exc), USAGE, exc)
     if as_json:
         found = [{"spec": label, **report.as_json()} for label, report in pairs]
         result = {"bump": spec_diff.overall_bump(pairs), "specs": found}
@@ -149,7 +143,7 @@ def scaffold_cmd(
     name: Annotated[
         str | None, typer.Option(help="component schema name (default: from the model id)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a draft request schema for a model the spec does not have yet, from its page: fields,
     types, enums, ranges, defaults, limits, required, each marked as from the page. What needs a
@@ -165,11 +159,9 @@ def scaffold_cmd(
         )
         source.save()
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]cannot read {page}[/]: {getattr(exc, 'strerror', None) or exc}")
-        raise typer.Exit(USAGE) from None
+        fail(f"cannot read {page}: {getattr(exc, 'strerror', None) or exc}", USAGE, exc)
     except ValueError as exc:  # ScaffoldError, SpecUnreadable, a page that is not a reference
-        err.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        fail(str(exc), USAGE, exc)
     if as_json:
         out.print_json(json.dumps(draft.__dict__, ensure_ascii=False))
         raise typer.Exit(0)
@@ -202,7 +194,7 @@ def schema_diff_cmd(
     model: Annotated[
         str | None, typer.Option(help="model id (default: the one the vendor schema names)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
     fail_on: Annotated[
         str, typer.Option("--fail-on", help="exit 1 on: breaking, compatible, note or never")
     ] = "breaking",
@@ -220,11 +212,9 @@ def schema_diff_cmd(
         report = schema_diff.compare(vendor, ours, model)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        err.print(f"[red]cannot read {escape(str(vendor_file))}[/]: {escape(str(reason))}")
-        raise typer.Exit(USAGE) from None
+        fail(f"cannot read {vendor_file}: {reason}", USAGE, exc)
     except (ValueError, LookupError, TypeError) as exc:  # SpecUnreadable, a shape not read
-        err.print(f"[red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE) from None
+        fail(str(exc), USAGE, exc)
     model = model or vendor.model
     if as_json:
         found = {"model": model, "vendor": vendor.shape, **report.as_json()}

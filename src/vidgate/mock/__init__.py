@@ -51,7 +51,16 @@ BASE = "http://mock.vidgate.invalid"
 
 
 class MockGateway:
-    """One in-process mock of both gateways (shared clock, tasks, ledger and faults)."""
+    """One in-process mock of both gateways (shared clock, tasks, ledger and faults).
+
+    Args:
+        timing: How long a task stays queued, then processing; the default finishes it at the
+            first poll.
+        clock: The time source in seconds (``time.time`` by default); a test can pass its own
+            to move the tasks on without waiting.
+        keys: The API keys the mock accepts; any other gets a 401.
+        seed: Seeds the random faults set with ``faults.chance``, so a run can be repeated.
+    """
 
     def __init__(
         self,
@@ -62,31 +71,40 @@ class MockGateway:
         seed: int = 0,
     ) -> None:
         self.state = State(timing, clock, seed)
+        """The mock's memory: tasks, ledger, faults, clock (shared by both gateways)."""
         self.keys = frozenset(keys)
+        """The API keys it accepts."""
         self.app = create_app(self.state, self.keys)
+        """The ASGI app serving both gateways (under ``/imini`` and ``/apimart``)."""
         self._sync: list[SyncMockTransport] = []
 
     @property
     def ledger(self) -> Ledger:
+        """Every submission the mock accepted, in order (what a test counts and inspects)."""
         return self.state.ledger
 
     @property
     def faults(self) -> Faults:
+        """Where a test scripts failures per route: ``script`` a sequence, or set a ``chance``."""
         return self.state.faults
 
     @property
     def api_key(self) -> str:
+        """An API key the mock accepts (the first of ``keys`` in sorted order)."""
         return sorted(self.keys)[0]
 
     def base_url(self, gateway: str) -> str:
+        """The base URL of ``gateway`` ("imini" or "apimart") on this mock's transports."""
         return f"{BASE}/{gateway}"
 
     def transport(self) -> SyncMockTransport:
+        """A new httpx transport for a sync client; ``close`` closes it."""
         transport = SyncMockTransport(self.app)
         self._sync.append(transport)
         return transport
 
     def async_transport(self) -> AsyncMockTransport:
+        """A new httpx transport for an async client."""
         return AsyncMockTransport(self.app)
 
     @overload
@@ -118,14 +136,18 @@ class MockGateway:
         return cls(base_url=self.base_url(gateway), transport=self.async_transport(), **kwargs)
 
     def close(self) -> None:
+        """Close the sync transports this mock handed out (the clients' own ``close`` need not
+        be called first)."""
         for transport in self._sync:
             transport.close()
         self._sync.clear()
 
     def __enter__(self) -> MockGateway:
+        """The mock itself; leaving the ``with`` block calls ``close``."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Call ``close``."""
         self.close()
 
 

@@ -21,13 +21,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema_rs
-import yaml
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
+from vidgate.extras import require
 
-from vidgate import spec
-from vidgate.spectools import docs_diff, specfile
+require("tools", "scaffold (vidgate.spectools.scaffold)")  # one line naming the extra
+
+import jsonschema_rs  # noqa: E402
+import yaml  # noqa: E402
+from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: E402
+from ruamel.yaml.scalarstring import SingleQuotedScalarString  # noqa: E402
+
+from vidgate import spec  # noqa: E402
+from vidgate.spectools import docs_diff, specfile  # noqa: E402
 
 __all__ = ["Draft", "ScaffoldError", "page_bodies", "scaffold_page", "schema_name"]
 

@@ -34,10 +34,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from vidgate.extras import require
 
-from vidgate import spec
-from vidgate.spectools import spec_diff, specfile
+require("tools", "schema-diff (vidgate.spectools.schema_diff)")  # one line naming the extra
+
+import yaml  # noqa: E402
+
+from vidgate import spec  # noqa: E402
+from vidgate.spectools import spec_diff, specfile  # noqa: E402
 
 __all__ = ["VendorSchema", "compare", "read_vendor"]
 
