@@ -599,15 +599,19 @@ class Reader:
         self.chunks.append(chunk)
 
     def result(self) -> httpx.Response:
-        skip = ("content-encoding", "content-length", "transfer-encoding")
-        headers = [(k, v) for k, v in self.response.headers.multi_items() if k.lower() not in skip]
-        return httpx.Response(
-            self.response.status_code,
-            headers=headers,
-            content=b"".join(self.chunks),
-            request=self.response.request,
-            extensions={"reason_phrase": self.response.extensions.get("reason_phrase", b"")},
-        )
+        """The reply itself, its body the (decoded) bytes read: stored where httpx's own
+        ``read()`` stores them, rather than a second httpx.Response built around them. The
+        headers that described the body on the wire (encoding, length) no longer do, and go."""
+        response = self.response
+        response._content = b"".join(self.chunks)
+        headers = response.headers
+        for name in _WIRE_HEADERS:
+            if name in headers:
+                del headers[name]
+        return response
+
+
+_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.VidgateError:

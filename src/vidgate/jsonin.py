@@ -27,6 +27,10 @@ def _constant(name: str) -> Any:
     raise BadJSON(f"{name} is not JSON (numbers must be finite)")
 
 
+# one decoder for every parse: json.loads with a hook builds a new one (and its scanner) per call
+_DECODER = json.JSONDecoder(parse_constant=_constant)
+
+
 def parse(data: bytes | str, *, strict: bool = True) -> Any:
     """One JSON value from bytes (UTF-8, BOM allowed) or text. ``strict=False`` (replies from a
     gateway: tolerant on what we receive) skips the walk for lone surrogates, huge integers and
@@ -40,7 +44,9 @@ def parse(data: bytes | str, *, strict: bool = True) -> Any:
             ) from None
     data = data.removeprefix("\ufeff")
     try:
-        value = json.loads(data, parse_constant=_constant)
+        if data.startswith("\ufeff"):  # a second mark: json.loads's own words for it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+        value = _DECODER.decode(data)
     except json.JSONDecodeError as exc:
         raise BadJSON(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
