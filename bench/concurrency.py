@@ -130,8 +130,13 @@ def bench_concurrency(quick: bool) -> list[dict[str, Any]]:
             raw["cpu_seconds"],
             "s",
             "<=1.2x raw asyncio+httpx",
-            wall_s=ours["seconds"],
-            baseline_wall_s=raw["seconds"],
+        ),
+        row(
+            f"{n} concurrent tasks: wall time (of the best CPU runs)",
+            ours["seconds"],
+            raw["seconds"],
+            "s",
+            "<=1.2x raw asyncio+httpx (waits included: the run-time history's writes)",
         ),
         row(
             f"{n} concurrent tasks: memory per task",
