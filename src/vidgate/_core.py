@@ -311,8 +311,6 @@ class Config:
         ``extra-body.overrides``), and the merged body must fit the spec's body-size limit.
         An ``idempotency_key`` for a gateway whose spec has no idempotency header is a
         ConfigurationError: sent without it, a second call would make a second task."""
-        from vidgate.neutral import HappyHorse
-
         if idempotency_key is not None and self.gateway.idempotency_header is None:
             raise errors.ConfigurationError(
                 f"{self.gateway.name} takes no idempotency key (its submit has no "
@@ -320,10 +318,13 @@ class Config:
                 "without idempotency_key"
             )
 
-        if isinstance(body, HappyHorse):
-            body = body.to_body(self.gateway.name)
-        elif _is_pydantic_model(body):
-            body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        if type(body) is not dict:  # a plain dict (the usual body) is neither of these
+            from vidgate.neutral import HappyHorse
+
+            if isinstance(body, HappyHorse):
+                body = body.to_body(self.gateway.name)
+            elif _is_pydantic_model(body):
+                body = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
         self.refuse_non_json(body, body)
         from vidgate.validation import validator  # jsonschema-rs: loaded on first use
 
@@ -599,15 +600,18 @@ class Reader:
         self.chunks.append(chunk)
 
     def result(self) -> httpx.Response:
-        skip = ("content-encoding", "content-length", "transfer-encoding")
-        headers = [(k, v) for k, v in self.response.headers.multi_items() if k.lower() not in skip]
-        return httpx.Response(
-            self.response.status_code,
-            headers=headers,
-            content=b"".join(self.chunks),
-            request=self.response.request,
-            extensions={"reason_phrase": self.response.extensions.get("reason_phrase", b"")},
-        )
+        """The reply itself, its body the (decoded) bytes read: stored where httpx's own
+        ``read()`` stores them, rather than a second httpx.Response built around them. The
+        headers that described the body on the wire (encoding, length) no longer do, and go."""
+        response = self.response
+        response._content = b"".join(self.chunks)
+        headers = response.headers
+        for name in _WIRE_HEADERS.intersection(headers.keys()):  # keys(): lower case
+            del headers[name]
+        return response
+
+
+_WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
 
 
 def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.VidgateError:

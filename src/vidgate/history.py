@@ -61,12 +61,12 @@ def default_path() -> Path:
 
 def kind_of(gateway: str, body: Mapping[str, Any] | None, model: str | None = None) -> Kind | None:
     """The kind of a task: its gateway and the body fields its run time depends on."""
-    fields = dict(body or {})
+    fields = body or {}
     model = fields.get("model") or model
     if not isinstance(model, str):
         return None
-    values = [str(fields.get(name, "")) for name in KEY_FIELDS[1:]]
-    return (gateway, model, values[0], values[1])
+    _, first, second = KEY_FIELDS
+    return (gateway, model, str(fields.get(first, "")), str(fields.get(second, "")))
 
 
 class History:

@@ -27,6 +27,10 @@ def _constant(name: str) -> Any:
     raise BadJSON(f"{name} is not JSON (numbers must be finite)")
 
 
+# one decoder for every parse: json.loads with a hook builds a new one (and its scanner) per call
+_DECODER = json.JSONDecoder(parse_constant=_constant)
+
+
 def parse(data: bytes | str, *, strict: bool = True) -> Any:
     """One JSON value from bytes (UTF-8, BOM allowed) or text. ``strict=False`` (replies from a
     gateway: tolerant on what we receive) skips the walk for lone surrogates, huge integers and
@@ -40,7 +44,9 @@ def parse(data: bytes | str, *, strict: bool = True) -> Any:
             ) from None
     data = data.removeprefix("\ufeff")
     try:
-        value = json.loads(data, parse_constant=_constant)
+        if data.startswith("\ufeff"):  # a second mark: json.loads's own words for it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+        value = _DECODER.decode(data)
     except json.JSONDecodeError as exc:
         raise BadJSON(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -59,37 +65,54 @@ def parse(data: bytes | str, *, strict: bool = True) -> Any:
 def problems(value: Any, limit: int = 10) -> list[tuple[str, str]]:
     """(JSON pointer, what is wrong) for each part of ``value`` that is not plain JSON."""
     found: list[tuple[str, str]] = []
-    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    # where an item sits: None for the top, else (where its container sits, key or index); the
+    # pointer is spelled out only for an item that is reported (most bodies have none)
+    stack: list[tuple[Any, Any, int]] = [(None, value, 0)]
     while stack and len(found) < limit:
-        path, item, depth = stack.pop()
+        where, item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            found.append((path, f"nested deeper than {MAX_DEPTH} levels"))
+            found.append((_pointer(where), f"nested deeper than {MAX_DEPTH} levels"))
             continue
-        if item is None or isinstance(item, bool):
+        if isinstance(item, str):  # an ASCII string always encodes (isascii is a flag check)
+            if not item.isascii() and not _encodable(item):
+                found.append(
+                    (_pointer(where), "a string holds a lone surrogate (not valid Unicode)")
+                )
+        elif item is None or isinstance(item, bool):
             continue
-        if isinstance(item, str):
-            if not _encodable(item):
-                found.append((path, "a string holds a lone surrogate (not valid Unicode)"))
         elif isinstance(item, int):
             if item.bit_length() > 1024:
-                found.append((path, "an integer too large to be a JSON number anyone reads"))
+                found.append(
+                    (_pointer(where), "an integer too large to be a JSON number anyone reads")
+                )
         elif isinstance(item, float):
             if not math.isfinite(item):
-                found.append((path, f"{item} is not JSON (numbers must be finite)"))
+                found.append((_pointer(where), f"{item} is not JSON (numbers must be finite)"))
         elif isinstance(item, dict):
             for key, sub in item.items():
                 if not isinstance(key, str):
-                    found.append((path, f"key {key!r} is not a string"))
+                    found.append((_pointer(where), f"key {key!r} is not a string"))
                     continue
-                if not _encodable(key):
-                    found.append((path, "a key holds a lone surrogate (not valid Unicode)"))
+                if not key.isascii() and not _encodable(key):
+                    found.append(
+                        (_pointer(where), "a key holds a lone surrogate (not valid Unicode)")
+                    )
                     continue
-                stack.append((f"{path}/{_escape(key)}", sub, depth + 1))
+                stack.append(((where, key), sub, depth + 1))
         elif isinstance(item, list | tuple):
-            stack.extend((f"{path}/{i}", sub, depth + 1) for i, sub in enumerate(item))
+            stack.extend(((where, i), sub, depth + 1) for i, sub in enumerate(item))
         else:
-            found.append((path, f"a {type(item).__name__} is not a JSON value"))
+            found.append((_pointer(where), f"a {type(item).__name__} is not a JSON value"))
     return found
+
+
+def _pointer(where: Any) -> str:
+    """The JSON pointer of a place recorded as (container's place, key or index) pairs."""
+    steps: list[str] = []
+    while where is not None:
+        where, step = where
+        steps.append(f"/{_escape(step)}" if isinstance(step, str) else f"/{step}")
+    return "".join(reversed(steps))
 
 
 def _encodable(text: str) -> bool:

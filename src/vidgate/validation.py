@@ -625,6 +625,8 @@ def _local(ref: str) -> str:
 
 
 def _dedupe(violations: list[Violation]) -> list[Violation]:
+    if len(violations) < 2:  # the usual case: nothing to compare
+        return violations
     seen: set[tuple[str, str, str]] = set()
     out = []
     for v in violations:
