@@ -153,7 +153,7 @@ def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     return httpx.Headers([(k, redact(v)) for k, v in items])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmittedTask:
     """An accepted submit: the task id to wait on."""
 
@@ -175,7 +175,7 @@ class SubmittedTask:
         return model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VideoOutput:
     """One result video (and its cover / last frame, where the gateway gives them)."""
 
@@ -193,7 +193,7 @@ class VideoOutput:
         return (now or dt.datetime.now(dt.UTC)) >= self.expires_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """A task as the gateway last described it."""
 
