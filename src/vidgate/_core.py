@@ -602,16 +602,11 @@ class Reader:
     def result(self) -> httpx.Response:
         """The reply itself, its body the (decoded) bytes read: stored where httpx's own
         ``read()`` stores them, rather than a second httpx.Response built around them. The
-        headers that described the body on the wire (encoding, length) no longer do, and go."""
+        headers that described the body on the wire (encoding, length) no longer do: the
+        ``RawResponse`` built from it leaves them out (when its headers are first read)."""
         response = self.response
         response._content = b"".join(self.chunks)
-        headers = response.headers
-        for name in _WIRE_HEADERS.intersection(headers.keys()):  # keys(): lower case
-            del headers[name]
         return response
-
-
-_WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
 
 
 def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.VidgateError:
