@@ -537,9 +537,10 @@ class Config:
             logger.debug("%s %s %s", request.method, request.url, redact_headers(request.headers))
 
     def log_response(self, response: httpx.Response) -> None:
-        logger.debug(
-            "%s %s -> %d", response.request.method, response.request.url, response.status_code
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost even when not logged
+            logger.debug(
+                "%s %s -> %d", response.request.method, response.request.url, response.status_code
+            )
 
 
 # ---------------------------------------------------------------------------- downloads
@@ -576,6 +577,8 @@ def download_source(task: Task, what: str, index: int) -> tuple[str, Any]:
 class Reader:
     """An API reply's body, read chunk by chunk within a size cap (after decompression) and the
     exchange's deadline; then the reply as an ordinary (read) httpx.Response."""
+
+    __slots__ = ("cap", "chunks", "deadline", "response", "size")
 
     def __init__(self, response: httpx.Response, cap: int, deadline: float) -> None:
         self.response, self.cap, self.deadline = response, cap, deadline
