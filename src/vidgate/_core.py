@@ -537,9 +537,10 @@ class Config:
             logger.debug("%s %s %s", request.method, request.url, redact_headers(request.headers))
 
     def log_response(self, response: httpx.Response) -> None:
-        logger.debug(
-            "%s %s -> %d", response.request.method, response.request.url, response.status_code
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost even when not logged
+            logger.debug(
+                "%s %s -> %d", response.request.method, response.request.url, response.status_code
+            )
 
 
 # ---------------------------------------------------------------------------- downloads
@@ -577,6 +578,8 @@ class Reader:
     """An API reply's body, read chunk by chunk within a size cap (after decompression) and the
     exchange's deadline; then the reply as an ordinary (read) httpx.Response."""
 
+    __slots__ = ("cap", "chunks", "deadline", "response", "size")
+
     def __init__(self, response: httpx.Response, cap: int, deadline: float) -> None:
         self.response, self.cap, self.deadline = response, cap, deadline
         self.chunks: list[bytes] = []
@@ -602,16 +605,11 @@ class Reader:
     def result(self) -> httpx.Response:
         """The reply itself, its body the (decoded) bytes read: stored where httpx's own
         ``read()`` stores them, rather than a second httpx.Response built around them. The
-        headers that described the body on the wire (encoding, length) no longer do, and go."""
+        headers that described the body on the wire (encoding, length) no longer do: the
+        ``RawResponse`` built from it leaves them out (when its headers are first read)."""
         response = self.response
         response._content = b"".join(self.chunks)
-        headers = response.headers
-        for name in _WIRE_HEADERS.intersection(headers.keys()):  # keys(): lower case
-            del headers[name]
         return response
-
-
-_WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
 
 
 def unusable(exc: Exception, gateway_name: str, status: int | None) -> errors.VidgateError:

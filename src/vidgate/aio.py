@@ -448,14 +448,17 @@ class AsyncClient(Configurable):
         try:
             async with _twin.async_deadline(deadline, _reply_too_late):
                 timeout = self._cfg.exchange_timeout(deadline)
-                async with self._api.stream(
-                    **self._with_extras(request), timeout=timeout
-                ) as response:
+                # what httpx's stream() does, without its context manager's generator
+                sent = self._api.build_request(**self._with_extras(request), timeout=timeout)
+                response = await self._api.send(sent, stream=True)
+                try:
                     status = response.status_code
                     reader = self._cfg.reply_reader(response, deadline)
                     async for chunk in response.aiter_bytes():
                         reader.add(chunk)
                     return reader.result()
+                finally:
+                    await response.aclose()
         except httpx.TransportError as exc:  # a timeout, the deadline's too
             return exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:

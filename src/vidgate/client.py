@@ -434,12 +434,17 @@ class SyncClient(Configurable):
         try:
             with _twin.deadline(deadline, _reply_too_late):
                 timeout = self._cfg.exchange_timeout(deadline)
-                with self._api.stream(**self._with_extras(request), timeout=timeout) as response:
+                # what httpx's stream() does, without its context manager's generator
+                sent = self._api.build_request(**self._with_extras(request), timeout=timeout)
+                response = self._api.send(sent, stream=True)
+                try:
                     status = response.status_code
                     reader = self._cfg.reply_reader(response, deadline)
                     for chunk in response.iter_bytes():
                         reader.add(chunk)
                     return reader.result()
+                finally:
+                    response.close()
         except httpx.TransportError as exc:  # a timeout, the deadline's too
             return exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:

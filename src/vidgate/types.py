@@ -105,7 +105,9 @@ class RawResponse:
     """The HTTP exchange a SubmittedTask or Task was read from (the last one, after retries).
 
     ``headers`` is case-insensitive (httpx.Headers) with any value that mentions a secret
-    redacted; it and ``request_id`` are worked out on first use (the common path never pays)."""
+    redacted, and without the headers that described the body on the wire (Content-Encoding,
+    Content-Length, Transfer-Encoding: the body was read and decoded); it and ``request_id`` are
+    worked out on first use (the common path never pays)."""
 
     __slots__ = ("_body_request_id", "_headers", "_redacted", "status")
 
@@ -123,7 +125,7 @@ class RawResponse:
     @property
     def headers(self) -> Mapping[str, str]:
         if self._redacted is None:
-            self._redacted = _redact_headers(self._headers)
+            self._redacted = _redact_headers(_without_wire(self._headers))
         return self._redacted
 
     @property
@@ -137,6 +139,24 @@ class RawResponse:
         idempotency key with the first reply, None when the header is absent."""
         value = self.headers.get("idempotency-replayed")
         return None if value is None else value.strip().lower() in ("true", "1", "yes")
+
+
+_WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
+
+
+def _without_wire(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """The headers without those that described the body on the wire (a copy if any goes)."""
+    found = [name for name in headers if name.lower() in _WIRE_HEADERS]
+    if not found:
+        return headers
+    import httpx
+
+    if isinstance(headers, httpx.Headers):
+        kept = headers.copy()
+        for name in found:
+            kept.pop(name, None)
+        return kept
+    return {k: v for k, v in headers.items() if k.lower() not in _WIRE_HEADERS}
 
 
 def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -153,7 +173,7 @@ def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     return httpx.Headers([(k, redact(v)) for k, v in items])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmittedTask:
     """An accepted submit: the task id to wait on."""
 
@@ -175,7 +195,7 @@ class SubmittedTask:
         return model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VideoOutput:
     """One result video (and its cover / last frame, where the gateway gives them)."""
 
@@ -193,7 +213,7 @@ class VideoOutput:
         return (now or dt.datetime.now(dt.UTC)) >= self.expires_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """A task as the gateway last described it."""
 
