@@ -178,14 +178,23 @@ class SubmittedTask:
     """An accepted submit: the task id to wait on."""
 
     id: str
+    """The task id to wait on."""
     gateway: spec.Gateway
+    """The gateway that accepted the task."""
     model: str | None = None
+    """The model the gateway reports, where it does."""
     created_at: dt.datetime | None = None
+    """When the gateway made the task (UTC), where it says."""
     request_id: str | None = None
+    """The gateway's id of the submit request, for its support."""
     mode: str | None = None
+    """The mode the request was validated as (from the spec's routing rules), where known."""
     replayed: bool = False  # the gateway replayed an earlier submit with the same key
+    """The gateway replayed an earlier submit with the same idempotency key."""
     raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    """The reply as received (JSON)."""
     response: RawResponse | None = field(default=None, repr=False, compare=False)
+    """Status, headers and request id of the exchange."""
 
     def typed(self) -> _imini_models.SubmitResponse | _apimart_models.SubmitEnvelope:
         """The reply parsed by the generated pydantic model (``SubmitResponse`` for imini,
@@ -200,14 +209,22 @@ class VideoOutput:
     """One result video (and its cover / last frame, where the gateway gives them)."""
 
     url: str
+    """Where the video file is (a gateway or CDN URL, valid until `expires_at`)."""
     cover_url: str | None = None
+    """The cover image, where the gateway gives one."""
     last_frame_url: str | None = None
+    """The last frame as an image, where asked for and given."""
     width: int | None = None
+    """Width in pixels, where the gateway says."""
     height: int | None = None
+    """Height in pixels, where the gateway says."""
     duration: float | None = None
+    """Length in seconds, where the gateway says."""
     expires_at: dt.datetime | None = None
+    """When the file URLs stop working (UTC), where known."""
 
     def expired(self, now: dt.datetime | None = None) -> bool:
+        """Whether the file URLs have stopped working (False when the expiry is not known)."""
         if self.expires_at is None:
             return False
         return (now or dt.datetime.now(dt.UTC)) >= self.expires_at
@@ -218,21 +235,36 @@ class Task:
     """A task as the gateway last described it."""
 
     id: str
+    """The task id."""
     gateway: spec.Gateway
+    """The gateway that runs the task."""
     status: Status
+    """The status in vidgate's vocabulary (an unknown one is `Status.UNKNOWN`)."""
     raw_status: str
+    """The gateway's own status text."""
     model: str | None = None
+    """The model the gateway reports, where it does."""
     progress: int | None = None
+    """Percent done (0-100), where the gateway says."""
     created_at: dt.datetime | None = None
+    """When the task was made (UTC)."""
     completed_at: dt.datetime | None = None
+    """When the task ended (UTC), once it has."""
     estimated_seconds: int | None = None
+    """The gateway's time estimate in seconds (apimart's `estimated_time`), where it gives one."""
     videos: tuple[VideoOutput, ...] = ()
+    """The result videos, once the task has succeeded."""
     error: TaskError | None = None
+    """Why the task failed, as the gateway says (code, message), once it has."""
     raw: JSON = field(default=None, repr=False, compare=False)  # the reply as received
+    """The reply as received (JSON)."""
     # added after raw, so that positional construction keeps its meaning
     response: RawResponse | None = field(default=None, repr=False, compare=False)
+    """Status, headers and request id of the exchange."""
     cost: float | None = None  # what the task cost, where the gateway says (apimart: cost)
+    """What the task cost, where the gateway says (apimart: `cost`)."""
     credits_cost: float | None = None  # the same in credits (apimart: credits_cost)
+    """The same in credits, where the gateway says (apimart: `credits_cost`)."""
 
     def typed(self) -> _imini_models.VideoTask | _apimart_models.TaskEnvelope:
         """The reply parsed by the generated pydantic model (``VideoTask`` for imini,
