@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate import spec
+from vidgate.spectools import docs_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_NAMES: dict[str, spec.Gateway] = {"imini router": "imini", "apimart": "apimart"}
@@ -32,17 +32,7 @@ class Page:
 
     def json_objects(self) -> list[dict[str, Any]]:
         """Every JSON object written on the page (request bodies, replies, use cases), in order."""
-        decoder, text, found, i = json.JSONDecoder(), self.text, [], 0
-        while (i := text.find("{", i)) != -1:
-            try:
-                obj, end = decoder.raw_decode(text, i)
-            except json.JSONDecodeError:
-                i += 1
-                continue
-            if isinstance(obj, dict):
-                found.append(obj)
-            i = end
-        return found
+        return docs_shapes.json_objects(self.text)
 
     def request_bodies(self) -> list[dict[str, Any]]:
         return [o for o in self.json_objects() if "model" in o and "task_id" not in o]

@@ -9,9 +9,11 @@ description), every line keeping the number of the source line it came from, so 
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-__all__ = ["as_text"]
+__all__ = ["as_text", "json_objects"]
 
 Lines = list[tuple[int, str]]
 
@@ -177,3 +179,19 @@ def _table(text: str) -> Lines:
             if part.strip():
                 out += _description(number, part)
     return out
+
+
+def json_objects(text: str) -> list[dict[str, Any]]:
+    """Every JSON object written on a page (request bodies, replies, use cases), in order; text
+    that is not JSON is stepped over one character at a time."""
+    decoder, found, i = json.JSONDecoder(), [], 0
+    while (i := text.find("{", i)) != -1:
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i += 1
+            continue
+        if isinstance(obj, dict):
+            found.append(obj)
+        i = end
+    return found

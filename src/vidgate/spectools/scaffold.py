@@ -31,7 +31,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: E402
 from ruamel.yaml.scalarstring import SingleQuotedScalarString  # noqa: E402
 
 from vidgate import spec  # noqa: E402
-from vidgate.spectools import docs_diff, specfile  # noqa: E402
+from vidgate.spectools import docs_diff, docs_shapes, specfile  # noqa: E402
 
 __all__ = ["Draft", "ScaffoldError", "page_bodies", "scaffold_page", "schema_name"]
 
@@ -80,17 +80,11 @@ def schema_name(model: str, taken: set[str]) -> str:
 
 def page_bodies(text: str) -> list[dict[str, Any]]:
     """Every JSON object on the page that names a model (its request examples), in order."""
-    decoder, found, i = json.JSONDecoder(), [], 0
-    while (i := text.find("{", i)) != -1:
-        try:
-            obj, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i += 1
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("model"), str) and "task_id" not in obj:
-            found.append(obj)
-        i = end
-    return found
+    return [
+        obj
+        for obj in docs_shapes.json_objects(text)
+        if isinstance(obj.get("model"), str) and "task_id" not in obj
+    ]
 
 
 # ---------------------------------------------------------------------------- page text
