@@ -128,7 +128,7 @@ class Gateway:
 
     @cached_property
     def polling(self) -> Polling:
-        op = _operation(self.doc, self.task_operation_id)
+        op = spec.operation(self.doc, self.task_operation_id)
         p = op["x-vidgate-polling"]
         return Polling(
             p["interval_s"],
@@ -142,7 +142,7 @@ class Gateway:
     @cached_property
     def idempotency_header(self) -> str | None:
         """The submit's idempotency header, if the spec has one."""
-        op = _operation(self.doc, self.submit_operation_id)
+        op = spec.operation(self.doc, self.submit_operation_id)
         for param in op.get("parameters", []):
             if param["in"] == "header" and param["name"].lower() == "idempotency-key":
                 return str(param["name"])
@@ -151,7 +151,7 @@ class Gateway:
     @cached_property
     def response_version(self) -> tuple[str, str] | None:
         """(header, the spec's default) of the submit's reply-version header, if it has one."""
-        op = _operation(self.doc, self.submit_operation_id)
+        op = spec.operation(self.doc, self.submit_operation_id)
         for param in op.get("parameters", []):
             if param["in"] == "header" and param["name"].lower().endswith("-response-version"):
                 return str(param["name"]), str(param["schema"]["default"])
@@ -160,7 +160,7 @@ class Gateway:
     @cached_property
     def in_progress_statuses(self) -> frozenset[int]:
         """Submit statuses that mean "the request with this key is still being processed"."""
-        op = _operation(self.doc, self.submit_operation_id)
+        op = spec.operation(self.doc, self.submit_operation_id)
         return frozenset(
             int(code)
             for code, reply in op["responses"].items()
@@ -223,7 +223,7 @@ class Gateway:
     @cached_property
     def task_query(self) -> frozenset[str]:
         """The task query's query parameters (apimart's ``language``)."""
-        op = _operation(self.doc, self.task_operation_id)
+        op = spec.operation(self.doc, self.task_operation_id)
         return frozenset(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
 
     @cached_property
@@ -433,14 +433,6 @@ def _submit_template(name: str, model: str) -> Json:
     kwargs: Json = module._get_kwargs(body=_AnyBody())
     kwargs.pop("json")
     return kwargs
-
-
-def _operation(doc: Json, operation_id: str) -> Json:
-    for item in doc["paths"].values():
-        for op in item.values():
-            if isinstance(op, dict) and op.get("operationId") == operation_id:
-                return op
-    raise LookupError(operation_id)
 
 
 def _path(doc: Json, operation_id: str) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "is_routing_chain",
     "iter_rules",
     "iter_warnings",
+    "operation",
     "request_schema_names",
     "resolve",
     "submit_operation",
@@ -91,15 +92,18 @@ def reply_schemas(gateway: Gateway) -> tuple[str, str]:
     _, submit = submit_operation(doc)
     ok = submit["responses"]["200"]
     linked = {link["operationId"] for link in ok.get("links", {}).values()}
-    tasks = [
-        op
-        for item in doc["paths"].values()
-        for op in item.values()
-        if isinstance(op, dict) and op.get("operationId") in linked
-    ]
-    if len(tasks) != 1:
+    if len(linked) != 1:
         raise LookupError(f"{gateway}: expected the submit reply to link one task query")
-    return _reply_schema_name(submit), _reply_schema_name(tasks[0])
+    return _reply_schema_name(submit), _reply_schema_name(operation(doc, linked.pop()))
+
+
+def operation(doc: Json, operation_id: str) -> Json:
+    """The operation with this ``operationId``."""
+    for item in doc["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return op
+    raise LookupError(operation_id)
 
 
 def _reply_schema_name(op: Json) -> str:
