@@ -5,8 +5,10 @@ One small SQLite file in the user's cache folder (``VIDGATE_HISTORY=PATH`` moves
 resolution — keeps its latest ``KEEP`` run times; the file keeps at most ``MAX_KINDS`` kinds. SQLite
 makes concurrent writers (several processes, a batch) safe; it runs in WAL mode, so recording a run
 time does not wait for the disk, and a writer busy for more than ``BUSY_S`` costs one run time, not
-a stalled wait. A file that cannot be read or written (corrupt, read-only) turns the history off for
-this process, with one log line: waiting then falls back to the spec's schedule, never to an error.
+a stalled wait. Opening a file that another writer holds is tried again, then at the next call; it
+never turns the history off. A file that cannot be read or written (corrupt, read-only) turns the
+history off for this process, with one log line: waiting then falls back to the spec's schedule,
+never to an error.
 
 The file is data from outside too. It is marked as vidgate's (``PRAGMA application_id``) when
 created; a database that is neither marked nor exactly the unmarked layout of earlier versions
@@ -22,6 +24,7 @@ import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ KEEP = 20  # run times kept per kind of task
 MAX_KINDS = 500  # kinds kept in the file (the least recently used go first)
 KEY_FIELDS = ("model", "duration", "resolution")  # what a run time depends on
 BUSY_S = 0.25  # how long a read or write waits for another writer (waits call this in-line)
+SETUP_TRIES = 4  # opening a file other writers keep busy: tries before giving up for one call
 MAX_RUN_S = 86_400  # a run time is kept and used only if shorter than a day
 APPLICATION_ID = int.from_bytes(b"vgrt")  # PRAGMA application_id of a vidgate run-time history
 TABLE = (
@@ -84,26 +88,38 @@ class History:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=BUSY_S, check_same_thread=False)
-                if not _ours(db):  # checked before any write: another program's file stays as is
-                    db.close()
-                    logger.warning(
-                        "run-time history off: %s is not a vidgate run-time history "
-                        "(left untouched; point %s elsewhere)",
-                        self.path,
-                        ENV,
-                    )
-                    self.path = None
-                    return None
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                # WAL + NORMAL: a record is a cheap append, not an fsync per task
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute(TABLE.replace("TABLE", "TABLE IF NOT EXISTS", 1))
-                db.execute(INDEX.replace("INDEX", "INDEX IF NOT EXISTS", 1))
-                db.commit()
-                self._db = db
             except (OSError, sqlite3.Error) as exc:
                 self._off(exc)
+                return None
+            for attempt in range(SETUP_TRIES):
+                try:
+                    ours = _prepare(db)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        db.close()
+                        self._off(exc)
+                        return None
+                    time.sleep(BUSY_S * (attempt + 1) / SETUP_TRIES)
+                except sqlite3.Error as exc:
+                    db.close()
+                    self._off(exc)
+                    return None
+            else:  # other writers kept the file busy: no history this call, try again next call
+                db.close()
+                logger.debug("run-time history busy; opened at a later call")
+                return None
+            if not ours:  # checked before any write: another program's file stays as is
+                db.close()
+                logger.warning(
+                    "run-time history off: %s is not a vidgate run-time history "
+                    "(left untouched; point %s elsewhere)",
+                    self.path,
+                    ENV,
+                )
+                self.path = None
+                return None
+            self._db = db
         return self._db
 
     def _off(self, exc: Exception) -> None:
@@ -164,7 +180,7 @@ class History:
                         (MAX_KINDS,),
                     )
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+                if not _busy(exc):
                     self._off(exc)
                 else:  # another process is writing: this run time is simply not kept
                     logger.debug("run-time history busy; one run time not recorded")
@@ -184,6 +200,32 @@ def _usable(seconds: Any) -> bool:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return False
     return math.isfinite(seconds) and 0 < seconds < MAX_RUN_S
+
+
+def _busy(exc: Exception) -> bool:
+    """Whether an SQLite error means another connection holds the file for now."""
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _prepare(db: Any) -> bool:
+    """Make the file a run-time history if it is ours (see ``_ours``) and say whether it is.
+    Writes only what is missing, so opening a ready file takes no write lock: many processes
+    may open it at once. Raises sqlite3.OperationalError when another writer holds the file."""
+    if not _ours(db):
+        return False
+    (mark,) = db.execute("PRAGMA application_id").fetchone()
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    if mark != APPLICATION_ID or not {"runs", "runs_kind"} <= tables:
+        with db:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(TABLE.replace("TABLE", "TABLE IF NOT EXISTS", 1))
+            db.execute(INDEX.replace("INDEX", "INDEX IF NOT EXISTS", 1))
+    # WAL + NORMAL: a record is a cheap append, not an fsync per task (WAL stays set in the file)
+    if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return True
 
 
 def _ours(db: Any) -> bool:
