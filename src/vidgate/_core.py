@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import logging
 import math
 import os
@@ -130,6 +131,44 @@ class LazyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             await self._async.aclose()
 
 
+class NoCookies(httpx.Cookies):
+    """The API connection's cookie store, which keeps nothing: the gateways authenticate by key,
+    so a reply's Set-Cookie is neither stored nor sent back. (Reading it was also a fifth of
+    the CPU time of an exchange.) Result downloads keep httpx's cookies: CDNs may use them."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        return None
+
+
+class _Cookieless:
+    """An httpx client whose cookie store is a NoCookies (whatever ``cookies=`` is given)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        found: NoCookies | None = self.__dict__.get("_no_cookies")
+        if found is None:
+            found = self.__dict__["_no_cookies"] = NoCookies()
+        return found
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+class ApiHttpClient(_Cookieless, httpx.Client):
+    """The httpx client of the API connection (sync): httpx's, without cookies."""
+
+
+class AsyncApiHttpClient(_Cookieless, httpx.AsyncClient):
+    """The httpx client of the API connection (async): httpx's, without cookies."""
+
+
 @dataclass
 class ApiClient:
     """What a client builds its API connection from (sync or async)."""
@@ -138,10 +177,10 @@ class ApiClient:
     transport: Any = None
 
     def get_httpx_client(self) -> httpx.Client:
-        return httpx.Client(**self.args, transport=self.transport or LazyTransport())
+        return ApiHttpClient(**self.args, transport=self.transport or LazyTransport())
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self.args, transport=self.transport or LazyTransport())
+        return AsyncApiHttpClient(**self.args, transport=self.transport or LazyTransport())
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -277,6 +316,19 @@ class Config:
 
     def scrub(self, text: str) -> str:
         return redact(text)
+
+    @functools.cached_property
+    def api_root(self) -> str:
+        """The base URL as httpx joins a path to it (ending in one slash): requests carry
+        ``api_root + path``, the URL httpx would build from the path, built without its merge."""
+        url = httpx.URL(self.base_url)
+        path = url.raw_path if url.raw_path.endswith(b"/") else url.raw_path + b"/"
+        # str() of a URL whose path is "/" leaves the slash out: a path with one more
+        # character, cut off again, keeps it
+        return str(url.copy_with(raw_path=path + b"_"))[:-1]
+
+    def absolute(self, path: str) -> str:
+        return self.api_root + path.lstrip("/")
 
     # ------------------------------------------------------------------------ exchanges
     def deadline(self, end: float | None = None) -> float:

@@ -109,15 +109,12 @@ class Configurable:
         )
 
     def _with_extras(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The request with this client's extra headers and query parameters added; for a
-        caller's http_client, also the absolute URL and the key (its own base URL and default
-        headers are never relied on)."""
+        """The request with its absolute URL (httpx's merge with a base URL costs a tenth of an
+        exchange) and this client's extra headers and query parameters; for a caller's
+        http_client, also the key (its own base URL and default headers are never relied on)."""
+        request = {**request, "url": self._cfg.absolute(request["url"])}
         if self._external:
-            headers = {**(request.get("headers") or {}), **self._cfg.auth_headers()}
-            request = {**request, "url": self._cfg.base_url + request["url"], "headers": headers}
-        if not self._extra_headers and not self._extra_query:
-            return request
-        request = dict(request)
+            request["headers"] = {**(request.get("headers") or {}), **self._cfg.auth_headers()}
         if self._extra_headers:
             request["headers"] = {**(request.get("headers") or {}), **self._extra_headers}
         if self._extra_query:
