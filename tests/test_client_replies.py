@@ -53,3 +53,40 @@ async def test_a_gzipped_reply_counts_against_the_cap_decoded(
     client = make_client(max_response_bytes=1000, max_retries=0)
     with pytest.raises(errors.MalformedResponseError, match="max_response_bytes"):
         await call(client.get("task_1"))
+
+
+async def test_kept_tasks_share_the_specs_words_and_keep_the_reply_as_it_came(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    reply = {
+        "task_id": "task_1",
+        "status": "succeeded",
+        "videos": [{"url": "https://cdn.example/v.mp4", "width": 160}],
+        "not_in_the_spec": ["succeeded", 1, None],
+    }
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, json=reply)
+    client = make_client()
+    first, second = [await call(client.get("task_1")) for _ in range(2)]
+    assert first.raw == second.raw == reply
+    (a,), (b,) = first.raw["videos"], second.raw["videos"]
+    # one str object for a key or enum value the spec names, in every task kept
+    for one, other in [(first.raw, second.raw), (a, b)]:
+        named = [key for key in one if key != "not_in_the_spec"]
+        assert named
+        assert all(x is y for x, y in zip(named, other, strict=False))
+    assert first.raw["status"] is second.raw["status"]
+
+
+async def test_a_reply_nested_deeper_than_any_spec_reply_is_read(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(500):
+        inner["a"] = {}
+        inner = inner["a"]
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "running", "extra": deep}
+    )
+    task = await call(make_client().get("task_1"))
+    assert task.raw["extra"] == deep

@@ -582,7 +582,9 @@ class Config:
                 status=response.status_code,
                 excerpt=_text(response),
             ) from None
-        return redact_data(data) if mentions_secret(response.content) else data
+        if mentions_secret(response.content):
+            return redact_data(data)
+        return self.gateway.shared(data)  # tasks kept in memory share the spec's words
 
     def log_request(self, request: httpx.Request) -> None:
         if logger.isEnabledFor(logging.DEBUG):
