@@ -2,9 +2,11 @@
 in-process mock (instant tasks), against asyncio + raw httpx sending the same requests to the same
 app and keeping each parsed task reply (as the client's gather keeps its tasks). Each variant runs
 in its own process. Memory per task is the peak of Python allocations (tracemalloc) during a second
-run, divided by the number of tasks.
+run, divided by the number of tasks. The "floor" variant is raw httpx keeping nothing: what the
+in-process mock (its tasks, ledger and request handling), asyncio's tasks and httpx's exchanges
+cost on their own, so that what a client adds per task can be read beside the total.
 
-    python bench/concurrency.py vidgate|raw N   # prints seconds, RSS and traced peak as JSON
+    python bench/concurrency.py vidgate|raw|floor N   # prints seconds, RSS, traced peak as JSON
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ async def _ours(n: int) -> None:
         await client.aclose()
 
 
-async def _raw(n: int) -> None:
+async def _floor(n: int) -> None:
+    await _raw(n, keep=False)
+
+
+async def _raw(n: int, keep: bool = True) -> None:
     import httpx
 
     from vidgate.mock import DEFAULT_KEY, MockGateway
@@ -57,7 +63,7 @@ async def _raw(n: int) -> None:
                 reply = await http.get(f"/v1/videos/tasks/{task_id}")
                 task = reply.json()
                 assert task["status"] == "succeeded"
-                return task  # kept, as the client's gather keeps its tasks
+                return task if keep else None  # kept, as the client's gather keeps its tasks
 
             tasks = await asyncio.gather(*(one() for _ in range(n)))
             assert len(tasks) == n
@@ -77,7 +83,7 @@ def measure(variant: str, n: int) -> dict[str, Any]:
     from vidgate.mock import media
 
     media.video()
-    run = _ours if variant == "vidgate" else _raw
+    run = {"vidgate": _ours, "raw": _raw, "floor": _floor}[variant]
     asyncio.run(run(1))  # one-time costs (compiling validators, loading modules) are not per task
     before = _rss_kib()
     start, cpu = time.perf_counter(), time.process_time()
@@ -110,7 +116,7 @@ def bench_concurrency(quick: bool) -> list[dict[str, Any]]:
     # interleaved; the best CPU time of each (all of it is this process's: the mock is in-process),
     # which other jobs on a shared machine disturb far less than wall time
     for _ in range(2 if quick else 3):
-        for variant in ("vidgate", "raw"):
+        for variant in ("vidgate", "raw", "floor"):
             done = subprocess.run(
                 [sys.executable, str(here), variant, str(n)],
                 capture_output=True,
@@ -146,6 +152,15 @@ def bench_concurrency(quick: bool) -> list[dict[str, Any]]:
             "<=3 KiB/task (peak traced Python memory while all tasks are in flight / tasks)",
             rss_peak_mib=ours["rss_peak"] / 1024,
             baseline_rss_peak_mib=raw["rss_peak"] / 1024,
+            floor_kib_per_task=per_task["floor"],
+        ),
+        row(
+            f"{n} concurrent tasks: memory per task above the floor",
+            per_task["vidgate"] - per_task["floor"],
+            per_task["raw"] - per_task["floor"],
+            "KiB/task",
+            f"what the client adds to the floor of {per_task['floor']:.2f} KiB/task (the "
+            "in-process mock, asyncio's tasks and httpx's exchanges, raw httpx keeping nothing)",
         ),
     ]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from conftest import call
@@ -90,3 +92,111 @@ async def test_a_reply_nested_deeper_than_any_spec_reply_is_read(
     )
     task = await call(make_client().get("task_1"))
     assert task.raw["extra"] == deep
+
+
+# ---------------------------------------------------------------------------- what a task keeps
+def _kept(task: Any) -> Any:
+    """The ``raw`` slot as stored, before any read parses it."""
+    return type(task).raw.slot.__get__(task, type(task))
+
+
+async def test_a_task_keeps_its_reply_as_bytes_until_raw_is_read(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    reply = {"task_id": "task_1", "status": "succeeded", "videos": [{"url": "https://c/v.mp4"}]}
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, json=reply)
+    task = await call(make_client().get("task_1"))
+    assert type(_kept(task)) is bytes  # a few hundred bytes, not the parsed value
+    assert task.videos[0].url == "https://c/v.mp4"  # what the task says needs no second parse
+    first = task.raw
+    assert first == reply
+    assert task.raw is first  # parsed once, then kept
+    assert _kept(task) is first
+
+
+async def test_a_kept_reply_copies_pickles_and_replaces_as_the_parsed_reply(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    reply = {"task_id": "task_1", "status": "running", "progress": 40, "extra": {"a": [1, 2]}}
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, json=reply)
+    client = make_client()
+    round_trips: list[Callable[[Any], Any]] = [
+        lambda t: pickle.loads(pickle.dumps(t)),
+        copy.copy,
+        copy.deepcopy,
+        lambda t: dataclasses.replace(t, progress=41),
+    ]
+    for round_trip in round_trips:
+        task = await call(client.get("task_1"))
+        assert type(_kept(task)) is bytes
+        other = round_trip(task)
+        assert other.raw == reply
+    submitted_reply = {"task_id": "task_2", "model": "kling/kling-v3"}
+    imini_api.post("/v1/videos/generate").respond(200, json=submitted_reply)
+    submitted = await call(client.generate(model="kling/kling-v3", prompt="a cat", duration=5))
+    assert type(_kept(submitted)) is bytes
+    assert pickle.loads(pickle.dumps(submitted)).raw == submitted_reply
+
+
+async def test_a_reply_with_many_brackets_or_a_secret_is_kept_parsed(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    from conftest import API_KEY
+
+    from vidgate import jsonin
+
+    # past the bound: a second parse could fail where the first did not
+    many: list[list[int]] = [[] for _ in range(jsonin.MAX_DEPTH)]
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "running", "extra": many}
+    )
+    imini_api.get("/v1/videos/tasks/task_2").respond(
+        200, json={"task_id": "task_2", "status": "running", "echo": f"key {API_KEY}"}
+    )
+    client = make_client()
+    deep, secret = [await call(client.get(t)) for t in ("task_1", "task_2")]
+    assert type(_kept(deep)) is dict
+    assert deep.raw["extra"] == many
+    assert type(_kept(secret)) is dict  # redacted when read, never the bytes holding the key
+    assert API_KEY not in json.dumps(secret.raw)
+    assert API_KEY not in repr(secret)
+
+
+async def test_kept_response_headers_read_as_httpx_headers(
+    make_client: Any, imini_api: respx.MockRouter
+) -> None:
+    from conftest import API_KEY
+
+    headers = [
+        (b"Content-Type", b"application/json"),
+        (b"Content-Length", b"52"),
+        (b"X-Request-Id", b"req-1"),
+        (b"X-Note", b"one"),
+        (b"x-note", b"two"),
+        (b"X-Echo", f"Bearer {API_KEY}".encode()),
+        (b"X-Latin", "caf\xe9".encode("latin-1")),
+    ]
+    body = json.dumps({"task_id": "task_1", "status": "running"}).encode()
+    imini_api.get("/v1/videos/tasks/task_1").respond(200, content=body, headers=headers)
+    task = await call(make_client().get("task_1"))
+    kept = task.response.headers
+    assert kept["x-request-id"] == kept["X-REQUEST-ID"] == task.response.request_id == "req-1"
+    assert kept.get_list("x-note") == ["one", "two"]
+    assert "content-length" not in kept
+    assert API_KEY not in kept["x-echo"]
+    assert kept["x-latin"] == httpx.Headers(headers)["x-latin"]  # httpx's own reading
+    assert kept["content-type"] == "application/json"
+
+
+def test_the_shared_header_table_stays_bounded() -> None:
+    from vidgate import types
+
+    for n in range(types._SHARED_MAX * 3):
+        types.compact_headers([(f"x-unique-{n}".encode(), b"v")])
+    assert len(types._SHARED) <= types._SHARED_MAX
+    one, other = (types.compact_headers([(b"content-type", b"application/json")]) for _ in "ab")
+    assert one == other

@@ -403,3 +403,16 @@ def test_apimart_result_urls_live_as_long_as_the_version_says(clock: Clock) -> N
         ends = [client.get(t.id).videos[0].expires_at for t in (keyed, bare)]
         lives = [end.timestamp() - clock.now for end in ends if end is not None]
     assert lives == [reading["seconds"], reading["legacy_seconds"]]
+
+
+def test_the_request_log_keeps_the_latest_requests_in_order() -> None:
+    from vidgate.mock.state import RequestLog
+
+    log = RequestLog(maxlen=3)
+    assert list(log) == []
+    for n, route in enumerate(["submit", "task", "file", "task", "submit"]):
+        log.append((float(n), route))
+    assert len(log) == 3
+    assert list(log) == [(2.0, "file"), (3.0, "task"), (4.0, "submit")]
+    log.append((5.0, "task"))
+    assert [route for _, route in log] == ["task", "submit", "task"]

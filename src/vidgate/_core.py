@@ -29,7 +29,7 @@ from vidgate import errors, jsonin
 from vidgate._files import content_length
 from vidgate.gateways import Gateway, gateway
 from vidgate.redact import check_key, mentions_secret, redact, redact_data, register_secret
-from vidgate.types import RawResponse, SubmittedTask, Task
+from vidgate.types import RawResponse, SubmittedTask, Task, compact_headers
 
 logger = logging.getLogger("vidgate")
 
@@ -573,18 +573,25 @@ class Config:
         text = self.scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         return cls(f"{self.gateway.name}: {text}", may_have_been_submitted=maybe_sent)
 
-    def json_of(self, response: httpx.Response) -> Any:
+    def json_of(self, response: httpx.Response) -> tuple[Any, Any]:
+        """The reply parsed, and what the task made from it keeps as ``raw``: the body's bytes
+        (parsed again when read, see ``types.Task.raw``: a kept task holds a few hundred bytes,
+        not the parsed value), else the value with the spec's words shared; redacted if it
+        mentions a secret."""
+        body = response.content
         try:
-            data = jsonin.parse(response.content, strict=False)
+            data = jsonin.parse(body, strict=False)
         except jsonin.BadJSON as exc:
             raise errors.MalformedResponseError(
                 f"reply is not usable JSON ({exc})",
                 status=response.status_code,
                 excerpt=_text(response),
             ) from None
-        if mentions_secret(response.content):
-            return redact_data(data)
-        return self.gateway.shared(data)  # tasks kept in memory share the spec's words
+        if mentions_secret(body):
+            data = redact_data(data)
+        elif jsonin.rereadable(body):
+            return data, body
+        return data, jsonin.share(data, self.gateway.words)
 
     def log_request(self, request: httpx.Request) -> None:
         if logger.isEnabledFor(logging.DEBUG):
@@ -694,14 +701,18 @@ def refuse_closed(client: httpx.Client | httpx.AsyncClient, gateway_name: str) -
 Parsed = TypeVar("Parsed", SubmittedTask, Task)
 
 
-def with_response(parsed: Parsed, response: httpx.Response) -> Parsed:
-    """``parsed`` carrying the exchange it came from (status, headers, request id). ``parsed``
-    was just built from this reply and nobody else holds it yet: setting the field of the frozen
-    dataclass in place saves a copy on every request."""
+def with_response(parsed: Parsed, response: httpx.Response, raw: Any) -> Parsed:
+    """``parsed`` carrying the exchange it came from (status, headers, request id) and the
+    ``raw`` that ``Config.json_of`` gave. ``parsed`` was just built from this reply and nobody
+    else holds it yet: setting the fields of the frozen dataclass in place saves a copy on every
+    request."""
     body_id = parsed.request_id if isinstance(parsed, SubmittedTask) else None
     object.__setattr__(
-        parsed, "response", RawResponse(response.status_code, response.headers, body_id)
+        parsed,
+        "response",
+        RawResponse(response.status_code, compact_headers(response.headers.raw), body_id),
     )
+    object.__setattr__(parsed, "raw", raw)
     return parsed
 
 

@@ -189,11 +189,12 @@ class AsyncClient(Configurable):
             plan = self._cfg.retry_plan(submit=True, idempotent=idempotent)
             response = await self._carry_out(plan, request)
             try:
+                data, raw = self._cfg.json_of(response)
                 submitted = self._cfg.gateway.parse_submit(
-                    self._cfg.json_of(response), response.status_code, mode, response.headers
+                    data, response.status_code, mode, response.headers
                 )
                 self._cfg.note_submit(submitted.id, request["json"])
-                return _core.with_response(submitted, response)
+                return _core.with_response(submitted, response, raw)
             except MalformedResponseError as exc:
                 if not idempotent:  # the task may exist: never sent again without a key
                     raise
@@ -217,8 +218,9 @@ class AsyncClient(Configurable):
         request = self._cfg.gateway.task_request(task_id, self._cfg.language)
         plan = self._cfg.retry_plan(submit=False, idempotent=True)
         response = await self._carry_out(plan, request, end)
-        task = self._cfg.gateway.parse_task(self._cfg.json_of(response), response.status_code)
-        return _core.with_response(task, response)
+        data, raw = self._cfg.json_of(response)
+        task = self._cfg.gateway.parse_task(data, response.status_code)
+        return _core.with_response(task, response, raw)
 
     async def wait(
         self,
@@ -343,8 +345,9 @@ class AsyncClient(Configurable):
         """generate, then wait (``timeout`` is the wait's budget, see `wait`)."""
         call = self._per_call(extra_headers, extra_query, request_timeout, max_retries)
         body = body if body is not None else fields
-        submitted = await call._generate(body, idempotency_key, extra_body)
-        return await call._wait(submitted.id, timeout, on_progress, False)
+        # only the id is kept while waiting (not the submit reply): less held per task in flight
+        task_id = (await call._generate(body, idempotency_key, extra_body)).id
+        return await call._wait(task_id, timeout, on_progress, False)
 
     async def download(
         self,

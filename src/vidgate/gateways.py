@@ -90,9 +90,6 @@ def _whole(value: Any) -> int | None:
     return int(number) if number is not None and math.isfinite(number) else None
 
 
-SHARED_DEPTH = 16  # levels of a reply whose words are shared (the specs' replies nest 4 deep)
-
-
 @dataclass(frozen=True)
 class Gateway:
     """One gateway's entry: what its spec does not say, typed here once; the rest read from it."""
@@ -269,52 +266,10 @@ class Gateway:
         found = video.get("x-vidgate-url-lifetime")
         return dict(found) if isinstance(found, Mapping) else None
 
-    @cached_property
+    @property
     def words(self) -> dict[str, str]:
-        """Every property name and string enum value in the spec, each one str object: a parsed
-        reply's keys and known values are swapped for these (see ``shared``), so that tasks
-        kept in memory share them rather than each holding its own copies. Bounded by the spec:
-        a reply's other strings are kept as they came."""
-        found: dict[str, str] = {}
-        stack: list[Any] = [self.doc]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if key == "properties" and isinstance(value, dict):
-                        for name in value:
-                            found.setdefault(name, name)
-                    elif key == "enum" and isinstance(value, list):
-                        for item in value:
-                            if isinstance(item, str):
-                                found.setdefault(item, item)
-                    stack.append(value)
-            elif isinstance(node, list):
-                stack.extend(node)
-        return found
-
-    def shared(self, value: Any, depth: int = 0) -> Any:
-        """A parsed reply with its keys and known string values taken from ``words`` (the same
-        value; JSON objects rebuilt as dicts, lists as lists). Below ``SHARED_DEPTH`` levels
-        (deeper than any reply the specs describe) a hostile reply is kept as it came."""
-        kind = type(value)
-        if depth > SHARED_DEPTH:
-            return value
-        if kind is dict:
-            words = self.words
-            return {
-                words.get(k, k): (
-                    words.get(v, v)
-                    if type(v) is str
-                    else self.shared(v, depth + 1)
-                    if type(v) in (dict, list)
-                    else v
-                )
-                for k, v in value.items()
-            }
-        if kind is list:
-            return [self.shared(item, depth + 1) for item in value]
-        return value
+        """The spec's property names and string enum values (``spec.words``)."""
+        return spec.words(self.name)
 
     # ------------------------------------------------------------------------ requests
     def submit_request(
@@ -393,7 +348,7 @@ class Gateway:
                 "task reply is not an object", status=status, excerpt=str(raw)
             )
         task_id = _str(data.get(self.task_id_field))
-        raw_status = _str(data.get("status"))
+        raw_status = self._word(data.get("status"))
         if not task_id or raw_status is None:
             raise MalformedResponseError(
                 "task reply has no id or status", status=status, excerpt=str(raw)
@@ -408,7 +363,7 @@ class Gateway:
             gateway=self.name,
             status=state,
             raw_status=raw_status,
-            model=_str(data.get("model")),
+            model=self._word(data.get("model")),
             progress=_whole(data.get("progress")),
             created_at=parse_time(data.get(self.created_field)),
             completed_at=parse_time(data.get(self.completed_field)),
@@ -421,6 +376,10 @@ class Gateway:
             ),
             raw=raw,
         )
+
+    def _word(self, value: Any) -> str | None:
+        """A string of a reply, as the one str object of ``words`` where the spec names it."""
+        return self.words.get(value, value) if isinstance(value, str) else None
 
     @cached_property
     def empty_success(self) -> str | None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "BadJSON", "parse", "problems"]
+__all__ = ["MAX_DEPTH", "SHARED_DEPTH", "BadJSON", "parse", "problems", "rereadable", "share"]
 
 MAX_DEPTH = 64  # ours: no request body of either gateway comes near it (kling nests 4 deep)
+SHARED_DEPTH = 16  # levels of a reply whose words are shared (the specs' replies nest 4 deep)
 
 
 class BadJSON(ValueError):
@@ -127,3 +129,33 @@ def _encodable(text: str) -> bool:
 
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def share(value: Any, words: Mapping[str, str], depth: int = 0) -> Any:
+    """A parsed reply with its keys and the string values found in ``words`` swapped for the
+    str objects of ``words`` (the same value; objects rebuilt as dicts, arrays as lists), so that
+    replies kept in memory share them. Below ``SHARED_DEPTH`` levels a value is kept as it came."""
+    kind = type(value)
+    if depth > SHARED_DEPTH:
+        return value
+    if kind is dict:
+        return {
+            words.get(k, k): (
+                words.get(v, v)
+                if type(v) is str
+                else share(v, words, depth + 1)
+                if type(v) in (dict, list)
+                else v
+            )
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [share(item, words, depth + 1) for item in value]
+    return value
+
+
+def rereadable(body: bytes) -> bool:
+    """Whether parsing ``body`` (bytes that parsed once) again later cannot fail where the first
+    parse did not: at most ``MAX_DEPTH`` brackets open in it, so no recursion limit is near,
+    wherever the second parse runs."""
+    return body.count(b"{") + body.count(b"[") <= MAX_DEPTH

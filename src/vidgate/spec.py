@@ -58,6 +58,31 @@ def document(gateway: Gateway) -> Json:
     return cast(Json, module.SPEC)
 
 
+@cache
+def words(gateway: Gateway) -> dict[str, str]:
+    """Every property name and string enum value in the gateway's spec, each one str object: a
+    parsed reply's keys and known values are swapped for these (``jsonin.share``), so that tasks
+    kept in memory share them rather than each holding its own copies. Bounded by the spec: a
+    reply's other strings are kept as they came."""
+    found: dict[str, str] = {}
+    stack: list[Any] = [document(gateway)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    for name in value:
+                        found.setdefault(name, name)
+                elif key == "enum" and isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, str):
+                            found.setdefault(item, item)
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def resolve(doc: Json, ref: str) -> Json:
     """The node a local ``$ref`` (``#/a/b``) points at."""
     if not ref.startswith("#/"):

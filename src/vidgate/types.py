@@ -1,7 +1,8 @@
 """What the clients return: submitted tasks, tasks, result videos, one status vocabulary.
 
 Gateway replies are parsed by the generated pydantic models (unknown fields kept) and turned into
-these small frozen dataclasses; the parsed reply stays available as ``.raw``. Each gateway's
+these small frozen dataclasses; the reply stays available as ``.raw`` (kept as its bytes, parsed
+when first read). Each gateway's
 statuses map onto ``Status`` through the spec's ``x-vidgate-status-map``; a status the spec
 does not know becomes ``Status.UNKNOWN`` (not terminal) and keeps its raw value.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
-from vidgate import spec
+from vidgate import jsonin, spec
 
 if TYPE_CHECKING:
     from vidgate_models import apimart as _apimart_models
@@ -107,12 +108,16 @@ class RawResponse:
     ``headers`` is case-insensitive (httpx.Headers) with any value that mentions a secret
     redacted, and without the headers that described the body on the wire (Content-Encoding,
     Content-Length, Transfer-Encoding: the body was read and decoded); it and ``request_id`` are
-    worked out on first use (the common path never pays)."""
+    worked out on first use (the common path never pays). The clients keep the headers as the
+    raw byte pairs (``compact_headers``), header names shared between replies."""
 
     __slots__ = ("_body_request_id", "_headers", "_redacted", "status")
 
     def __init__(
-        self, status: int, headers: Mapping[str, str], body_request_id: str | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str] | tuple[bytes, ...],
+        body_request_id: str | None = None,
     ) -> None:
         self.status = status
         self._headers = headers
@@ -125,7 +130,14 @@ class RawResponse:
     @property
     def headers(self) -> Mapping[str, str]:
         if self._redacted is None:
-            self._redacted = _redact_headers(_without_wire(self._headers))
+            kept = self._headers
+            if isinstance(kept, tuple):
+                import httpx
+
+                pairs = list(zip(kept[::2], kept[1::2], strict=True))
+                self._redacted = _redact_headers(httpx.Headers(pairs))
+            else:
+                self._redacted = _redact_headers(_without_wire(kept))
         return self._redacted
 
     @property
@@ -142,6 +154,26 @@ class RawResponse:
 
 
 _WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
+_WIRE_NAMES = frozenset(name.encode() for name in _WIRE_HEADERS)
+# header names, and values of the headers below, as one bytes object each for every reply kept;
+# bounded, so that a server sending new names each time cannot grow it past this
+_SHARED: dict[bytes, bytes] = {}
+_SHARED_MAX = 256
+_SHARED_VALUES = frozenset((b"content-type", b"idempotency-replayed"))
+
+
+def compact_headers(pairs: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
+    """Raw header pairs (``httpx.Headers.raw``) as one flat tuple (name, value, name, value …),
+    without the headers that described the body on the wire; names (and the values of a few
+    headers that repeat) shared through a bounded table."""
+    shared, out = _SHARED, []
+    for name, value in pairs:
+        lower = name.lower()
+        if lower in _WIRE_NAMES:
+            continue
+        out.append(shared.get(name) or _share(name))
+        out.append(shared.get(value) or _share(value) if lower in _SHARED_VALUES else value)
+    return tuple(out)
 
 
 def _without_wire(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -159,6 +191,12 @@ def _without_wire(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _WIRE_HEADERS}
 
 
+def _share(word: bytes) -> bytes:
+    if len(_SHARED) >= _SHARED_MAX or len(word) > 64:
+        return word
+    return _SHARED.setdefault(word, word)
+
+
 def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     """The headers, values that mention a registered secret or a bearer token redacted (the same
     case-insensitive mapping type when nothing needs hiding)."""
@@ -169,8 +207,10 @@ def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
         return headers
     import httpx
 
-    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
-    return httpx.Headers([(k, redact(v)) for k, v in items])
+    if isinstance(headers, httpx.Headers):  # re-encoded as read (a latin-1 value stays one)
+        pairs = [(k, redact(v)) for k, v in headers.multi_items()]
+        return httpx.Headers(pairs, encoding=headers.encoding)
+    return httpx.Headers([(k, redact(v)) for k, v in headers.items()], encoding="utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +323,37 @@ class Task:
     def succeeded(self) -> bool:
         """Whether the task ended successfully (its ``videos`` hold the result files)."""
         return self.status is Status.SUCCEEDED
+
+
+class _ParsedOnRead:
+    """The ``raw`` slot of Task and SubmittedTask. A client keeps a reply there as the body's
+    bytes (a JSON value is never bytes); the first read parses them, shares the spec's words
+    (``jsonin.share``) and keeps the value, so ``raw`` reads, compares, copies and pickles as the
+    parsed reply."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if type(value) is bytes:
+            value = jsonin.share(jsonin.parse(value, strict=False), spec.words(obj.gateway))
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        self.slot.__set__(obj, value)
+
+    def __delete__(self, obj: object) -> None:
+        self.slot.__delete__(obj)
+
+
+for _kind in (SubmittedTask, Task):
+    _kind.raw = _ParsedOnRead(_kind.__dict__["raw"])  # type: ignore[assignment,misc]
 
 
 def parse_time(value: Any) -> dt.datetime | None:

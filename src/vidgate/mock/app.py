@@ -207,6 +207,7 @@ class Gateway:
         versioned = self.gw.response_version  # (header, the version the mock speaks) or None
         asked = request.headers.get(versioned[0]) if versioned and key is not None else None
         version = asked if versioned and asked == versioned[1] else None  # else the pages' shape
+        body = jsonin.share(body, self.gw.words)  # kept with the task: the spec's words shared
         task, new = self.state.new_task(self.name, result.model, result.mode, body, key, version)
         envelope = self.gw.envelope
         if envelope is None:  # the reply is the submitted task
