@@ -81,3 +81,24 @@ def test_a_callers_http_client_keeps_its_own_cookies() -> None:
     client.get("task_1")
     assert recorder.requests[1].headers["cookie"] == "session=abc"
     assert http.cookies["session"] == "abc"
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_connection_failure_names_the_base_url_without_its_user_info(flavour: str) -> None:
+    from vidgate import APIConnectionError, AsyncImini
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    base_url = f"http://user:{API_KEY}@127.0.0.1:9/imini?token=abc"
+    kind: Any = Imini if flavour == "sync" else AsyncImini
+    transport = httpx.MockTransport(refuse)
+    client = kind(api_key=API_KEY, base_url=base_url, transport=transport, max_retries=0)
+    with pytest.raises(APIConnectionError) as info:
+        await call(client.get("task_1"))
+    message = str(info.value)
+    assert message.startswith("imini: ConnectError: [Errno 111] Connection refused (")
+    assert "http://127.0.0.1:9/imini" in message
+    assert "user" not in message
+    assert API_KEY not in message
+    assert "token=abc" not in message

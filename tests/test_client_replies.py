@@ -200,3 +200,24 @@ def test_the_shared_header_table_stays_bounded() -> None:
     assert len(types._SHARED) <= types._SHARED_MAX
     one, other = (types.compact_headers([(b"content-type", b"application/json")]) for _ in "ab")
     assert one == other
+
+
+async def test_a_task_names_the_request_id_its_reply_gives_without_the_header(
+    make_client: Any, imini_api: respx.MockRouter, apimart_api: respx.MockRouter
+) -> None:
+    imini_api.get("/v1/videos/tasks/task_1").respond(
+        200, json={"task_id": "task_1", "status": "processing", "request_id": "req-body"}
+    )
+    apimart_api.get("/v1/tasks/task_2").respond(
+        200, json={"code": 200, "data": {"id": "task_2", "status": "processing"}}
+    )
+    imini = await call(make_client().get("task_1"))
+    assert imini.response.request_id == "req-body"
+    apimart = await call(make_client("apimart").get("task_2"))
+    assert apimart.response.request_id is None
+    imini_api.get("/v1/videos/tasks/task_3").respond(
+        200,
+        json={"task_id": "task_3", "status": "processing", "request_id": "req-body"},
+        headers={"X-Request-Id": "req-header"},
+    )
+    assert (await call(make_client().get("task_3"))).response.request_id == "req-header"

@@ -327,6 +327,13 @@ class Config:
         # character, cut off again, keeps it
         return str(url.copy_with(raw_path=path + b"_"))[:-1]
 
+    @functools.cached_property
+    def shown_root(self) -> str:
+        """The base URL as error messages name it: without user info, query or fragment, and
+        with any registered secret redacted."""
+        url = httpx.URL(self.api_root)
+        return self.scrub(str(url.copy_with(userinfo=b"", query=None, fragment=None)))
+
     def absolute(self, path: str) -> str:
         return self.api_root + path.lstrip("/")
 
@@ -571,7 +578,8 @@ class Config:
             else (errors.APIConnectionError)
         )
         text = self.scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        return cls(f"{self.gateway.name}: {text}", may_have_been_submitted=maybe_sent)
+        text = f"{self.gateway.name}: {text} ({self.shown_root})"  # a mistyped base URL shows
+        return cls(text, may_have_been_submitted=maybe_sent)
 
     def json_of(self, response: httpx.Response) -> tuple[Any, Any]:
         """The reply parsed, and what the task made from it keeps as ``raw``: the body's bytes
@@ -701,12 +709,15 @@ def refuse_closed(client: httpx.Client | httpx.AsyncClient, gateway_name: str) -
 Parsed = TypeVar("Parsed", SubmittedTask, Task)
 
 
-def with_response(parsed: Parsed, response: httpx.Response, raw: Any) -> Parsed:
-    """``parsed`` carrying the exchange it came from (status, headers, request id) and the
-    ``raw`` that ``Config.json_of`` gave. ``parsed`` was just built from this reply and nobody
-    else holds it yet: setting the fields of the frozen dataclass in place saves a copy on every
-    request."""
-    body_id = parsed.request_id if isinstance(parsed, SubmittedTask) else None
+def with_response(
+    parsed: Parsed, response: httpx.Response, raw: Any, body_id: str | None = None
+) -> Parsed:
+    """``parsed`` carrying the exchange it came from (status, headers, the request id, else
+    ``body_id``, the one the reply's body gave) and the ``raw`` that ``Config.json_of`` gave.
+    ``parsed`` was just built from this reply and nobody else holds it yet: setting the fields of
+    the frozen dataclass in place saves a copy on every request."""
+    if isinstance(parsed, SubmittedTask):
+        body_id = parsed.request_id
     object.__setattr__(
         parsed,
         "response",

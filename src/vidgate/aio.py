@@ -220,7 +220,8 @@ class AsyncClient(Configurable):
         response = await self._carry_out(plan, request, end)
         data, raw = self._cfg.json_of(response)
         task = self._cfg.gateway.parse_task(data, response.status_code)
-        return _core.with_response(task, response, raw)
+        body_id = self._cfg.gateway.reply_request_id(data)
+        return _core.with_response(task, response, raw, body_id)
 
     async def wait(
         self,

@@ -211,7 +211,8 @@ class SyncClient(Configurable):
         response = self._carry_out(plan, request, end)
         data, raw = self._cfg.json_of(response)
         task = self._cfg.gateway.parse_task(data, response.status_code)
-        return _core.with_response(task, response, raw)
+        body_id = self._cfg.gateway.reply_request_id(data)
+        return _core.with_response(task, response, raw, body_id)
 
     def wait(
         self,
