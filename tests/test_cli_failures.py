@@ -166,3 +166,50 @@ def test_the_spec_tools_print_their_failure_as_json(
     code, out, _ = run(["spec-diff", "a.yaml", "b.yaml", "--fail-on", "nope", "--json"], capsys)
     assert code == exits.USAGE
     assert one_json(out)["error"]["message"].startswith("--fail-on 'nope': use one of breaking")
+
+
+VALID = {  # a body each gateway takes (batch validates its lines before it builds a client)
+    "imini": {"model": MODEL, "prompt": "p"},
+    "apimart": {
+        "model": "happyhorse-1.0",
+        "prompt": "p",
+        "duration": specvalues.prop("apimart", "happyhorse-1.0", "duration")["minimum"],
+    },
+}
+
+
+@pytest.mark.parametrize("gateway", ["imini", "apimart"])
+@pytest.mark.parametrize(
+    "command",
+    [["generate", "--model", MODEL, "--prompt", "p"], ["status"], ["wait"], ["download"], []],
+    ids=["generate", "status", "wait", "download", "batch"],
+)
+def test_every_command_with_a_client_says_how_to_give_the_key_the_cli_way(
+    command: list[str],
+    gateway: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vidgate.gateways import gateway as entry
+
+    if not command:
+        jobs = tmp_path / "jobs.jsonl"
+        jobs.write_text(json.dumps(VALID[gateway]) + "\n")
+        command = ["batch", str(jobs), "--out", str(tmp_path / "out")]
+    elif command != ["generate", "--model", MODEL, "--prompt", "p"]:
+        command = [*command, "task_9"]
+    elif gateway == "apimart":
+        command = ["generate", "--set", f"duration={VALID['apimart']['duration']}"]
+        command += ["--model", "happyhorse-1.0", "--prompt", "p"]
+    line = f"no API key for {gateway}: set {entry(gateway).env_key}"
+    with respx.mock(assert_all_mocked=True):  # nothing is sent
+        code, out, err = run([*command, "-g", gateway], capsys)
+        assert (code, out, err) == (exits.USAGE, "", line + "\n")
+        code, out, err = run([*command, "-g", gateway, "--json"], capsys)
+    assert (code, err) == (exits.USAGE, line + "\n")
+    error = one_json(out)["error"]
+    assert (error["type"], error["message"], error["exit_code"]) == (
+        "ConfigurationError",
+        line,
+        exits.USAGE,
+    )

@@ -129,3 +129,17 @@ def test_the_cli_does_not_rewrite_library_messages() -> None:
     prints a line of its own."""
     for path in sorted((SRC / "cli").glob("*.py")):
         assert ".args =" not in path.read_text(encoding="utf-8"), path.name
+
+
+@pytest.mark.usefixtures("vidgate_env")
+@pytest.mark.parametrize("name", ["imini", "apimart"])
+def test_no_key_says_api_key_to_the_library_and_the_variable_to_the_cli(name: str) -> None:
+    from vidgate.client import client_for
+    from vidgate.gateways import gateway
+
+    env = gateway(name).env_key
+    with pytest.raises(errors.ConfigurationError) as info:
+        client_for(name)()
+    assert str(info.value) == f"no API key for {name}: pass api_key= or set {env}"
+    assert info.value.settings == (errors.GIVE_KEY,)
+    assert info.value.worded(flag) == f"no API key for {name}: set {env}"

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from vidgate.types import JSON, Task
 
 __all__ = [
+    "GIVE_KEY",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -98,6 +99,12 @@ class VidgateError(Exception):
 class ConfigurationError(VidgateError):
     """The client cannot be built as asked (no API key, unknown gateway, a base URL that is not
     http(s), a key with whitespace or control characters)."""
+
+
+GIVE_KEY = "pass api_key= or set"
+"""How a library user gives the API key: the setting the missing-key ConfigurationError names
+before the variable ("no API key for imini: pass api_key= or set IMINI_API_KEY"). The CLI,
+which has no ``api_key=``, words it ``set`` (``VidgateError.worded``)."""
 
 
 class InputError(VidgateError, ValueError):

@@ -41,7 +41,6 @@ from vidgate.cli._common import (
     flag,
     gateway_name,
     need,
-    need_key,
     on_ctrl_c,
     out,
     printable,
@@ -102,7 +101,6 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 def _client(gateway: str, base_url: str | None) -> Any:
     from vidgate.client import client_for
 
-    need_key(gateway)
     cls = client_for(gateway)
     return cls(base_url=base_url)
 

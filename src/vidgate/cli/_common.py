@@ -40,7 +40,6 @@ __all__ = [
     "gateway_name",
     "json_mode",
     "need",
-    "need_key",
     "on_ctrl_c",
     "out",
     "printable",
@@ -187,16 +186,6 @@ def need(extra: str, command: str) -> None:
         fail(str(exc), USAGE)
 
 
-def need_key(gateway: str) -> None:
-    """The gateway's API key variable is set, or the error says to set it (the library's says
-    ``pass api_key= or set ...``: the command line has no api_key=)."""
-    from vidgate.gateways import gateway as entry
-
-    env_key = entry(gateway).env_key
-    if not os.environ.get(env_key):
-        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
-
-
 def gateway_name(name: str) -> Any:
     if name not in GATEWAY_NAMES:
         err.print(f"[red]unknown gateway {safe(repr(name))}[/]: use {' or '.join(GATEWAY_NAMES)}")
@@ -263,8 +252,9 @@ def fail(
 
 
 # a setting a library error names -> how the CLI says it, where ``flag``'s rule does not fit
-# (command modules add theirs)
-SPELLING: dict[str, str] = {}
+# (command modules add theirs); the key has no option (a key on the command line would show in
+# the process list): its variable is the one way, "no API key for imini: set IMINI_API_KEY"
+SPELLING: dict[str, str] = {errors.GIVE_KEY: "set"}
 
 
 def flag(setting: str) -> str:
