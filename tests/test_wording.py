@@ -103,8 +103,14 @@ def test_worded_text_from_outside_stays_text_and_is_redacted() -> None:
 def test_invalid_lines_name_skip_invalid_and_the_cli_its_flag(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    error = BatchInvalidError([(2, "not usable JSON")], unreadable=True)
-    assert "(fix them, or pass skip_invalid=True):\n  line 2: not usable JSON" in str(error)
+    error = BatchInvalidError([(2, "not usable JSON"), (5, "model: required")], unreadable=True)
+    assert str(error) == (
+        "2 invalid line(s); nothing was sent (fix them, or pass skip_invalid=True):\n"
+        "  line 2: not usable JSON\n  line 5: model: required"
+    )
+    assert error.worded(flag, lines=" line 2 and line 5") == (  # the CLI's one line
+        "2 invalid line(s); nothing was sent (fix them, or pass --skip-invalid): line 2 and line 5"
+    )
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(json.dumps({"model": "x"}) + "\n{not json\n")
     with pytest.raises(SystemExit) as done:

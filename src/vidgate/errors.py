@@ -85,15 +85,17 @@ class VidgateError(Exception):
         message calls it from ``__init__``)."""
         self.settings, self._template, self._values = settings, template, values
 
-    def worded(self, spell: Callable[[str], str]) -> str:
+    def worded(self, spell: Callable[[str], str], **values: Any) -> str:
         """The message with each setting it names spelt by ``spell`` (the CLI's passes
-        ``overwrite=True`` -> ``--overwrite``); redacted like the message itself."""
+        ``overwrite=True`` -> ``--overwrite``) and any named field given in ``values`` in place
+        of its own (the CLI's one-line list of a batch's invalid lines); redacted like the
+        message itself. A message that names no setting is the message."""
         if self._template is None:
             return str(self)
         from vidgate.redact import redact
 
         spelt = (spell(name) for name in self.settings)
-        return redact(self._template.format(*spelt, **(self._values or {})))
+        return redact(self._template.format(*spelt, **{**(self._values or {}), **values}))
 
 
 class ConfigurationError(VidgateError):

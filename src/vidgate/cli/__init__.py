@@ -24,6 +24,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, exits, jsonin
+from vidgate.batch import BatchInvalidError
 from vidgate.cli._common import (
     FAILED,
     GATEWAY_NAMES,
@@ -397,27 +398,41 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
     return saved
 
 
+def _fitted(items: list[str], used: int, everything: str, room: int = MAX_LINE) -> str:
+    """``items`` joined by ``; ``, as many as fit in about ``room`` characters after ``used``
+    ones, then how many more there are and where to see ``everything``."""
+    shown: list[str] = []
+    for item in items:
+        if shown and used + sum(len(s) + 2 for s in shown) + len(item) > room:
+            break
+        shown.append(item[:room])
+    more = len(items) - len(shown)
+    tail = f"; and {more} more ({everything})" if more else ""
+    return "; ".join(shown) + tail
+
+
 def _broken_rules(exc: errors.RequestValidationError, room: int = MAX_LINE) -> str:
     """The broken rules on one line: the error's first line, then each rule broken, as many as
     fit in about ``room`` characters, then how many more there are."""
     head = str(exc).split("\n", 1)[0]
-    shown: list[str] = []
-    for v in exc.violations:
-        code = f", gateway code {v.code}" if v.code else ""
-        item = f"{v.message} [{v.rule}{code}]"
-        if shown and len(head) + sum(len(s) + 2 for s in shown) + len(item) > room:
-            break
-        shown.append(item[:room])
-    more = len(exc.violations) - len(shown)
-    tail = f"; and {more} more (vidgate validate lists them all)" if more else ""
-    return f"{head}: {'; '.join(shown)}{tail}"
+    items = [
+        f"{v.message} [{v.rule}" + (f", gateway code {v.code}" if v.code else "") + "]"
+        for v in exc.violations
+    ]
+    return f"{head}: {_fitted(items, len(head), 'vidgate validate lists them all', room)}"
+
+
+def _invalid_lines(exc: BatchInvalidError, room: int = MAX_LINE) -> str:
+    """A batch's invalid lines on one line: how many, that nothing was sent and how to go on,
+    then the first lines with their problem, as many as fit (the JSON failure has them all)."""
+    head = exc.worded(flag, lines="")
+    items = [f"line {n}: {message}" for n, message in exc.problems]
+    return exc.worded(flag, lines=" " + _fitted(items, len(head), "--json lists them all", room))
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every outcome is an exit code of the table in vidgate.exits (docs/cli.md: "Exit
     codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
-    from vidgate.batch import BatchInvalidError
-
     reset_json_mode()
     try:
         code = app(args=argv, standalone_mode=False)
@@ -432,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exits.USAGE)
     except BatchInvalidError as exc:
         code = exits.USAGE if exc.unreadable else exits.FAILED
-        fail(exc.worded(flag), code, exc, block=True)
+        fail(_invalid_lines(exc), code, exc)
     except errors.RequestValidationError as exc:  # `vidgate validate` is the multi-line report
         fail(_broken_rules(exc), exits.code_for(exc), exc)
     except errors.VidgateError as exc:  # the settings it names, as our flags

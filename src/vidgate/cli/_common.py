@@ -153,7 +153,8 @@ def failure_json(message: str, code: int, exc: BaseException | None = None) -> d
     """The JSON document of a failed command (docs/cli.md, "Failures as JSON"): ``ok`` false and
     the ``error``: its type (the exception class, or null), the one-line message, the exit
     code, and what the error carries for a script (the broken rules, the gateway's status, code
-    and request id, the task id)."""
+    and request id, the task id, a batch's invalid lines)."""
+    from vidgate.batch import BatchInvalidError
     from vidgate.redact import redact_data
 
     error: dict[str, Any] = {
@@ -165,6 +166,8 @@ def failure_json(message: str, code: int, exc: BaseException | None = None) -> d
         error["violations"] = [v.as_dict() for v in exc.violations]
     if isinstance(exc, errors.APIError):
         error.update(status=exc.status, code=exc.code, request_id=exc.request_id)
+    if isinstance(exc, BatchInvalidError):
+        error["problems"] = [{"line": n, "message": text} for n, text in exc.problems]
     task_id = getattr(exc, "task_id", None)
     if isinstance(task_id, str):
         error["task_id"] = task_id
@@ -230,12 +233,9 @@ def on_ctrl_c(hint: str) -> Iterator[None]:
         raise Interrupted(hint) from exc
 
 
-def fail(
-    message: str, code: int, exc: BaseException | None = None, block: bool = False
-) -> NoReturn:
+def fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
     """One line on stderr, redacted, control characters escaped (a newline from a server stays
-    ``\\n``); ``block`` keeps the lines of our own list of invalid fields or lines. The traceback
-    only with VIDGATE_DEBUG."""
+    ``\\n``). The traceback only with VIDGATE_DEBUG."""
     from rich.text import Text
 
     if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
@@ -244,10 +244,9 @@ def fail(
         trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
         err.print(Text("\n".join(map(printable, trace)), style="dim"))
     style = "yellow" if code == exits.INTERRUPTED else "red"
-    lines = message.split("\n") if block else [message]
-    err.print(Text("\n".join(map(printable, lines)), style=style), soft_wrap=True)
+    err.print(Text(printable(message), style=style), soft_wrap=True)
     if _JsonMode.on and not _JsonMode.emitted:
-        emit(failure_json(" ".join(lines), code, exc))
+        emit(failure_json(message, code, exc))
     sys.exit(code)
 
 
