@@ -20,10 +20,23 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
+from vidgate import exits
+from vidgate.extras import MissingExtraError, require
+
+try:  # without typer or rich: one line naming the pip command, not "No module named 'typer'"
+    require("cli", "the vidgate command")
+except MissingExtraError as missing:
+    # `python -m vidgate.cli` imports this package before its __main__ (sys.argv[0] is "-m"
+    # until then): a command, so the line and exit 2 as the console script; an import raises
+    if sys.argv[:1] == ["-m"]:
+        sys.stderr.write(f"{missing}\n")
+        raise SystemExit(exits.USAGE) from None
+    raise
+
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidgate import errors, exits, jsonin
+from vidgate import errors, jsonin
 from vidgate.batch import BatchInvalidError
 from vidgate.cli._common import (
     FAILED,
