@@ -166,3 +166,91 @@ def test_the_spec_tools_print_their_failure_as_json(
     code, out, _ = run(["spec-diff", "a.yaml", "b.yaml", "--fail-on", "nope", "--json"], capsys)
     assert code == exits.USAGE
     assert one_json(out)["error"]["message"].startswith("--fail-on 'nope': use one of breaking")
+
+
+VALID = {  # a body each gateway takes (batch validates its lines before it builds a client)
+    "imini": {"model": MODEL, "prompt": "p"},
+    "apimart": {
+        "model": "happyhorse-1.0",
+        "prompt": "p",
+        "duration": specvalues.prop("apimart", "happyhorse-1.0", "duration")["minimum"],
+    },
+}
+
+
+@pytest.mark.parametrize("gateway", ["imini", "apimart"])
+@pytest.mark.parametrize(
+    "command",
+    [["generate", "--model", MODEL, "--prompt", "p"], ["status"], ["wait"], ["download"], []],
+    ids=["generate", "status", "wait", "download", "batch"],
+)
+def test_every_command_with_a_client_says_how_to_give_the_key_the_cli_way(
+    command: list[str],
+    gateway: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vidgate.gateways import gateway as entry
+
+    if not command:
+        jobs = tmp_path / "jobs.jsonl"
+        jobs.write_text(json.dumps(VALID[gateway]) + "\n")
+        command = ["batch", str(jobs), "--out", str(tmp_path / "out")]
+    elif command != ["generate", "--model", MODEL, "--prompt", "p"]:
+        command = [*command, "task_9"]
+    elif gateway == "apimart":
+        command = ["generate", "--set", f"duration={VALID['apimart']['duration']}"]
+        command += ["--model", "happyhorse-1.0", "--prompt", "p"]
+    line = f"no API key for {gateway}: set {entry(gateway).env_key}"
+    with respx.mock(assert_all_mocked=True):  # nothing is sent
+        code, out, err = run([*command, "-g", gateway], capsys)
+        assert (code, out, err) == (exits.USAGE, "", line + "\n")
+        code, out, err = run([*command, "-g", gateway, "--json"], capsys)
+    assert (code, err) == (exits.USAGE, line + "\n")
+    error = one_json(out)["error"]
+    assert (error["type"], error["message"], error["exit_code"]) == (
+        "ConfigurationError",
+        line,
+        exits.USAGE,
+    )
+
+
+@pytest.mark.usefixtures("keyed")
+def test_invalid_batch_lines_are_one_line_that_says_where_to_see_them_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    limit = int(specvalues.prop("imini", MODEL, "duration")["maximum"])
+    bad = json.dumps({"model": MODEL, "prompt": "p", "duration": limit + 1})
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text("\n".join([json.dumps(VALID["imini"]), bad, "{not json", bad]) + "\n")
+    out_dir = ["--out", str(tmp_path / "out")]
+    with respx.mock(assert_all_mocked=True):  # nothing is sent
+        code, out, err = run(["batch", str(jobs), *out_dir], capsys)
+    assert (code, out) == (exits.USAGE, "")  # line 3 is not even JSON
+    (line,) = err.splitlines()
+    head = "3 invalid line(s); nothing was sent (fix them, or pass --skip-invalid): line 2: "
+    assert line.startswith(head + f"duration: must be at most {limit}"), line
+    assert "; line 3: not usable JSON: " in line
+    assert "; line 4: duration: " in line
+    assert "more" not in line
+    jobs.write_text("\n".join([bad] * 99) + "\n")  # invalid, not unreadable: 1
+    with respx.mock(assert_all_mocked=True):
+        code, out, err = run(["batch", str(jobs), *out_dir], capsys)
+    assert (code, out) == (exits.FAILED, "")
+    (line,) = err.splitlines()
+    assert line.startswith("99 invalid line(s); nothing was sent (fix them, or pass --skip-inv")
+    assert len(line) < MAX_LINE + 80
+    shown = line.count("; line ") + 1
+    assert 1 < shown < 99
+    assert line.endswith(f"; and {99 - shown} more (--json lists them all)")
+    with respx.mock(assert_all_mocked=True):
+        code, out, err = run(["batch", str(jobs), *out_dir, "--json"], capsys)
+    assert code == exits.FAILED
+    error = one_json(out)["error"]
+    assert (error["type"], error["exit_code"], error["message"]) == (
+        "BatchInvalidError",
+        exits.FAILED,
+        err.strip(),
+    )
+    assert [p["line"] for p in error["problems"]] == list(range(1, 100))
+    assert error["problems"][0]["message"].startswith(f"duration: must be at most {limit}")

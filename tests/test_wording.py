@@ -103,8 +103,14 @@ def test_worded_text_from_outside_stays_text_and_is_redacted() -> None:
 def test_invalid_lines_name_skip_invalid_and_the_cli_its_flag(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    error = BatchInvalidError([(2, "not usable JSON")], unreadable=True)
-    assert "(fix them, or pass skip_invalid=True):\n  line 2: not usable JSON" in str(error)
+    error = BatchInvalidError([(2, "not usable JSON"), (5, "model: required")], unreadable=True)
+    assert str(error) == (
+        "2 invalid line(s); nothing was sent (fix them, or pass skip_invalid=True):\n"
+        "  line 2: not usable JSON\n  line 5: model: required"
+    )
+    assert error.worded(flag, lines=" line 2 and line 5") == (  # the CLI's one line
+        "2 invalid line(s); nothing was sent (fix them, or pass --skip-invalid): line 2 and line 5"
+    )
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(json.dumps({"model": "x"}) + "\n{not json\n")
     with pytest.raises(SystemExit) as done:
@@ -129,3 +135,17 @@ def test_the_cli_does_not_rewrite_library_messages() -> None:
     prints a line of its own."""
     for path in sorted((SRC / "cli").glob("*.py")):
         assert ".args =" not in path.read_text(encoding="utf-8"), path.name
+
+
+@pytest.mark.usefixtures("vidgate_env")
+@pytest.mark.parametrize("name", ["imini", "apimart"])
+def test_no_key_says_api_key_to_the_library_and_the_variable_to_the_cli(name: str) -> None:
+    from vidgate.client import client_for
+    from vidgate.gateways import gateway
+
+    env = gateway(name).env_key
+    with pytest.raises(errors.ConfigurationError) as info:
+        client_for(name)()
+    assert str(info.value) == f"no API key for {name}: pass api_key= or set {env}"
+    assert info.value.settings == (errors.GIVE_KEY,)
+    assert info.value.worded(flag) == f"no API key for {name}: set {env}"

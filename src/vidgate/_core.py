@@ -226,8 +226,11 @@ class Config:
         gw = gateway(name)
         key = api_key if api_key is not None else os.environ.get(gw.env_key)
         if not key:
-            raise errors.ConfigurationError(
-                f"no API key for {gw.name}: pass api_key= or set {gw.env_key}"
+            raise errors.ConfigurationError.naming(
+                "no API key for {gateway}: {0} {env}",
+                errors.GIVE_KEY,
+                gateway=gw.name,
+                env=gw.env_key,
             )
         if not isinstance(key, str) or (problem := check_key(key)):
             source = "api_key" if api_key is not None else gw.env_key

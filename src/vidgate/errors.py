@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from vidgate.types import JSON, Task
 
 __all__ = [
+    "GIVE_KEY",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -84,20 +85,28 @@ class VidgateError(Exception):
         message calls it from ``__init__``)."""
         self.settings, self._template, self._values = settings, template, values
 
-    def worded(self, spell: Callable[[str], str]) -> str:
+    def worded(self, spell: Callable[[str], str], **values: Any) -> str:
         """The message with each setting it names spelt by ``spell`` (the CLI's passes
-        ``overwrite=True`` -> ``--overwrite``); redacted like the message itself."""
+        ``overwrite=True`` -> ``--overwrite``) and any named field given in ``values`` in place
+        of its own (the CLI's one-line list of a batch's invalid lines); redacted like the
+        message itself. A message that names no setting is the message."""
         if self._template is None:
             return str(self)
         from vidgate.redact import redact
 
         spelt = (spell(name) for name in self.settings)
-        return redact(self._template.format(*spelt, **(self._values or {})))
+        return redact(self._template.format(*spelt, **{**(self._values or {}), **values}))
 
 
 class ConfigurationError(VidgateError):
     """The client cannot be built as asked (no API key, unknown gateway, a base URL that is not
     http(s), a key with whitespace or control characters)."""
+
+
+GIVE_KEY = "pass api_key= or set"
+"""How a library user gives the API key: the setting the missing-key ConfigurationError names
+before the variable ("no API key for imini: pass api_key= or set IMINI_API_KEY"). The CLI,
+which has no ``api_key=``, words it ``set`` (``VidgateError.worded``)."""
 
 
 class InputError(VidgateError, ValueError):

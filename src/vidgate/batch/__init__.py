@@ -50,8 +50,8 @@ class BatchInvalidError(errors.VidgateError):
 
     def __init__(self, problems: list[tuple[int, str]], unreadable: bool = False) -> None:
         self.problems, self.unreadable = problems, unreadable
-        lines = "\n".join(f"  line {n}: {message}" for n, message in problems)
-        template = "{count} invalid line(s); nothing was sent (fix them, or pass {0}):\n{lines}"
+        lines = "".join(f"\n  line {n}: {message}" for n, message in problems)
+        template = "{count} invalid line(s); nothing was sent (fix them, or pass {0}):{lines}"
         values = {"count": len(problems), "lines": lines}
         super().__init__(template.format("skip_invalid=True", **values))
         self.keep_wording(template, ("skip_invalid=True",), values)

@@ -20,10 +20,24 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
+from vidgate import exits
+from vidgate.extras import MissingExtraError, require
+
+try:  # without typer or rich: one line naming the pip command, not "No module named 'typer'"
+    require("cli", "the vidgate command")
+except MissingExtraError as missing:
+    # `python -m vidgate.cli` imports this package before its __main__ (sys.argv[0] is "-m"
+    # until then): a command, so the line and exit 2 as the console script; an import raises
+    if sys.argv[:1] == ["-m"]:
+        sys.stderr.write(f"{missing}\n")
+        raise SystemExit(exits.USAGE) from None
+    raise
+
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vidgate import errors, exits, jsonin
+from vidgate import errors, jsonin
+from vidgate.batch import BatchInvalidError
 from vidgate.cli._common import (
     FAILED,
     GATEWAY_NAMES,
@@ -41,7 +55,6 @@ from vidgate.cli._common import (
     flag,
     gateway_name,
     need,
-    need_key,
     on_ctrl_c,
     out,
     printable,
@@ -102,7 +115,6 @@ def _read_body(source: str, *, obj: bool = False) -> Any:
 def _client(gateway: str, base_url: str | None) -> Any:
     from vidgate.client import client_for
 
-    need_key(gateway)
     cls = client_for(gateway)
     return cls(base_url=base_url)
 
@@ -399,27 +411,41 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
     return saved
 
 
+def _fitted(items: list[str], used: int, everything: str, room: int = MAX_LINE) -> str:
+    """``items`` joined by ``; ``, as many as fit in about ``room`` characters after ``used``
+    ones, then how many more there are and where to see ``everything``."""
+    shown: list[str] = []
+    for item in items:
+        if shown and used + sum(len(s) + 2 for s in shown) + len(item) > room:
+            break
+        shown.append(item[:room])
+    more = len(items) - len(shown)
+    tail = f"; and {more} more ({everything})" if more else ""
+    return "; ".join(shown) + tail
+
+
 def _broken_rules(exc: errors.RequestValidationError, room: int = MAX_LINE) -> str:
     """The broken rules on one line: the error's first line, then each rule broken, as many as
     fit in about ``room`` characters, then how many more there are."""
     head = str(exc).split("\n", 1)[0]
-    shown: list[str] = []
-    for v in exc.violations:
-        code = f", gateway code {v.code}" if v.code else ""
-        item = f"{v.message} [{v.rule}{code}]"
-        if shown and len(head) + sum(len(s) + 2 for s in shown) + len(item) > room:
-            break
-        shown.append(item[:room])
-    more = len(exc.violations) - len(shown)
-    tail = f"; and {more} more (vidgate validate lists them all)" if more else ""
-    return f"{head}: {'; '.join(shown)}{tail}"
+    items = [
+        f"{v.message} [{v.rule}" + (f", gateway code {v.code}" if v.code else "") + "]"
+        for v in exc.violations
+    ]
+    return f"{head}: {_fitted(items, len(head), 'vidgate validate lists them all', room)}"
+
+
+def _invalid_lines(exc: BatchInvalidError, room: int = MAX_LINE) -> str:
+    """A batch's invalid lines on one line: how many, that nothing was sent and how to go on,
+    then the first lines with their problem, as many as fit (the JSON failure has them all)."""
+    head = exc.worded(flag, lines="")
+    items = [f"line {n}: {message}" for n, message in exc.problems]
+    return exc.worded(flag, lines=" " + _fitted(items, len(head), "--json lists them all", room))
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every outcome is an exit code of the table in vidgate.exits (docs/cli.md: "Exit
     codes") and, for a failure, one message on stderr; never a traceback unless VIDGATE_DEBUG."""
-    from vidgate.batch import BatchInvalidError
-
     reset_json_mode()
     try:
         code = app(args=argv, standalone_mode=False)
@@ -434,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exits.USAGE)
     except BatchInvalidError as exc:
         code = exits.USAGE if exc.unreadable else exits.FAILED
-        fail(exc.worded(flag), code, exc, block=True)
+        fail(_invalid_lines(exc), code, exc)
     except errors.RequestValidationError as exc:  # `vidgate validate` is the multi-line report
         fail(_broken_rules(exc), exits.code_for(exc), exc)
     except errors.VidgateError as exc:  # the settings it names, as our flags

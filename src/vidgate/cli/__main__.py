@@ -1,5 +1,5 @@
-"""``python -m vidgate.cli``: the ``vidgate`` command (as ``python -m vidgate``, without the check
-for the ``cli`` extra)."""
+"""``python -m vidgate.cli``: the ``vidgate`` command, as ``python -m vidgate`` (without the
+``cli`` extra, importing the package already said so in one line and exited 2)."""
 
 from vidgate.cli import main
 

@@ -40,7 +40,6 @@ __all__ = [
     "gateway_name",
     "json_mode",
     "need",
-    "need_key",
     "on_ctrl_c",
     "out",
     "printable",
@@ -154,7 +153,8 @@ def failure_json(message: str, code: int, exc: BaseException | None = None) -> d
     """The JSON document of a failed command (docs/cli.md, "Failures as JSON"): ``ok`` false and
     the ``error``: its type (the exception class, or null), the one-line message, the exit
     code, and what the error carries for a script (the broken rules, the gateway's status, code
-    and request id, the task id)."""
+    and request id, the task id, a batch's invalid lines)."""
+    from vidgate.batch import BatchInvalidError
     from vidgate.redact import redact_data
 
     error: dict[str, Any] = {
@@ -166,6 +166,8 @@ def failure_json(message: str, code: int, exc: BaseException | None = None) -> d
         error["violations"] = [v.as_dict() for v in exc.violations]
     if isinstance(exc, errors.APIError):
         error.update(status=exc.status, code=exc.code, request_id=exc.request_id)
+    if isinstance(exc, BatchInvalidError):
+        error["problems"] = [{"line": n, "message": text} for n, text in exc.problems]
     task_id = getattr(exc, "task_id", None)
     if isinstance(task_id, str):
         error["task_id"] = task_id
@@ -185,16 +187,6 @@ def need(extra: str, command: str) -> None:
         require(extra, f"vidgate {command}")
     except MissingExtraError as exc:
         fail(str(exc), USAGE)
-
-
-def need_key(gateway: str) -> None:
-    """The gateway's API key variable is set, or the error says to set it (the library's says
-    ``pass api_key= or set ...``: the command line has no api_key=)."""
-    from vidgate.gateways import gateway as entry
-
-    env_key = entry(gateway).env_key
-    if not os.environ.get(env_key):
-        raise errors.ConfigurationError(f"no API key for {gateway}: set {env_key}")
 
 
 def gateway_name(name: str) -> Any:
@@ -241,12 +233,9 @@ def on_ctrl_c(hint: str) -> Iterator[None]:
         raise Interrupted(hint) from exc
 
 
-def fail(
-    message: str, code: int, exc: BaseException | None = None, block: bool = False
-) -> NoReturn:
+def fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
     """One line on stderr, redacted, control characters escaped (a newline from a server stays
-    ``\\n``); ``block`` keeps the lines of our own list of invalid fields or lines. The traceback
-    only with VIDGATE_DEBUG."""
+    ``\\n``). The traceback only with VIDGATE_DEBUG."""
     from rich.text import Text
 
     if exc is not None and os.environ.get("VIDGATE_DEBUG", "") not in ("", "0"):
@@ -255,16 +244,16 @@ def fail(
         trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
         err.print(Text("\n".join(map(printable, trace)), style="dim"))
     style = "yellow" if code == exits.INTERRUPTED else "red"
-    lines = message.split("\n") if block else [message]
-    err.print(Text("\n".join(map(printable, lines)), style=style), soft_wrap=True)
+    err.print(Text(printable(message), style=style), soft_wrap=True)
     if _JsonMode.on and not _JsonMode.emitted:
-        emit(failure_json(" ".join(lines), code, exc))
+        emit(failure_json(message, code, exc))
     sys.exit(code)
 
 
 # a setting a library error names -> how the CLI says it, where ``flag``'s rule does not fit
-# (command modules add theirs)
-SPELLING: dict[str, str] = {}
+# (command modules add theirs); the key has no option (a key on the command line would show in
+# the process list): its variable is the one way, "no API key for imini: set IMINI_API_KEY"
+SPELLING: dict[str, str] = {errors.GIVE_KEY: "set"}
 
 
 def flag(setting: str) -> str:

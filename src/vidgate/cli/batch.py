@@ -135,18 +135,26 @@ def batch(
         name = batch_gateway(journal, out_dir) or GatewayName.imini.value
     terminated = asyncio.Event()
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description:>10}", markup=False),  # a task's status: text, not markup
         BarColumn(),
         TextColumn("{task.completed:>5.0f}"),
         console=err,
-    ) as bar:
+    )
+
+    def stop_bar() -> None:  # (stopped, a bar prints an empty line when not on a terminal)
+        if bar.live.is_started:
+            bar.stop()
+
+    with contextlib.ExitStack() as shown:  # shown from the first event on: a run that ends
+        shown.callback(stop_bar)  # before it (no key, invalid lines) prints its one line alone
         rows: dict[str, Any] = {}  # added at the first event: after validation, never before
         lost: dict[int, str] = {}  # line -> what this worker was about to do when it found out
         running: dict[int, Any] = {}  # line -> row of a job in flight
 
         def on_event(job: Any, counts: dict[str, int]) -> None:
             if not rows:
+                bar.start()
                 rows.update({state: bar.add_task(state, total=None) for state in states})
             total = sum(counts.values())
             for state, row in rows.items():
