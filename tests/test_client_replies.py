@@ -14,7 +14,7 @@ import pytest
 import respx
 from conftest import call
 
-from vidgate import errors
+from vidgate import errors, spec
 
 pytestmark = pytest.mark.anyio
 
@@ -221,3 +221,52 @@ async def test_a_task_names_the_request_id_its_reply_gives_without_the_header(
         headers={"X-Request-Id": "req-header"},
     )
     assert (await call(make_client().get("task_3"))).response.request_id == "req-header"
+
+
+# ---------------------------------------------------------------------------- Idempotency-Replayed
+def _replayed_words() -> list[str]:
+    """The values the spec gives the Idempotency-Replayed header."""
+    header = spec.document("apimart")["components"]["headers"]["IdempotencyReplayed"]
+    return [str(word) for word in header["schema"]["enum"]]
+
+
+# the header's value -> what SubmittedTask.replayed and RawResponse.idempotency_replayed say:
+# the spec's words, read as HTTP field values are (surrounding whitespace is not part of the
+# value) and without regard to case; anything else is not a replay the gateway declared
+REPLAYED = {
+    **{word: word == "true" for word in _replayed_words()},
+    "True ": True,
+    " TRUE": True,
+    "\ttrue\t": True,
+    "False": False,
+    "1": False,
+    "yes": False,
+    "0": False,
+    "": False,
+    "truthy": False,
+}
+
+
+@pytest.mark.parametrize("value", list(REPLAYED), ids=repr)
+async def test_the_replayed_header_reads_the_same_on_the_task_and_the_exchange(
+    make_client: Any, apimart_api: respx.MockRouter, value: str
+) -> None:
+    assert set(_replayed_words()) == {"true", "false"}  # the words this table is about
+    reply = {"code": 200, "data": [{"status": "submitted", "task_id": "task_1"}]}
+    headers = {"Idempotency-Replayed": value}
+    apimart_api.post("/v1/videos/generations").respond(200, json=reply, headers=headers)
+    body = {"model": "happyhorse-1.0", "prompt": "waves"}
+    submitted = await call(make_client("apimart").generate(body, idempotency_key="job-1"))
+    assert submitted.response is not None
+    assert submitted.replayed is submitted.response.idempotency_replayed is REPLAYED[value]
+
+
+async def test_without_the_replayed_header_the_task_is_not_a_replay(
+    make_client: Any, apimart_api: respx.MockRouter
+) -> None:
+    reply = {"code": 200, "data": [{"status": "submitted", "task_id": "task_1"}]}
+    apimart_api.post("/v1/videos/generations").respond(200, json=reply)
+    body = {"model": "happyhorse-1.0", "prompt": "waves"}
+    submitted = await call(make_client("apimart").generate(body, idempotency_key="job-1"))
+    assert submitted.response is not None
+    assert (submitted.replayed, submitted.response.idempotency_replayed) == (False, None)

@@ -463,3 +463,41 @@ def test_a_new_model_page_becomes_a_model_with_no_python_edit(tmp_path: Path) ->
     ]
     run("the docs layer and the demo, with the page in the docs folder", [*suite, *docs_layer])
     print(stat, *(entry.split("\n", 1)[0] for entry in log), sep="\n")  # -s: the figures
+
+
+# ---------------------------------------------------------------------------- wording
+def test_a_taken_schema_name_names_the_parameter_and_the_cli_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vidgate.cli._common import flag
+
+    spec_path = tmp_path / "imini.yaml"
+    shutil.copy(ROOT / "specs" / "imini.yaml", spec_path)
+    taken = next(iter(specfile.load(spec_path).doc["components"]["schemas"]))
+    with pytest.raises(scaffold.ScaffoldError) as exists:
+        scaffold.scaffold_page(PAGE, specfile.load(spec_path), name=taken)
+    said = f"components/schemas/{taken} exists already; pass another name="
+    assert str(exists.value) == said
+    with pytest.raises(scaffold.ScaffoldError) as none_free:
+        scaffold.schema_name(MODEL, {SCHEMA, "AcmeZephyr10Request"})
+    assert str(none_free.value) == f"no free schema name for {MODEL}; pass name="
+    assert none_free.value.worded(flag) == f"no free schema name for {MODEL}; pass --name"
+    with pytest.raises(specfile.SpecToolError) as unnamed:
+        docs_diff.page_model("no example here", "page.txt")
+    assert str(unnamed.value) == "page.txt: no model named on the page; pass model="
+    for caught in (exists.value, none_free.value, unnamed.value):
+        assert isinstance(caught, specfile.SpecToolError)
+        assert isinstance(caught, ValueError)  # callers' except ValueError still holds
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE, encoding="utf-8")
+    before = spec_path.read_bytes()
+    with pytest.raises(SystemExit) as done:
+        main(["scaffold", str(page), "--spec", str(spec_path), "--name", taken])
+    err = capsys.readouterr().err
+    assert (done.value.code, err.strip()) == (2, said.replace("name=", "--name"))
+    assert spec_path.read_bytes() == before
+    page.write_text(PAGE.replace(f'"model": "{MODEL}"', '"x": 1'), encoding="utf-8")
+    with pytest.raises(SystemExit) as done:
+        main(["scaffold", str(page), "--spec", str(spec_path)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert (done.value.code, err) == (2, f"{page}: no model named on the page; pass --model")

@@ -3,6 +3,7 @@ run-time history (vidgate.history). Every number comes from the spec's x-vidgate
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import sqlite3
@@ -398,6 +399,44 @@ def test_a_history_opened_while_another_writer_holds_it_stays_on(
     reader.execute("ROLLBACK")
     reader.close()
     again.close()
+
+
+def _earlier_version(path: Path) -> None:
+    """The unmarked layout vidgate wrote before files were marked."""
+    path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(history.TABLE)
+        db.execute(history.INDEX)
+
+
+@pytest.mark.parametrize("layout", ["new", "ready", "earlier version"])
+def test_opening_a_history_reads_its_mark_and_tables_once(
+    store: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    if layout == "ready":
+        opened = history.History(store)
+        assert opened.samples(KIND) == []  # opens (and makes) the file
+        opened.close()
+    elif layout == "earlier version":
+        _earlier_version(store)
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db: sqlite3.Connection = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    h = history.History(store)
+    assert h.samples(KIND) == []
+    h.close()
+    assert h.path == store
+    mark_reads = [s for s in statements if " ".join(s.split()).upper() == "PRAGMA APPLICATION_ID"]
+    table_reads = [s for s in statements if "SQLITE_MASTER" in s.upper()]
+    assert (len(mark_reads), len(table_reads)) == (1, 1)
+    writes = [s for s in statements if s.split()[0].upper() in ("BEGIN", "CREATE")]
+    assert bool(writes) == (layout != "ready")  # a ready file is opened without a write lock
 
 
 def test_history_can_be_turned_off_or_moved(

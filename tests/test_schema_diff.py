@@ -288,3 +288,42 @@ def test_the_docs_sample_holds(
     assert missing, "the docs sample shows no output"
     assert [line for line in missing if " ".join(line.split()) not in flat] == []
     assert "removed" not in out  # an open schema removes nothing
+
+
+# ---------------------------------------------------------------------------- wording
+def _two_models() -> str:
+    bodies = [
+        {"type": "object", "properties": {"model": {"type": "string", "const": m}}}
+        for m in ("acme/a", "acme/b")
+    ]
+    return yaml.safe_dump(_imini_openapi(*bodies))
+
+
+def test_a_missing_model_names_the_parameter_and_the_cli_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vidgate.cli._common import flag
+    from vidgate.spectools import schema_diff, specfile
+
+    with pytest.raises(specfile.SpecToolError) as several:
+        schema_diff.read_vendor(_two_models(), "v.yaml")
+    said = "v.yaml: pass model=; the request bodies are for acme/a, acme/b"
+    assert str(several.value) == said
+    bare = {"type": "object", "properties": {"prompt": {"type": "string"}}}
+    vendor = schema_diff.read_vendor(json.dumps(bare), "bare.json")
+    with pytest.raises(specfile.SpecToolError) as unnamed:
+        schema_diff.compare(vendor, specfile.load(ROOT / "specs" / "imini.yaml"))
+    assert str(unnamed.value) == "the vendor schema names no model; pass model="
+    for caught in (several.value, unnamed.value):
+        assert isinstance(caught, ValueError)  # callers' except ValueError still holds
+        assert caught.settings == ("model=",)
+        assert "--model" in caught.worded(flag)
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps(bare), encoding="utf-8")
+    code, _, err = _run(capsys, str(path), "--spec", "specs/imini.yaml")
+    assert (code, err.strip()) == (2, "the vendor schema names no model; pass --model")
+    path = tmp_path / "v.yaml"
+    path.write_text(_two_models(), encoding="utf-8")
+    code, _, err = _run(capsys, str(path), "--spec", "specs/imini.yaml")
+    said = f"{path}: pass --model; the request bodies are for acme/a, acme/b"
+    assert (code, " ".join(err.split())) == (2, said)

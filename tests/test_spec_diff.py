@@ -309,3 +309,18 @@ def test_cli_from_a_git_revision(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "suggested bump: minor" in out
     code, _, err = _cli(["spec-diff", "--from", "no-such-rev", str(target)], capsys)
     assert (code, "cannot read" in err) == (2, True)
+
+
+def test_one_file_without_a_revision_names_from_rev_and_the_cli_its_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vidgate.spectools import specfile
+
+    one = ROOT / "specs" / "imini.yaml"
+    with pytest.raises(specfile.SpecToolError) as caught:
+        spec_diff.compare_files([one], None)
+    assert isinstance(caught.value, ValueError)  # callers' except ValueError still holds
+    assert str(caught.value) == "give two spec files (OLD NEW), or from_rev= and the files"
+    code, _, err = _cli(["spec-diff", str(one)], capsys)
+    said = "give two spec files (OLD NEW), or --from GIT_REV and the files"
+    assert (code, err.strip()) == (2, said)

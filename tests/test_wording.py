@@ -48,10 +48,13 @@ def _flags_in(path: Path) -> list[str]:
 
 
 BATCH = sorted((SRC / "batch").rglob("*.py"))
+SPECTOOLS = sorted((SRC / "spectools").glob("*.py"))
 
 
-@pytest.mark.parametrize("path", BATCH, ids=lambda p: str(p.relative_to(SRC)))
-def test_no_batch_message_names_a_cli_flag(path: Path) -> None:
+@pytest.mark.parametrize("path", BATCH + SPECTOOLS, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_library_message_names_a_cli_flag(path: Path) -> None:
+    """The batch runner and the spec tools name their parameters (``model=``); the CLI's
+    commands word them as flags."""
     assert _flags_in(path) == []
 
 
@@ -64,6 +67,7 @@ def test_the_flag_check_finds_a_flag_in_a_message(tmp_path: Path) -> None:
     )
     assert _flags_in(module) == ["m.py:2: 'cannot write to --out {folder}'"]
     assert len(BATCH) >= 5  # __init__, workers, dburl, journal/__init__, journal/pg
+    assert len(SPECTOOLS) >= 7  # docs_diff, docs_prose, docs_shapes, scaffold, schema_diff, ...
 
 
 def test_a_message_names_settings_the_library_way_and_words_them_the_cli_way(
@@ -128,6 +132,7 @@ def test_the_cli_spells_how_to_load_a_batch_as_its_command() -> None:
         "--resubmit-unknown",
         "--gateway-in-flight",
     )
+    assert flag("model=") == "--model"  # a parameter given a value: the option taking it
 
 
 def test_the_cli_does_not_rewrite_library_messages() -> None:

@@ -27,6 +27,7 @@ from vidgate.types import (
     Task,
     VideoOutput,
     parse_time,
+    replayed_header,
     status_of,
     task_error,
     typed_reply,
@@ -335,7 +336,7 @@ class Gateway:
             created_at=parse_time(data.get("created_at", data.get("created"))),
             request_id=_str(data.get("request_id")) or self.reply_request_id(raw),
             mode=mode,
-            replayed=(headers or {}).get("idempotency-replayed", "").lower() == "true",
+            replayed=bool(replayed_header(headers)),
             raw=raw,
         )
 

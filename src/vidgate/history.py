@@ -212,11 +212,11 @@ def _prepare(db: Any) -> bool:
     """Make the file a run-time history if it is ours (see ``_ours``) and say whether it is.
     Writes only what is missing, so opening a ready file takes no write lock: many processes
     may open it at once. Raises sqlite3.OperationalError when another writer holds the file."""
-    if not _ours(db):
+    layout = _ours(db)
+    if layout is None:
         return False
-    (mark,) = db.execute("PRAGMA application_id").fetchone()
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    if mark != APPLICATION_ID or not {"runs", "runs_kind"} <= tables:
+    mark, names = layout
+    if mark != APPLICATION_ID or not {"runs", "runs_kind"} <= names:
         with db:
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(TABLE.replace("TABLE", "TABLE IF NOT EXISTS", 1))
@@ -228,19 +228,21 @@ def _prepare(db: Any) -> bool:
     return True
 
 
-def _ours(db: Any) -> bool:
-    """Whether the database is a vidgate run-time history (marked, or the unmarked layout of an
-    earlier version, or empty); reads only."""
+def _ours(db: Any) -> tuple[int, set[str]] | None:
+    """The file's mark (``PRAGMA application_id``) and the names in its schema if the database
+    is a vidgate run-time history (marked, or the unmarked layout of an earlier version, or
+    empty), None if it is not; reads only, each once (``_prepare`` goes on from what it read)."""
     (mark,) = db.execute("PRAGMA application_id").fetchone()
-    if mark == APPLICATION_ID:
-        return True
-    if mark != 0:
-        return False
+    if mark not in (0, APPLICATION_ID):
+        return None
     found = {
         (name, None if name == "sqlite_sequence" else sql)
         for name, sql in db.execute("SELECT name, sql FROM sqlite_master")
     }
-    return not found or (found <= LEGACY and ("runs", TABLE) in found)  # new, or unmarked ours
+    unmarked_ours = not found or (found <= LEGACY and ("runs", TABLE) in found)
+    if mark != APPLICATION_ID and not unmarked_ours:
+        return None
+    return mark, {name for name, _ in found}
 
 
 _cache: dict[str, History] = {}

@@ -149,8 +149,16 @@ class RawResponse:
     def idempotency_replayed(self) -> bool | None:
         """The ``Idempotency-Replayed`` header: True when the gateway answered a repeated
         idempotency key with the first reply, None when the header is absent."""
-        value = self.headers.get("idempotency-replayed")
-        return None if value is None else value.strip().lower() in ("true", "1", "yes")
+        return replayed_header(self.headers)
+
+
+def replayed_header(headers: Mapping[str, str] | None) -> bool | None:
+    """The ``Idempotency-Replayed`` header read (the one reading ``SubmittedTask.replayed`` and
+    ``RawResponse.idempotency_replayed`` share): None when absent, else True only for the spec's
+    ``true`` (any case; whitespace around a field value is not part of it, RFC 9110 5.5). Any
+    other value, the spec's ``false`` or a word it does not name, is not a declared replay."""
+    value = None if headers is None else headers.get("idempotency-replayed")
+    return None if value is None else value.strip(" \t").lower() == "true"
 
 
 _WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))

@@ -258,7 +258,8 @@ SPELLING: dict[str, str] = {errors.GIVE_KEY: "set"}
 
 def flag(setting: str) -> str:
     """The CLI's spelling of a setting a library error names: ``overwrite=True`` is
-    ``--overwrite``, ``gateway_rps`` is ``--gateway-rps`` (see VidgateError.worded)."""
+    ``--overwrite``, ``gateway_rps`` is ``--gateway-rps``, ``model=`` is ``--model`` (see
+    VidgateError.worded)."""
     if setting in SPELLING:
         return SPELLING[setting]
-    return "--" + setting.removesuffix("=True").replace("_", "-")
+    return "--" + setting.removesuffix("=True").removesuffix("=").replace("_", "-")

@@ -13,12 +13,31 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidgate.cli._common import FAILED, USAGE, Command, JsonOpt, app, fail, need, out, safe
+from vidgate import errors
+from vidgate.cli._common import (
+    FAILED,
+    SPELLING,
+    USAGE,
+    Command,
+    JsonOpt,
+    app,
+    fail,
+    flag,
+    need,
+    out,
+    safe,
+)
 
 __all__ = ["FAIL_LEVELS", "docs_diff_cmd", "scaffold_cmd", "schema_diff_cmd", "spec_diff_cmd"]
 
 # --fail-on of spec-diff and schema-diff: 0 never fails, else a change at this level or worse
 FAIL_LEVELS = {"breaking": 1, "compatible": 2, "note": 3, "never": 0}
+SPELLING.update({"from_rev=": "--from GIT_REV"})  # spec-diff's option of compare_files(from_rev=)
+
+
+def _said(exc: Exception) -> str:
+    """A spec tool's error as the CLI says it: the parameters it names as our options."""
+    return exc.worded(flag) if isinstance(exc, errors.VidgateError) else str(exc)
 
 
 def _check_fail_on(fail_on: str) -> None:
@@ -65,13 +84,16 @@ def docs_diff_cmd(
         if apply:
             done = docs_diff.apply_page(text, source, model)
             if done.written:
-                docs_diff.refuse_invalid(source)  # re-lint: an invalid result is not written
+                try:  # re-lint: an invalid result is not written
+                    docs_diff.refuse_invalid(source)
+                except ValueError as exc:
+                    fail(f"--apply wrote nothing: {exc}", USAGE, exc)
                 source.save()
         diffs = docs_diff.diff_page(text, None, model, source)
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {page}: {getattr(exc, 'strerror', None) or exc}", USAGE, exc)
     except ValueError as exc:  # SpecUnreadable, a page that is not a reference page
-        fail(str(exc), USAGE, exc)
+        fail(_said(exc), USAGE, exc)
     unexplained = [d for d in diffs if not d.explained]
     if as_json:
         result = docs_diff.report(diffs)
@@ -116,7 +138,7 @@ def spec_diff_cmd(
     try:
         pairs = spec_diff.compare_files(files, from_rev)
     except ValueError as exc:  # SpecUnreadable, wrong number of files
-        fail(str(exc), USAGE, exc)
+        fail(_said(exc), USAGE, exc)
     if as_json:
         found = [{"spec": label, **report.as_json()} for label, report in pairs]
         result = {"bump": spec_diff.overall_bump(pairs), "specs": found}
@@ -161,7 +183,7 @@ def scaffold_cmd(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {page}: {getattr(exc, 'strerror', None) or exc}", USAGE, exc)
     except ValueError as exc:  # ScaffoldError, SpecUnreadable, a page that is not a reference
-        fail(str(exc), USAGE, exc)
+        fail(_said(exc), USAGE, exc)
     if as_json:
         out.print_json(json.dumps(draft.__dict__, ensure_ascii=False))
         raise typer.Exit(0)
@@ -214,7 +236,7 @@ def schema_diff_cmd(
         reason = getattr(exc, "strerror", None) or exc
         fail(f"cannot read {vendor_file}: {reason}", USAGE, exc)
     except (ValueError, LookupError, TypeError) as exc:  # SpecUnreadable, a shape not read
-        fail(str(exc), USAGE, exc)
+        fail(_said(exc), USAGE, exc)
     model = model or vendor.model
     if as_json:
         found = {"model": model, "vendor": vendor.shape, **report.as_json()}

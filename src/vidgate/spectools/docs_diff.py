@@ -520,7 +520,9 @@ def page_model(text: str, path: Path | str = "page") -> str:
     """The model a page documents, read from its request example."""
     match = re.search(r'"model":\s*"([^"]+)"', text)
     if not match:
-        raise ValueError(f"{path}: no model named on the page; pass one")
+        raise specfile.SpecToolError.naming(
+            "{path}: no model named on the page; pass {0}", "model=", path=path
+        )
     return match.group(1)
 
 
@@ -713,10 +715,8 @@ def _real(value: Any) -> TypeGuard[float]:
 
 def refuse_invalid(source: specfile.SpecFile) -> None:
     """ValueError, in one line, if what ``apply_page`` wrote left the spec invalid (the caller
-    then writes nothing)."""
+    then saves nothing)."""
     problems = relint(source)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ValueError(
-            f"--apply wrote nothing: {source.path} would be invalid: {problems[0]}{more}"
-        )
+        raise ValueError(f"{source.path} would be invalid: {problems[0]}{more}")

@@ -53,7 +53,7 @@ STRUCTURED = re.compile(
 )
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(specfile.SpecToolError):
     """The page cannot be scaffolded into this spec (model already there, no fields, ...)."""
 
 
@@ -75,7 +75,7 @@ def schema_name(model: str, taken: set[str]) -> str:
         candidate = "".join(p[:1].upper() + p[1:] for p in parts) + "Request"
         if candidate[:1].isalpha() and candidate not in taken:
             return candidate
-    raise ScaffoldError(f"no free schema name for {model}; pass --name")
+    raise ScaffoldError.naming("no free schema name for {model}; pass {0}", "name=", model=model)
 
 
 def page_bodies(text: str) -> list[dict[str, Any]]:
@@ -292,7 +292,9 @@ def scaffold_page(
     schemas = doc["components"]["schemas"]
     schema = name or schema_name(model, set(schemas))
     if schema in schemas:
-        raise ScaffoldError(f"components/schemas/{schema} exists already; pass another --name")
+        raise ScaffoldError.naming(
+            "components/schemas/{schema} exists already; pass another {0}", "name=", schema=schema
+        )
     mb = int(doc["info"].get("x-vidgate-mb", {}).get("bytes", 1 << 20))
     blocks = _blocks(text, list(fields))
     by_hand: list[str] = []

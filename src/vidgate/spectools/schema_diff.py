@@ -142,7 +142,12 @@ def _openapi_body(doc: Any, where: str, model: str | None) -> Any:
     chosen = [m for m in members if _model_of(m) == model]
     if len(chosen) != 1:
         found = sorted(str(_model_of(m)) for m in members)
-        raise ValueError(f"{where}: pass --model; the request bodies are for {', '.join(found)}")
+        raise specfile.SpecToolError.naming(
+            "{where}: pass {0}; the request bodies are for {found}",
+            "model=",
+            where=where,
+            found=", ".join(found),
+        )
     return chosen[0]
 
 
@@ -274,7 +279,7 @@ def compare(
     model = model or vendor.model
     names = spec.request_schema_names(ours.doc)
     if model is None:
-        raise ValueError("the vendor schema names no model; pass --model")
+        raise specfile.SpecToolError.naming("the vendor schema names no model; pass {0}", "model=")
     if model not in names:
         raise ValueError(
             f"{model} is not in {ours.path} (models: {', '.join(sorted(names))}); "

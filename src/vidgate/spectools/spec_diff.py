@@ -141,7 +141,9 @@ def compare_files(files: list[Path], from_rev: str | None) -> list[tuple[str, Re
     """``[OLD, NEW]``, or each file against its text at ``from_rev``; raises SpecUnreadable."""
     if from_rev is None:
         if len(files) != 2:
-            raise ValueError("give two spec files (OLD NEW), or --from GIT_REV and the files")
+            raise specfile.SpecToolError.naming(
+                "give two spec files (OLD NEW), or {0} and the files", "from_rev="
+            )
         old, new = (specfile.load(f).doc for f in files)
         return [(f"{files[0]} → {files[1]}", diff_specs(old, new))]
     pairs = []

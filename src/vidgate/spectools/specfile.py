@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidgate.errors import VidgateError
 from vidgate.extras import require
 
 require("tools", "the spec-file tools (vidgate.spectools.specfile)")  # one line naming the extra
@@ -23,6 +24,7 @@ from ruamel.yaml.error import YAMLError  # noqa: E402
 __all__ = [
     "MAX_NODES",
     "SpecFile",
+    "SpecToolError",
     "SpecUnreadable",
     "check_bounded",
     "escape",
@@ -38,6 +40,12 @@ MAX_NODES = 200_000
 
 class SpecUnreadable(ValueError):
     """The spec file is missing, unreadable, not YAML, or not an OpenAPI document."""
+
+
+class SpecToolError(VidgateError, ValueError):
+    """A spec tool cannot do what it was asked as asked. A message that says what to pass names
+    the tool's parameter as a library caller gives it (``model=``); ``worded`` spells it another
+    way (the CLI's ``--model``). A ValueError, like every error the spec tools raise."""
 
 
 def _yaml() -> YAML:
