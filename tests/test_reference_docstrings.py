@@ -177,6 +177,8 @@ def test_the_entries_are_read() -> None:
         "vidgate.types.RawResponse.__repr__",
         "vidgate.AsyncClient.__aenter__",
         "vidgate.Imini.gateway_name",
+        "vidgate.errors.APIError.code",
+        "vidgate.errors.APIError.request_id",
     } <= paths
     # members: run_batch and BatchOptions only; filters: public keeps __all__ and no _name
     assert not {p for p in paths if p.startswith("vidgate.batch.") and p.count(".") == 2} - {

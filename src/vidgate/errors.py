@@ -145,7 +145,14 @@ class RequestValidationError(VidgateError, ValueError):
         mode: str | None,
         violations: tuple[Violation, ...],
     ) -> None:
-        self.gateway, self.model, self.mode, self.violations = gateway, model, mode, violations
+        self.gateway = gateway
+        """The gateway whose spec the body broke."""
+        self.model = model
+        """The body's model, or None when it named no model of the gateway."""
+        self.mode = mode
+        """The input mode the body routes to, or None when it could not be told."""
+        self.violations = violations
+        """The broken rules, each with its field, rule, limit and gateway code."""
         head = f"{gateway} {model or 'request'}: {len(violations)} rule(s) broken"
         if mode:
             head += f" (routes to mode {mode})"
@@ -180,7 +187,12 @@ class APIError(VidgateError):
     ) -> None:
         from vidgate.redact import redact, redact_data
 
-        self.status, self.code, self.request_id = status, code, request_id
+        self.status = status
+        self.code = code
+        """The gateway's error code from the reply (a string or a number), or None."""
+        self.request_id = request_id
+        """The exchange's request id (from the reply's body, else its X-Request-Id header), or
+        None; what the gateway's support asks for."""
         self.body: JSON = redact_data(body)
         """The reply's parsed JSON body (None when it had none), secrets redacted."""
         self.message = redact(message)
@@ -264,7 +276,11 @@ class MalformedResponseError(VidgateError):
     def __init__(self, message: str, *, status: int, excerpt: str = "") -> None:
         from vidgate.redact import redact
 
-        self.status, self.excerpt = status, redact(excerpt)
+        self.status = status
+        """The HTTP status of the reply, or 0 when there was no usable reply."""
+        self.excerpt = redact(excerpt)
+        """The start of the reply as text, secrets redacted (untrusted text); empty when the
+        error is not about the reply's content."""
         text = f"{message} (HTTP {status})" if status else message
         super().__init__(f"{text}: {self.excerpt[:200]!r}" if excerpt else text)
 
@@ -312,7 +328,10 @@ class WaitTimeoutError(VidgateError):
     """The wait's deadline passed; the task goes on and can be waited on again."""
 
     def __init__(self, task_id: str, waited: float, last: Task | None = None) -> None:
-        self.task_id, self.waited = task_id, waited
+        self.task_id = task_id
+        """The id of the task waited on (it goes on)."""
+        self.waited = waited
+        """Seconds the wait lasted."""
         self.last: Task | None = last
         """The task as last read before the deadline, or None if no read succeeded."""
         status = f", last status {last.raw_status}" if last is not None else ""
@@ -348,7 +367,11 @@ class JournalBusyError(JournalError):
     """Another process runs a batch on this journal; ``holder`` says who (pid, host, since)."""
 
     def __init__(self, folder: Any, holder: dict[str, Any]) -> None:
-        self.folder, self.holder = folder, holder
+        self.folder = folder
+        """The journal's folder."""
+        self.holder = holder
+        """What the running batch wrote about itself (``pid``, ``host``, ``since``), as far as it
+        could be read; empty when nothing could."""
         who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "host", "since") if k in holder)
         super().__init__(
             f"another vidgate batch is running on {folder} ({who or 'holder unknown'}); "
