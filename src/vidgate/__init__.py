@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     )
 
 __version__ = "0.2.0"
+"""The version of this vidgate package."""
 
 _LAZY: dict[str, str] = {
     "APIConnectionError": "vidgate.errors",

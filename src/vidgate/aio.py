@@ -48,6 +48,7 @@ class WaitCancelled(asyncio.CancelledError):  # unasync: async-only
 
     def __init__(self, task_id: str) -> None:
         self.task_id = task_id
+        """The id of the task that was being waited on (it keeps running)."""
         super().__init__(f"stopped waiting for task {task_id}; the task goes on")
 
 
@@ -66,6 +67,8 @@ class AsyncClient(Configurable):
     case."""
 
     gateway_name: ClassVar[str]
+    """The gateway the class talks to, by the name ``client_for`` and the specs use (set by
+    each subclass)."""
 
     def __init__(
         self,
@@ -128,12 +131,15 @@ class AsyncClient(Configurable):
         self._files = httpx.AsyncClient(**self._cfg.files_args(transport))
 
     def __repr__(self) -> str:
+        """The class and base URL; the API key shows as ``'***'``."""
         return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"
 
     async def __aenter__(self) -> Self:
+        """The client itself; leaving the ``with`` block calls ``aclose``."""
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        """Call ``aclose``."""
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -144,6 +150,8 @@ class AsyncClient(Configurable):
 
     @property
     def base_url(self) -> str:
+        """The base URL the API requests go to: ``base_url=``, else the gateway's base-URL
+        environment variable, else the spec's default."""
         return self._cfg.base_url
 
     # ------------------------------------------------------------------------ API
@@ -498,12 +506,14 @@ class AsyncImini(_imini.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typ
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
+    """This gateway's name in ``client_for`` and the specs."""
 
 
 class AsyncApimart(_apimart.AsyncMethods, AsyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"
+    """This gateway's name in ``client_for`` and the specs."""
 
 
 def client_for(gateway: str) -> type[AsyncClient]:

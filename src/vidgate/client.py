@@ -57,6 +57,8 @@ class SyncClient(Configurable):
     case."""
 
     gateway_name: ClassVar[str]
+    """The gateway the class talks to, by the name ``client_for`` and the specs use (set by
+    each subclass)."""
 
     def __init__(
         self,
@@ -119,12 +121,15 @@ class SyncClient(Configurable):
         self._files = httpx.Client(**self._cfg.files_args(transport))
 
     def __repr__(self) -> str:
+        """The class and base URL; the API key shows as ``'***'``."""
         return f"{type(self).__name__}(base_url={self._cfg.base_url!r}, api_key='***')"
 
     def __enter__(self) -> Self:
+        """The client itself; leaving the ``with`` block calls ``close``."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Call ``close``."""
         self.close()
 
     def close(self) -> None:
@@ -135,6 +140,8 @@ class SyncClient(Configurable):
 
     @property
     def base_url(self) -> str:
+        """The base URL the API requests go to: ``base_url=``, else the gateway's base-URL
+        environment variable, else the spec's default."""
         return self._cfg.base_url
 
     # ------------------------------------------------------------------------ API
@@ -484,12 +491,14 @@ class Imini(_imini.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per 
     """The imini router (``IMINI_API_KEY``, ``IMINI_BASE_URL``)."""
 
     gateway_name = "imini"
+    """This gateway's name in ``client_for`` and the specs."""
 
 
 class Apimart(_apimart.SyncMethods, SyncClient):  # type: ignore[misc]  # typed per model
     """apimart (``APIMART_API_KEY``, ``APIMART_BASE_URL``)."""
 
     gateway_name = "apimart"
+    """This gateway's name in ``client_for`` and the specs."""
 
 
 def client_for(gateway: str) -> type[SyncClient]:

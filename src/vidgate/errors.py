@@ -61,6 +61,8 @@ class VidgateError(Exception):
     ``worded`` gives the same message with each one spelt another way (the CLI's flags)."""
 
     settings: tuple[str, ...] = ()
+    """The settings the message names, as a library caller spells them; empty when it names
+    none."""
     _template: str | None = None
     _values: dict[str, Any] | None = None
 
@@ -122,13 +124,23 @@ class Violation:
     """One broken rule: where in the body, which rule, what it says, its limit and code."""
 
     path: str  # JSON pointer into the body, "" for the body itself
+    """JSON pointer to the offending value in the request body (``""``: the body itself)."""
     rule: str  # x-vidgate-rule id, or the JSON Schema keyword for a field rule
+    """The spec's ``x-vidgate-rule`` id, or the JSON Schema keyword (``maximum``, ``enum``...)
+    for a rule on one field."""
     message: str
+    """The broken rule explained in words, for a person to read."""
     limit: Any = None  # the documented limit (15, ["720P", "1080P"], ...) where there is one
+    """The documented limit (a number, a list of allowed values...), or None when the rule has
+    none."""
     code: str | None = None  # the gateway's error code for this rule, where documented
+    """The error code the gateway itself answers with for this rule, where its docs give one."""
     source: str | None = None  # x-vidgate-source of the rule: doc, skill, 3p, upstream, gap
+    """Where the rule comes from: the spec's ``x-vidgate-source`` for it (``doc``, ``skill``,
+    ``3p``, ``upstream`` or ``gap``), or None where the spec marks none."""
 
     def as_dict(self) -> dict[str, Any]:
+        """The six fields as a plain dict (JSON-ready when ``limit`` is)."""
         return asdict(self)
 
 
@@ -142,7 +154,14 @@ class RequestValidationError(VidgateError, ValueError):
         mode: str | None,
         violations: tuple[Violation, ...],
     ) -> None:
-        self.gateway, self.model, self.mode, self.violations = gateway, model, mode, violations
+        self.gateway = gateway
+        """The gateway whose spec the body broke."""
+        self.model = model
+        """The body's model, or None when it named no model of the gateway."""
+        self.mode = mode
+        """The input mode the body routes to, or None when it could not be told."""
+        self.violations = violations
+        """The broken rules, each with its field, rule, limit and gateway code."""
         head = f"{gateway} {model or 'request'}: {len(violations)} rule(s) broken"
         if mode:
             head += f" (routes to mode {mode})"
@@ -154,6 +173,8 @@ class RequestValidationError(VidgateError, ValueError):
 
     @property
     def codes(self) -> set[str]:
+        """The gateway error codes of the broken rules (rules without a documented code are left
+        out; empty when none has one)."""
         return {v.code for v in self.violations if v.code}
 
 
@@ -161,6 +182,7 @@ class APIError(VidgateError):
     """The gateway answered with an error status."""
 
     status: int = 0
+    """The HTTP status code of the reply (0 on the base class, before an instance sets it)."""
 
     def __init__(
         self,
@@ -174,10 +196,19 @@ class APIError(VidgateError):
     ) -> None:
         from vidgate.redact import redact, redact_data
 
-        self.status, self.code, self.request_id = status, code, request_id
+        self.status = status
+        self.code = code
+        """The gateway's error code from the reply (a string or a number), or None."""
+        self.request_id = request_id
+        """The exchange's request id (from the reply's body, else its X-Request-Id header), or
+        None; what the gateway's support asks for."""
         self.body: JSON = redact_data(body)
+        """The reply's parsed JSON body (None when it had none), secrets redacted."""
         self.message = redact(message)
+        """The gateway's own error message, secrets redacted (untrusted text)."""
         self.may_have_been_submitted = may_have_been_submitted
+        """True when the error answered a submit the gateway may have carried out anyway (a 5xx
+        without an idempotency key, say): check before submitting again."""
         parts = [f"HTTP {status}"]
         if code is not None:
             parts.append(str(code))
@@ -193,39 +224,47 @@ class BadRequestError(APIError):
     """400: the gateway refused the parameters (or, on imini, the prompt's content)."""
 
     status = 400
+    """Always 400 for this class."""
 
 
 class AuthenticationError(APIError):
     """401: the API key is missing, wrong or revoked."""
 
     status = 401
+    """Always 401 for this class."""
 
 
 class PaymentRequiredError(APIError):
     """402: not enough credits."""
 
     status = 402
+    """Always 402 for this class."""
 
 
 class PermissionDeniedError(APIError):
     """403: forbidden or over quota."""
 
     status = 403
+    """Always 403 for this class."""
 
 
 class NotFoundError(APIError):
     """404: unknown or expired task."""
 
     status = 404
+    """Always 404 for this class."""
 
 
 class RateLimitError(APIError):
     """429: back off; ``retry_after`` is the server's wait in seconds when it sent one."""
 
     status = 429
+    """Always 429 for this class."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
+        """Seconds the server asked to wait (from Retry-After, seconds or HTTP-date), or None
+        when it gave no usable value."""
         super().__init__(message, **kw)
 
 
@@ -233,6 +272,7 @@ class InternalServerError(APIError):
     """5xx: the gateway or the model provider failed; retryable."""
 
     status = 500
+    """500 as the class default; an instance holds the 5xx status actually received."""
 
 
 class UnexpectedStatusError(APIError):
@@ -245,7 +285,11 @@ class MalformedResponseError(VidgateError):
     def __init__(self, message: str, *, status: int, excerpt: str = "") -> None:
         from vidgate.redact import redact
 
-        self.status, self.excerpt = status, redact(excerpt)
+        self.status = status
+        """The HTTP status of the reply, or 0 when there was no usable reply."""
+        self.excerpt = redact(excerpt)
+        """The start of the reply as text, secrets redacted (untrusted text); empty when the
+        error is not about the reply's content."""
         text = f"{message} (HTTP {status})" if status else message
         super().__init__(f"{text}: {self.excerpt[:200]!r}" if excerpt else text)
 
@@ -255,6 +299,8 @@ class APIConnectionError(VidgateError):
 
     def __init__(self, message: str, *, may_have_been_submitted: bool = False) -> None:
         self.may_have_been_submitted = may_have_been_submitted
+        """True when a submit failed after it may have reached the gateway, so a task may have
+        been created: look it up before submitting again."""
         if may_have_been_submitted:
             message += "; the task may have been created: check before submitting again"
         super().__init__(message)
@@ -269,13 +315,18 @@ class TaskFailedError(VidgateError):
 
     def __init__(self, task: Task) -> None:
         self.task: Task = task
+        """The task as last read, in its failed (or cancelled) state."""
         self.task_id: str = task.id
+        """The id of the task that failed."""
         err = task.error or {}
         from vidgate.redact import redact
 
         self.code: str | int | None = err.get("code")
+        """The gateway's error code for the failure, or None when it gave none."""
         message = err.get("message")
         self.error_message: str | None = redact(message) if isinstance(message, str) else None
+        """The gateway's reason text, secrets redacted, or None when it gave none (untrusted
+        text)."""
         reason = (
             ": ".join(str(x) for x in (self.code, self.error_message) if x) or "no reason given"
         )
@@ -286,8 +337,12 @@ class WaitTimeoutError(VidgateError):
     """The wait's deadline passed; the task goes on and can be waited on again."""
 
     def __init__(self, task_id: str, waited: float, last: Task | None = None) -> None:
-        self.task_id, self.waited = task_id, waited
+        self.task_id = task_id
+        """The id of the task waited on (it goes on)."""
+        self.waited = waited
+        """Seconds the wait lasted."""
         self.last: Task | None = last
+        """The task as last read before the deadline, or None if no read succeeded."""
         status = f", last status {last.raw_status}" if last is not None else ""
         super().__init__(f"task {task_id} not finished after {waited:.0f} s{status}")
 
@@ -297,6 +352,7 @@ class WaitInterrupted(KeyboardInterrupt):
 
     def __init__(self, task_id: str) -> None:
         self.task_id = task_id
+        """The id of the task that was being waited on (it keeps running)."""
         super().__init__(f"stopped waiting for task {task_id}; the task goes on")
 
 
@@ -320,7 +376,11 @@ class JournalBusyError(JournalError):
     """Another process runs a batch on this journal; ``holder`` says who (pid, host, since)."""
 
     def __init__(self, folder: Any, holder: dict[str, Any]) -> None:
-        self.folder, self.holder = folder, holder
+        self.folder = folder
+        """The journal's folder."""
+        self.holder = holder
+        """What the running batch wrote about itself (``pid``, ``host``, ``since``), as far as it
+        could be read; empty when nothing could."""
         who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "host", "since") if k in holder)
         super().__init__(
             f"another vidgate batch is running on {folder} ({who or 'holder unknown'}); "

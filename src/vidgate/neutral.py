@@ -45,14 +45,29 @@ class HappyHorse:
     """A gateway-neutral happyhorse-1.0 request (all fields optional, as on both gateways)."""
 
     prompt: str | None = None
+    """The text describing the video."""
     first_frame: str | None = None  # image URL or data:image base64 URI (image to video)
+    """URL or ``data:image/...;base64,`` URI of the image the video starts from (image to
+    video)."""
     reference_images: Sequence[str] = field(default=())  # reference mode, or style refs for an edit
+    """Image URLs (or data URIs) to draw on: reference mode, or style references for an edit of
+    ``source_video``."""
     source_video: str | None = None  # video edit
+    """URL of a video to edit (video edit mode)."""
     duration: int | None = None
+    """Length of the video in seconds; the allowed values are each gateway spec's, checked when
+    the body is submitted."""
     resolution: str | None = None
+    """Output resolution as the specs spell it (``"720P"``...), checked when submitted."""
     aspect_ratio: str | None = None
+    """Width to height of the output (``"16:9"``...); sent as imini's ``aspect_ratio`` or
+    apimart's ``size``."""
     seed: int | None = None
+    """Random seed for repeatable output; ``to_body`` raises UnsupportedFieldError for a gateway
+    whose spec documents no seed for this model."""
     audio: str | None = None  # edit only: "auto" or "origin"
+    """Sound of an edit (``source_video`` only), sent as ``audio_setting``; the allowed values
+    are the spec's (``"origin"`` keeps the source video's sound)."""
 
     def to_body(self, gateway: spec.Gateway) -> dict[str, Any]:
         """The gateway's own body; validation happens when it is submitted. The body's shape

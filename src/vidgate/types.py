@@ -42,8 +42,11 @@ class TaskError(TypedDict, total=False):
     """A failed task's reason as the gateway gave it; keys beyond these stay in the dict."""
 
     code: str | int
+    """The gateway's error code, a string or a number as it sent it."""
     message: str
+    """The gateway's reason, as it wrote it (text from the server: treat as untrusted)."""
     type: str
+    """The gateway's category of the error, where it sends one."""
 
 
 def task_error(value: object) -> TaskError | None:
@@ -73,11 +76,18 @@ class Status(enum.StrEnum):
     """One status vocabulary for both gateways."""
 
     QUEUED = "queued"
+    """Accepted, waiting to start."""
     RUNNING = "running"
+    """Being generated."""
     SUCCEEDED = "succeeded"
+    """Finished; the videos can be read and downloaded."""
     FAILED = "failed"
+    """Ended without a video; ``Task.error`` holds the gateway's reason."""
     CANCELLED = "cancelled"
+    """Ended cancelled before finishing (on a gateway that has such a status)."""
     UNKNOWN = "unknown"
+    """A status string the gateway's spec does not list, or a reply its spec says to read as
+    unknown; not terminal: a wait keeps polling."""
 
     @property
     def terminal(self) -> bool:
@@ -120,15 +130,19 @@ class RawResponse:
         body_request_id: str | None = None,
     ) -> None:
         self.status = status
+        """The HTTP status code of the reply."""
         self._headers = headers
         self._body_request_id = body_request_id
         self._redacted: Mapping[str, str] | None = None
 
     def __repr__(self) -> str:
+        """The status and request id only: the headers are left out."""
         return f"RawResponse(status={self.status}, request_id={self.request_id!r})"
 
     @property
     def headers(self) -> Mapping[str, str]:
+        """The reply's headers: case-insensitive, values that mention a secret redacted, and
+        without Content-Encoding, Content-Length and Transfer-Encoding."""
         if self._redacted is None:
             kept = self._headers
             if isinstance(kept, tuple):

@@ -45,13 +45,21 @@ class Result:
     inline image below a recommended size). Warnings never make a body invalid."""
 
     gateway: spec.Gateway
+    """The gateway whose spec the body was checked against."""
     model: str | None
+    """The body's model, or None when the body is not a JSON object or names no model of the
+    gateway (then that is the one violation)."""
     mode: str | None
+    """The input mode the body routes to (e.g. text or image to video, as the spec names it), or
+    None when it could not be told."""
     violations: tuple[Violation, ...] = field(default=())
+    """The broken rules, in the order found; empty for a valid body."""
     warnings: tuple[Violation, ...] = field(default=())
+    """What is sent as given but the spec cannot vouch for; never makes the body invalid."""
 
     @property
     def valid(self) -> bool:
+        """True when no rule is broken (warnings do not count)."""
         return not self.violations
 
     def __bool__(self) -> bool:
@@ -59,6 +67,8 @@ class Result:
         return self.valid
 
     def as_dict(self) -> Json:
+        """A JSON-ready dict: ``valid``, ``mode``, ``errors`` and ``warnings`` (each a list of
+        ``Violation.as_dict``)."""
         return {
             "valid": self.valid,
             "mode": self.mode,

@@ -29,6 +29,7 @@ from vidgate.validation import validator
 __all__ = ["DEFAULT_KEY", "Dropped", "create_app", "gateway_app"]
 
 DEFAULT_KEY = "sk-mock"
+"""The API key the mock accepts unless it is given ``keys``."""
 FILES = {  # name -> (content type, bytes)
     "video.mp4": ("video/mp4", media.video),
     "cover.jpg": ("image/jpeg", media.cover),
@@ -42,6 +43,8 @@ class Dropped(Exception):
 
     def __init__(self, processed: bool) -> None:
         self.processed = processed
+        """True when the request was carried out before the connection dropped
+        (``drop-after``), False when it never was (``drop-before``)."""
         super().__init__("connection dropped" + (" after processing" if processed else ""))
 
 

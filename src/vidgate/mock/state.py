@@ -36,30 +36,52 @@ class Timing:
     """Seconds a task spends queued and then processing (0, 0: done at the first query)."""
 
     queue_s: float = 0.0
+    """Seconds from the submit until the task starts processing."""
     run_s: float = 0.0
+    """Seconds of processing, with progress rising from 0, until the task ends."""
 
 
 @dataclass(slots=True)
 class MockTask:
+    """One task the mock accepted; its status is worked out from the clock when read."""
+
     id: str
+    """The task id, in the gateway's own format."""
     gateway: str
+    """The gateway it was submitted to ("imini" or "apimart")."""
     model: str
+    """The model the body named."""
     mode: str
+    """The input mode the body routed to, as validation named it."""
     body: dict[str, Any]
+    """The submitted body."""
     created: float
+    """Clock reading at the submit, in seconds."""
     outcome: str  # succeeded | failed | cancelled
+    """How the task ends: "succeeded", "failed" or "cancelled" (from the prompt's tokens)."""
     error_code: str | None = None
+    """The error code a ``[mock:fail=CODE]`` prompt asked for; None for the default."""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    """The request id the mock reports for the task (a random UUID)."""
     version: str | None = None  # the reply version the submit asked for (apimart)
+    """The reply version the submit asked for, where the gateway has versions; None: the shape
+    of the gateway's pages."""
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
+    """One accepted submit, as the ledger records it (an idempotent replay adds none)."""
+
     gateway: str
+    """The gateway it was submitted to ("imini" or "apimart")."""
     task_id: str
+    """The id of the task it created."""
     idempotency_key: str | None
+    """The idempotency key the submit carried, or None."""
     body: dict[str, Any]
+    """The submitted body."""
     at: float
+    """Clock reading when it was accepted, in seconds."""
 
 
 class Ledger:
@@ -67,11 +89,14 @@ class Ledger:
 
     def __init__(self) -> None:
         self.entries: list[Submission] = []
+        """The accepted submissions, oldest first."""
 
     def __len__(self) -> int:
+        """The number of accepted submissions."""
         return len(self.entries)
 
     def keys(self) -> list[str | None]:
+        """The idempotency key of each submission in order (None where it had none)."""
         return [e.idempotency_key for e in self.entries]
 
     def duplicates(self, key: Callable[[Submission], Any]) -> dict[Any, int]:
@@ -128,8 +153,11 @@ class Fault:
     body that drips out over ``delay_s`` seconds (``drip``)."""
 
     kind: str  # one of KINDS
+    """Which failure: one of ``KINDS``; any other raises ValueError when the Fault is made."""
     retry_after: float = 1.0
+    """Seconds the ``429`` and ``429-date`` kinds announce in Retry-After."""
     delay_s: float = 2.0
+    """Seconds a ``slow`` reply waits before answering, or a ``drip`` body takes to arrive."""
 
     KINDS = (
         "429",  # with Retry-After: retry_after seconds
@@ -144,6 +172,10 @@ class Fault:
         "malformed",
         "drip",
     )
+    """The fault kinds: HTTP statuses (``429`` with Retry-After in seconds, ``429-bare``
+    without it, ``429-date`` with it as an HTTP-date, ``408``, ``500``, ``502``), ``slow``,
+    ``drop-before``/``drop-after`` (the connection drops before or after the request takes
+    effect), ``malformed`` (a truncated JSON body) and ``drip``."""
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -159,6 +191,7 @@ class Faults:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.injected: dict[str, int] = {}
+        """How many faults of each kind were injected so far, by kind."""
 
     def script(self, route: str, *faults: Fault | str | None) -> None:
         """The next requests on ``route`` get these faults in order (None: no fault)."""
@@ -172,6 +205,8 @@ class Faults:
         )
 
     def next(self, route: str) -> Fault | None:
+        """The fault for the request now arriving on ``route`` (the next scripted one, else a
+        roll of the chances), counted in ``injected``; None for no fault."""
         with self._lock:
             script = self._scripts.get(route)
             if script:
@@ -189,6 +224,7 @@ class Faults:
             return fault
 
     def clear(self) -> None:
+        """Drop every scripted fault and chance (``injected`` keeps its counts)."""
         with self._lock:
             self._scripts.clear()
             self._chances.clear()
@@ -205,16 +241,27 @@ class State:
         max_in_flight: int | None = None,
     ) -> None:
         self.timing = timing or Timing()
+        """How long each task stays queued, then processing."""
         # a gateway-side cap on unfinished tasks: submits beyond it get 429 (None: no cap)
         self.max_in_flight = max_in_flight
+        """The most unfinished tasks at a time: a new submit beyond it gets a 429 (None: no
+        cap)."""
         # (time, route) of the latest requests received, for rate figures
         self.requests = RequestLog(maxlen=100_000)
+        """(clock reading, route) of the latest requests received (up to the log's ``maxlen``),
+        oldest first."""
         self.clock = clock or time.time
+        """The time source, in seconds."""
         self.tasks: dict[str, MockTask] = {}
+        """Every task by id."""
         self.ledger = Ledger()
+        """The accepted submissions, in order."""
         self.faults = Faults(seed)
+        """The faults to inject, per route."""
         self.idempotent: dict[tuple[str, str], str] = {}  # (gateway, key) -> task id
+        """Task id by (gateway, idempotency key): a repeated key gets the same task back."""
         self.in_progress: set[tuple[str, str]] = set()  # keyed submits being handled now
+        """(gateway, idempotency key) of the keyed submits being handled right now."""
         self._ids = itertools.count(2044275355061448704)
         self._lock = threading.Lock()
 
@@ -227,6 +274,7 @@ class State:
             return True
 
     def end(self, gateway: str, key: str) -> None:
+        """Mark the keyed submit as handled (the counterpart of ``begin``)."""
         with self._lock:
             self.in_progress.discard((gateway, key))
 
@@ -272,6 +320,7 @@ class State:
         return "done", 100
 
     def completed_at(self, task: MockTask) -> float:
+        """The clock reading at which ``task`` ends (submit time + queue_s + run_s)."""
         return task.created + self.timing.queue_s + self.timing.run_s
 
 
