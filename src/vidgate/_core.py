@@ -712,6 +712,53 @@ def refuse_closed(client: httpx.Client | httpx.AsyncClient, gateway_name: str) -
 Parsed = TypeVar("Parsed", SubmittedTask, Task)
 
 
+class Polls:
+    """Where a wait stands between polls (one per wait, shared by ``wait`` and ``watch`` in both
+    clients): the plan, the deadline, the last task and the delay before the next poll. Plain
+    state rather than a generator, so that a task waited on holds no generator frames."""
+
+    __slots__ = ("_cfg", "_plan", "bad", "delay", "end", "finished", "last", "started", "task_id")
+
+    def __init__(
+        self,
+        cfg: Config,
+        task_id: str,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
+        poll_now: bool,
+    ) -> None:
+        self.task_id = task_id
+        self._cfg = cfg
+        self._plan = cfg.wait_plan(self.task_id, timeout, on_progress, poll_now)
+        self.end = None if timeout is None else time.monotonic() + timeout  # however slow a poll
+        self.started = time.monotonic()
+        self.last: Task | None = None
+        self.bad = 0  # unusable replies in a row
+        self.finished = False
+        self.delay = next(self._plan)
+
+    def seen(self, task: Task) -> None:
+        """A poll's task: the plan decides the next delay, or that the wait is over (a failed
+        task raises TaskFailedError here)."""
+        self.last, self.bad = task, 0
+        try:
+            self.delay = self._plan.send(task)
+        except StopIteration:
+            self.finished = True
+
+    def unusable(self, exc: errors.MalformedResponseError) -> None:
+        """An unusable reply: asked again after a delay, or ``exc`` raised (see after_malformed)."""
+        self.bad += 1
+        self.delay = self._cfg.after_malformed(exc, self.bad, self.end)
+
+    def timed_out(self) -> errors.WaitTimeoutError | None:
+        """After an exchange's timeout: the WaitTimeoutError to raise if the wait's deadline has
+        passed (else None: the exchange's own timeout stands)."""
+        if not past(self.end):
+            return None
+        return errors.WaitTimeoutError(self.task_id, time.monotonic() - self.started, self.last)
+
+
 def with_response(
     parsed: Parsed, response: httpx.Response, raw: Any, body_id: str | None = None
 ) -> Parsed:

@@ -27,7 +27,6 @@ from vidgate.errors import (
     MalformedResponseError,
     TaskFailedError,
     WaitInterrupted,
-    WaitTimeoutError,
 )
 from vidgate.types import SubmittedTask, Task
 
@@ -251,12 +250,15 @@ class SyncClient(Configurable):
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
     ) -> Task:
-        last: Task | None = None
-        with closing(self._polls(task_id, timeout, on_progress, poll_now)) as polls:
-            for task in polls:
-                last = task
-        assert last is not None  # _polls ends with the succeeded task, or raises
-        return last
+        task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
+        try:
+            polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
+            while not polls.finished:
+                self._poll(polls)
+        except KeyboardInterrupt as exc:
+            raise WaitInterrupted(task_id) from exc
+        assert polls.last is not None  # finished: the plan ended on the succeeded task
+        return polls.last
 
     def watch(
         self,
@@ -295,33 +297,32 @@ class SyncClient(Configurable):
         """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
         raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
         task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
-        plan = self._cfg.wait_plan(task_id, timeout, on_progress, poll_now)
-        end = None if timeout is None else time.monotonic() + timeout  # however slow each poll
-        started, last, unusable = time.monotonic(), None, 0
         try:
-            delay = next(plan)
-            while True:
-                if delay:
-                    self._sleep(delay)
-                try:
-                    last = self._get(task_id, end)
-                    unusable = 0
-                except MalformedResponseError as exc:  # one bad poll does not end a wait
-                    unusable += 1
-                    delay = self._cfg.after_malformed(exc, unusable, end)
-                    continue
-                except APITimeoutError:
-                    if not _core.past(end):
-                        raise
-                    raise WaitTimeoutError(task_id, time.monotonic() - started, last) from None
-                try:
-                    delay = plan.send(last)
-                except StopIteration as done:
-                    yield done.value
-                    return
-                yield last
+            polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
+            while not polls.finished:
+                if self._poll(polls):
+                    assert polls.last is not None
+                    yield polls.last
         except KeyboardInterrupt as exc:
             raise WaitInterrupted(task_id) from exc
+
+    def _poll(self, polls: _core.Polls) -> bool:
+        """One poll on the wait plan's schedule; False after an unusable reply (one bad poll
+        does not end a wait: it is asked again after a delay)."""
+        if polls.delay:
+            self._sleep(polls.delay)
+        try:
+            task = self._get(polls.task_id, polls.end)
+        except MalformedResponseError as exc:
+            polls.unusable(exc)
+            return False
+        except APITimeoutError:
+            late = polls.timed_out()
+            if late is None:
+                raise
+            raise late from None
+        polls.seen(task)
+        return True
 
     def generate_and_wait(
         self,
