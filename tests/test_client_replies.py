@@ -221,6 +221,11 @@ async def test_a_task_names_the_request_id_its_reply_gives_without_the_header(
         headers={"X-Request-Id": "req-header"},
     )
     assert (await call(make_client().get("task_3"))).response.request_id == "req-header"
+    apimart_api.get("/v1/tasks/task_4").respond(
+        200,
+        json={"code": 200, "data": {"id": "task_4", "status": "processing", "request_id": "r4"}},
+    )
+    assert (await call(make_client("apimart").get("task_4"))).response.request_id == "r4"
 
 
 # ---------------------------------------------------------------------------- Idempotency-Replayed

@@ -760,7 +760,7 @@ class Polls:
 
 
 def with_response(
-    parsed: Parsed, response: httpx.Response, raw: Any, body_id: str | None = None
+    parsed: Parsed, response: httpx.Response, raw: Any, body_id: str | bytes | None = None
 ) -> Parsed:
     """``parsed`` carrying the exchange it came from (status, headers, the request id, else
     ``body_id``, the one the reply's body gave) and the ``raw`` that ``Config.json_of`` gave.

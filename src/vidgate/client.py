@@ -28,7 +28,7 @@ from vidgate.errors import (
     TaskFailedError,
     WaitInterrupted,
 )
-from vidgate.types import SubmittedTask, Task
+from vidgate.types import SubmittedTask, Task, body_request_id
 
 if TYPE_CHECKING:
     from vidgate.validation import Result
@@ -217,7 +217,8 @@ class SyncClient(Configurable):
         response = self._carry_out(plan, request, end)
         data, raw = self._cfg.json_of(response)
         task = self._cfg.gateway.parse_task(data, response.status_code)
-        body_id = self._cfg.gateway.reply_request_id(data)
+        # the request id the body gives is read from the kept bytes only if asked for
+        body_id = raw if type(raw) is bytes else body_request_id(data)
         return _core.with_response(task, response, raw, body_id)
 
     def wait(

@@ -26,6 +26,7 @@ from vidgate.types import (
     SubmittedTask,
     Task,
     VideoOutput,
+    body_request_id,
     parse_time,
     replayed_header,
     status_of,
@@ -334,21 +335,11 @@ class Gateway:
             gateway=self.name,
             model=_str(data.get("model")),
             created_at=parse_time(data.get("created_at", data.get("created"))),
-            request_id=_str(data.get("request_id")) or self.reply_request_id(raw),
+            request_id=_str(data.get("request_id")) or body_request_id(raw),
             mode=mode,
             replayed=bool(replayed_header(headers)),
             raw=raw,
         )
-
-    def reply_request_id(self, data: Any) -> str | None:
-        """The request id a reply's body gives: at its top (imini), else in the envelope."""
-        if not isinstance(data, Mapping):
-            return None
-        found = _str(data.get("request_id"))
-        if found is None and self.envelope is not None:
-            inner = data.get(self.envelope)
-            found = _str(inner.get("request_id")) if isinstance(inner, Mapping) else None
-        return found
 
     def parse_task(self, data: Any, status: int) -> Task:
         raw = data

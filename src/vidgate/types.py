@@ -127,7 +127,7 @@ class RawResponse:
         self,
         status: int,
         headers: Mapping[str, str] | tuple[bytes, ...],
-        body_request_id: str | None = None,
+        body_request_id: str | bytes | None = None,
     ) -> None:
         self.status = status
         """The HTTP status code of the reply."""
@@ -156,8 +156,11 @@ class RawResponse:
 
     @property
     def request_id(self) -> str | None:
-        """``X-Request-Id``, else the request id the reply's body gave."""
-        return self.headers.get("x-request-id") or self._body_request_id
+        """``X-Request-Id``, else the request id the reply's body gave (``body_request_id``)."""
+        kept = self._body_request_id
+        if isinstance(kept, bytes):  # the body as the task keeps it: read when asked
+            kept = self._body_request_id = body_request_id(jsonin.parse(kept, strict=False))
+        return self.headers.get("x-request-id") or kept
 
     @property
     def idempotency_replayed(self) -> bool | None:
@@ -173,6 +176,21 @@ def replayed_header(headers: Mapping[str, str] | None) -> bool | None:
     other value, the spec's ``false`` or a word it does not name, is not a declared replay."""
     value = None if headers is None else headers.get("idempotency-replayed")
     return None if value is None else value.strip(" \t").lower() == "true"
+
+
+def body_request_id(data: Any) -> str | None:
+    """The request id a reply's body gives: ``request_id`` at its top (imini), else in an object
+    right under it (an envelope such as apimart's ``data``, or an ``error``)."""
+    if not isinstance(data, Mapping):
+        return None
+    found = data.get("request_id")
+    if isinstance(found, str):
+        return found
+    for value in data.values():
+        inner = value.get("request_id") if isinstance(value, Mapping) else None
+        if isinstance(inner, str):
+            return inner
+    return None
 
 
 _WIRE_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
