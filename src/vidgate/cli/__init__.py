@@ -34,7 +34,7 @@ except MissingExtraError as missing:
     raise
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, jsonin
 from vidgate.batch import BatchInvalidError
@@ -42,6 +42,7 @@ from vidgate.cli._common import (
     FAILED,
     GATEWAY_NAMES,
     USAGE,
+    Bar,
     Command,
     GatewayName,
     GatewayOpt,
@@ -349,7 +350,7 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
         TextColumn("{task.fields[state]}", markup=False),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=False) as bar:
+    with Bar(*columns) as bar:
         row = bar.add_task(printable(task_id), total=100, state="submitted")
 
         def on_progress(task: Task) -> None:
@@ -389,22 +390,18 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
         for what, url in kinds:
             if not url:
                 continue
-            with Progress(*columns, console=err) as bar:
+            with Bar(*columns) as bar:  # a failure (the file exists...) is its line alone
                 row = bar.add_task(what, total=None)
-                try:
-                    path = client.download(
-                        task,
-                        folder,
-                        what=what,
-                        index=index,
-                        overwrite=overwrite,
-                        on_progress=lambda done, total, row=row: bar.update(
-                            row, completed=done, total=total
-                        ),
-                    )
-                except errors.OutputExistsError:
-                    bar.remove_task(row)  # main() says which file, naming --overwrite
-                    raise
+                path = client.download(
+                    task,
+                    folder,
+                    what=what,
+                    index=index,
+                    overwrite=overwrite,
+                    on_progress=lambda done, total, row=row: bar.update(
+                        row, completed=done, total=total
+                    ),
+                )
             saved.append(str(path))
             if not quiet:
                 out.print(f"saved {what} → {safe(path)}")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import typer.core
 from rich.console import Console, ConsoleDimensions
+from rich.progress import Progress, ProgressColumn
 
 from vidgate import errors, exits
 
@@ -25,6 +26,7 @@ __all__ = [
     "SPELLING",
     "UNWRAPPED",
     "USAGE",
+    "Bar",
     "Command",
     "GatewayName",
     "GatewayOpt",
@@ -75,6 +77,32 @@ class _Console(Console):
 
 out = _Console()
 err = _Console(stderr=True)
+
+
+class Bar(Progress):
+    """A progress display on stderr that keeps its last frame only for a command that goes on.
+
+    It is cleared when it stops (on a terminal; into a pipe or a file nothing of it is printed,
+    not even an empty line), then, unless an exception ends the block, its last frame is printed
+    again: a failure's message is the line the user sees, never after a stale bar."""
+
+    def __init__(self, *columns: str | ProgressColumn) -> None:
+        super().__init__(*columns, console=err, transient=True)
+
+    def stop(self) -> None:
+        """Stop the display without the empty line rich prints after it into a pipe or file."""
+        if not self.disable:
+            self.live.stop()
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        super().__exit__(exc_type, exc_val, exc_tb)
+        if exc_type is None:
+            self.keep()
+
+    def keep(self) -> None:
+        """Print the last frame (the display is stopped), if it has rows."""
+        if self.tasks:
+            err.print(self.make_tasks_table(self.tasks))
 
 
 class GatewayName(StrEnum):

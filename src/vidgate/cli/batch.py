@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, TextColumn
 
 from vidgate import errors, exits
 from vidgate.batch import LOAD_FIRST
@@ -20,6 +20,7 @@ from vidgate.cli._common import (
     FAILED,
     SPELLING,
     USAGE,
+    Bar,
     GatewayName,
     JsonOpt,
     app,
@@ -135,14 +136,13 @@ def batch(
         name = batch_gateway(journal, out_dir) or GatewayName.imini.value
     terminated = asyncio.Event()
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
-    bar = Progress(
+    bar = Bar(
         TextColumn("{task.description:>10}", markup=False),  # a task's status: text, not markup
         BarColumn(),
         TextColumn("{task.completed:>5.0f}"),
-        console=err,
     )
 
-    def stop_bar() -> None:  # (stopped, a bar prints an empty line when not on a terminal)
+    def stop_bar() -> None:  # cleared: its last frame is printed again only if the batch ran
         if bar.live.is_started:
             bar.stop()
 
@@ -201,12 +201,13 @@ def batch(
                 counts, stopped_by = asyncio.run(run()), None
             except (errors.APIError, errors.APIConnectionError, errors.DiskError) as exc:
                 counts, stopped_by = {}, exc
-    if stopped_by is not None:  # after the progress display's last frame: the last line
+    if stopped_by is not None:  # the one line, with no progress display before it
         fail(
             f"the batch stopped: {stopped_by.worded(flag)} ({PENDING_HINT})",
             exits.code_for(stopped_by),
             stopped_by,
         )
+    bar.keep()
     where = safe_url(journal) if journal else out_dir
     if lost:  # paused past its lease (SIGSTOP, a frozen database, a starved machine)
         lines = ", ".join(str(n) for n in sorted(lost)[:20]) + (" …" if len(lost) > 20 else "")

@@ -1,0 +1,76 @@
+"""What an outside tester found running the vidgate command from a fresh install: each failure
+is its one line first on stderr (no progress frame, no blank line before it), named so a user
+knows what to fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import respx
+from conftest import API_KEY, BASE_URLS
+from test_cli import run
+
+from vidgate import exits
+
+pytestmark = pytest.mark.usefixtures("vidgate_env")
+CDN = "https://cdn.example.com/v.mp4"
+DONE = {"task_id": "task_9", "status": "succeeded", "videos": [{"url": CDN}]}
+FAILED_TASK = {"task_id": "task_9", "status": "failed", "error": {"message": "no"}}
+
+
+@pytest.fixture
+def keyed(vidgate_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMINI_API_KEY", API_KEY)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_download_onto_an_existing_file_fails_with_its_line_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "task_9.mp4").write_bytes(b"old")
+    with respx.mock(base_url=BASE_URLS["imini"]) as api:
+        api.get("/v1/videos/tasks/task_9").respond(200, json=DONE)
+        code, out, err = run(["download", "task_9", "--out", str(tmp_path)], capsys)
+    assert (code, out) == (exits.DOWNLOAD, "")
+    assert err == f"{tmp_path / 'task_9.mp4'} exists; pass --overwrite to replace it\n"
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_wait_that_fails_after_its_bar_started_prints_the_failure_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with respx.mock(base_url=BASE_URLS["imini"]) as api:
+        api.get("/v1/videos/tasks/task_9").respond(200, json=FAILED_TASK)
+        code, out, err = run(["wait", "task_9"], capsys)
+    assert (code, out) == (exits.FAILED, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith("task task_9 failed"), err
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_wait_that_succeeds_keeps_its_bar_last_frame(capsys: pytest.CaptureFixture[str]) -> None:
+    with respx.mock(base_url=BASE_URLS["imini"]) as api:
+        api.get("/v1/videos/tasks/task_9").respond(200, json=DONE)
+        code, out, err = run(["wait", "task_9"], capsys)
+    assert code == 0
+    assert "task_9" in err
+    assert "━" in err
+    assert out.startswith("task task_9: succeeded")
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_batch_the_gateway_stops_prints_its_line_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"model": "kling/kling-v3", "prompt": "p"}) + "\n")
+    refused = {"error": {"code": "UNAUTHORIZED", "message": "bad key"}}
+    with respx.mock(base_url=BASE_URLS["imini"]) as api:
+        api.post("/v1/videos/generate").respond(401, json=refused)
+        code, out, err = run(["batch", str(jobs), "--out", str(tmp_path / "out")], capsys)
+    assert (code, out) == (exits.FAILED, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith("the batch stopped: "), err
