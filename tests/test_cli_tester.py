@@ -74,3 +74,34 @@ def test_a_batch_the_gateway_stops_prints_its_line_alone(
     assert (code, out) == (exits.FAILED, "")
     assert err.count("\n") == 1, err
     assert err.startswith("the batch stopped: "), err
+
+
+@pytest.mark.usefixtures("keyed")
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["download", "task_9", "--out"], "--out"),
+        (["wait", "task_9", "--download"], "--download"),
+        (["generate", "--model", "kling/kling-v3", "--prompt", "p", "--download"], "--download"),
+    ],
+)
+def test_a_folder_that_cannot_be_created_fails_before_any_request(
+    args: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    folder = tmp_path / "file" / "sub"  # under a file: it cannot be created
+    with respx.mock(base_url=BASE_URLS["imini"], assert_all_mocked=True):  # nothing is sent
+        code, out, err = run([*args, str(folder)], capsys)
+    assert (code, out) == (exits.LOCAL, "")
+    assert err == f"cannot write to {flag} {folder}: Not a directory\n"
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_file_given_as_the_folder_fails_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    with respx.mock(base_url=BASE_URLS["imini"], assert_all_mocked=True):  # nothing is sent
+        code, out, err = run(["download", "task_9", "--out", str(tmp_path / "file")], capsys)
+    assert (code, out) == (exits.USAGE, "")
+    assert err == f"{tmp_path / 'file'} is a file; give a folder for the result files\n"

@@ -37,6 +37,7 @@ __all__ = [
     "BatchInvalidError",
     "BatchOptions",
     "batch_gateway",
+    "check_writable",
     "load_jobs",
     "run_batch",
 ]
@@ -606,7 +607,7 @@ async def run_batch(
         _prepare(journal, path, options)
         if options.load_only:
             return journal.counts()
-        _check_writable(options.out)
+        check_writable(options.out)
         url = journal_url(options.journal)
         rps, cap = _shared_settings(journal, safe_url(url) if url else options.out)
         me = _Worker(
@@ -697,9 +698,10 @@ def _client(
     return cls(base_url=options.base_url, transport=transport), paced
 
 
-def _check_writable(folder: Path) -> None:
-    """--out must take a file before anything is submitted (a worker's folder is not the
-    journal's, so nothing else has written there yet)."""
+def check_writable(folder: Path, setting: str = "out") -> None:
+    """``folder`` (created if need be) must take a file before anything is submitted or
+    fetched: else a DiskError naming ``setting`` (the batch's --out; a worker's folder is not
+    the journal's, so nothing else has written there yet; the CLI's download folders too)."""
     import tempfile
 
     try:
@@ -709,7 +711,7 @@ def _check_writable(folder: Path) -> None:
     except OSError as exc:
         raise errors.DiskError.naming(
             "cannot write to {0} {folder}: {reason}",
-            "out",
+            setting,
             folder=folder,
             reason=exc.strerror or exc,
         ) from None

@@ -37,7 +37,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, jsonin
-from vidgate.batch import BatchInvalidError
+from vidgate.batch import BatchInvalidError, check_writable
 from vidgate.cli._common import (
     FAILED,
     GATEWAY_NAMES,
@@ -211,6 +211,8 @@ def generate(
         raise errors.InputError(f"the request body is not JSON: {problem} at {path or 'the top'}")
     extra = _extra_body(extra_body)
     _check_timeout(timeout)
+    if download:
+        _check_folder(download, "download")
     with _client(gateway_name(gateway), base_url) as client:
         submitted = client.generate(body, extra_body=extra)
         result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
@@ -252,6 +254,8 @@ def wait_cmd(
 ) -> None:
     """Wait for a task with a live progress bar."""
     _check_timeout(timeout)
+    if download:
+        _check_folder(download, "download")
     with _client(gateway_name(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
         task = _watch(client, task_id, timeout, as_json)
         files = _save(client, task, download, quiet=as_json) if download else []
@@ -269,6 +273,7 @@ def download_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Download a finished task's video (and cover / last frame where there are some)."""
+    _check_folder(out_dir, "out")
     with _client(gateway_name(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
         files = _save(client, client.get(task_id), out_dir, overwrite, as_json)
     if as_json:
@@ -364,12 +369,17 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
     return task
 
 
+def _check_folder(folder: Path, setting: str) -> None:
+    """The folder for the result files, created and writable before any request."""
+    if folder.exists() and not folder.is_dir():
+        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    check_writable(folder, setting)
+
+
 def _save(
     client: Any, task: Task, folder: Path, overwrite: bool = False, quiet: bool = False
 ) -> list[str]:
-    """Download every file of the task; returns their paths."""
-    if folder.exists() and not folder.is_dir():
-        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    """Download every file of the task (into a folder _check_folder passed); their paths."""
     if not task.succeeded:
         raise errors.DownloadError(f"task {task.id} is {task.raw_status}; nothing to download yet")
     if not task.videos:
