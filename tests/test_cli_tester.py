@@ -12,7 +12,7 @@ import respx
 from conftest import API_KEY, BASE_URLS
 from test_cli import run
 
-from vidgate import exits
+from vidgate import errors, exits
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 CDN = "https://cdn.example.com/v.mp4"
@@ -105,3 +105,19 @@ def test_a_file_given_as_the_folder_fails_before_any_request(
         code, out, err = run(["download", "task_9", "--out", str(tmp_path / "file")], capsys)
     assert (code, out) == (exits.USAGE, "")
     assert err == f"{tmp_path / 'file'} is a file; give a folder for the result files\n"
+
+
+def test_a_gateway_code_that_is_the_http_status_is_shown_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APIMART_API_KEY", API_KEY)
+    gone = {"error": {"code": 404, "message": "task not found or expired", "type": "x"}}
+    with respx.mock(base_url=BASE_URLS["apimart"]) as api:
+        api.get("/v1/tasks/task_nope").respond(404, json=gone)
+        code, _, err = run(["status", "task_nope", "-g", "apimart"], capsys)
+    assert code == exits.FAILED
+    assert err.startswith("HTTP 404: task not found or expired; "), err
+    error = errors.NotFoundError("gone", status=404, code="TASK_NOT_FOUND")
+    assert str(error) == "HTTP 404 TASK_NOT_FOUND: gone"  # a code of its own stays
+    assert error.code == "TASK_NOT_FOUND"
+    assert errors.NotFoundError("gone", status=404, code=404).code == 404  # kept, for scripts

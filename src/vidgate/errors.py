@@ -179,7 +179,7 @@ class APIError(VidgateError):
         self.message = redact(message)
         self.may_have_been_submitted = may_have_been_submitted
         parts = [f"HTTP {status}"]
-        if code is not None:
+        if code is not None and str(code) != str(status):  # apimart's code is the status: once
             parts.append(str(code))
         text = f"{' '.join(parts)}: {message}"
         if request_id:
