@@ -5,6 +5,7 @@ knows what to fix."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,26 @@ def test_a_gateway_code_that_is_the_http_status_is_shown_once(
     assert str(error) == "HTTP 404 TASK_NOT_FOUND: gone"  # a code of its own stays
     assert error.code == "TASK_NOT_FOUND"
     assert errors.NotFoundError("gone", status=404, code=404).code == 404  # kept, for scripts
+
+
+@pytest.mark.parametrize(
+    ("waited", "shown"),
+    [(0.5, "0.5 s"), (0.04, "0.0 s"), (9.94, "9.9 s"), (9.96, "10 s"), (61.4, "61 s")],
+)
+def test_a_wait_timeout_shows_a_short_wait_to_a_tenth(waited: float, shown: str) -> None:
+    assert (
+        str(errors.WaitTimeoutError("task_9", waited)) == f"task task_9 not finished after {shown}"
+    )
+
+
+@pytest.mark.usefixtures("keyed")
+def test_wait_with_a_sub_second_timeout_says_how_long_it_waited(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    running = {"task_id": "task_9", "status": "processing", "progress": 10}
+    with respx.mock(base_url=BASE_URLS["imini"]) as api:
+        api.get("/v1/videos/tasks/task_9").respond(200, json=running)
+        code, _, err = run(["wait", "task_9", "--timeout", "0.5"], capsys)
+    assert code == exits.TIMEOUT
+    # (the wait may stop early, when its next poll would come after the deadline)
+    assert re.match(r"task task_9 not finished after 0\.\d s, last status processing\n$", err), err

@@ -289,7 +289,8 @@ class WaitTimeoutError(VidgateError):
         self.task_id, self.waited = task_id, waited
         self.last: Task | None = last
         status = f", last status {last.raw_status}" if last is not None else ""
-        super().__init__(f"task {task_id} not finished after {waited:.0f} s{status}")
+        shown = f"{waited:.1f}" if round(waited, 1) < 10 else f"{waited:.0f}"  # 0.5 s, 12 s
+        super().__init__(f"task {task_id} not finished after {shown} s{status}")
 
 
 class WaitInterrupted(KeyboardInterrupt):
