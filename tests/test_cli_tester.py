@@ -145,3 +145,16 @@ def test_wait_with_a_sub_second_timeout_says_how_long_it_waited(
     assert code == exits.TIMEOUT
     # (the wait may stop early, when its next poll would come after the deadline)
     assert re.match(r"task task_9 not finished after 0\.\d s, last status processing\n$", err), err
+
+
+@pytest.mark.usefixtures("keyed")
+@pytest.mark.parametrize(
+    ("name", "reason"), [("nonexist.jsonl", "No such file or directory"), (".", "Is a directory")]
+)
+def test_batch_says_why_it_cannot_read_its_jobs_file(
+    name: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = tmp_path / name
+    code, out, err = run(["batch", str(jobs), "--out", str(tmp_path / "out")], capsys)
+    assert (code, out) == (exits.USAGE, "")
+    assert err == f"cannot read {jobs}: {reason}\n"

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import signal
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,7 +130,7 @@ def batch(
     elif jobs is None:
         fail("give a jobs file (or --worker --journal URL, or --status DIR)", USAGE)
     elif not jobs.is_file():
-        fail(f"cannot read {jobs}", USAGE)
+        fail(f"cannot read {jobs}: {_not_a_file(jobs)}", USAGE)
     from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
     if gateway is not None:
@@ -237,6 +240,15 @@ def batch(
         )
         out.print(f"[yellow]unknown jobs may exist at the gateway; {after}[/]")
     raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` (not a regular file) cannot be read as a jobs file, as the system says it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    return os.strerror(errno.EISDIR) if stat.S_ISDIR(mode) else "not a regular file"
 
 
 def _print_journal(journal: Any, as_json: bool = False) -> None:
