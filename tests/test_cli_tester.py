@@ -4,6 +4,7 @@ knows what to fix."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -158,3 +159,13 @@ def test_batch_says_why_it_cannot_read_its_jobs_file(
     code, out, err = run(["batch", str(jobs), "--out", str(tmp_path / "out")], capsys)
     assert (code, out) == (exits.USAGE, "")
     assert err == f"cannot read {jobs}: {reason}\n"
+
+
+@pytest.mark.parametrize("data", [b"nope\n", b"[1]"])
+def test_a_body_from_stdin_is_named_standard_input(
+    data: bytes, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, err = run(["validate", "--gateway", "imini", "-"], capsys)
+    assert (code, out) == (exits.USAGE, "")
+    assert err.startswith(("standard input is not JSON: ", "standard input: the request body")), err

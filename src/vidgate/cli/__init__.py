@@ -99,17 +99,18 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
 
 def _read_body(source: str, *, obj: bool = False) -> Any:
     """The JSON value in a file or stdin; with ``obj``, it must be a JSON object."""
+    name = "standard input" if source == "-" else source  # as a user reads it
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        raise errors.InputError(f"cannot read {source}: {exc.strerror or exc}") from None
+        raise errors.InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
         body = jsonin.parse(data)
     except jsonin.BadJSON as exc:
-        raise errors.InputError(f"{source} is not JSON: {exc}") from None
+        raise errors.InputError(f"{name} is not JSON: {exc}") from None
     if obj and not isinstance(body, dict):
         kind = "null" if body is None else type(body).__name__
-        raise errors.InputError(f"{source}: the request body must be a JSON object, not {kind}")
+        raise errors.InputError(f"{name}: the request body must be a JSON object, not {kind}")
     return body
 
 
