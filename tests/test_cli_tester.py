@@ -169,3 +169,47 @@ def test_a_body_from_stdin_is_named_standard_input(
     code, out, err = run(["validate", "--gateway", "imini", "-"], capsys)
     assert (code, out) == (exits.USAGE, "")
     assert err.startswith(("standard input is not JSON: ", "standard input: the request body")), err
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "code"),
+    [
+        ('{"model": "kling/kling-v3", "prompt": "p", "duration": 99}', API_KEY, exits.FAILED),
+        ("not json", API_KEY, exits.USAGE),
+        ('{"model": "kling/kling-v3", "prompt": "p"}', "", exits.USAGE),  # no API key
+    ],
+)
+def test_a_batch_that_stops_before_recording_anything_leaves_no_journal(
+    line: str,
+    key: str,
+    code: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if key:
+        monkeypatch.setenv("IMINI_API_KEY", key)
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(line + "\n")
+    out_dir = tmp_path / "out"
+    with respx.mock(base_url=BASE_URLS["imini"], assert_all_mocked=True):  # nothing is sent
+        assert run(["batch", str(jobs), "--out", str(out_dir)], capsys)[0] == code
+    assert not out_dir.exists()
+    out_dir.mkdir()  # an existing folder stays, empty
+    with respx.mock(base_url=BASE_URLS["imini"], assert_all_mocked=True):
+        assert run(["batch", str(jobs), "--out", str(out_dir)], capsys)[0] == code
+    assert list(out_dir.iterdir()) == []
+
+
+def test_a_batch_loaded_without_a_key_keeps_its_jobs_for_the_run_with_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"model": "kling/kling-v3", "prompt": "p"}\n')
+    out_dir = tmp_path / "out"
+    assert run(["batch", str(jobs), "--out", str(out_dir), "--load"], capsys)[0] == 0
+    code, _, err = run(["batch", str(jobs), "--out", str(out_dir)], capsys)
+    assert (code, err) == (exits.USAGE, "no API key for imini: set IMINI_API_KEY\n")
+    assert (out_dir / ".vidgate-batch.sqlite").is_file()  # the loaded jobs stay pending
+    code, out, _ = run(["batch", "--status", str(out_dir), "--json"], capsys)
+    assert json.loads(out)["counts"] == {"pending": 1}

@@ -286,7 +286,11 @@ def _no_batch_yet(where: Any) -> errors.ConfigurationError:
     )
 
 
-def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
+def _prepare(
+    journal: JournalBackend, path: Path | None, lines: _Lines | None, options: BatchOptions
+) -> None:
+    """The batch in the journal: ``path``'s lines loaded (``lines`` if they were checked
+    already), the settings stored, a crashed run's leftovers recovered."""
     url = journal_url(options.journal)
     where = safe_url(url) if url else options.out
     known = _stored_gateway(journal, where)
@@ -297,8 +301,8 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
     if path is None:
         if known is None:
             raise _no_batch_yet(where)
-    else:
-        _load(journal, path, options)
+    else:  # (checked after the gateway: a batch's lines are checked against its own)
+        _load(journal, lines or _checked_lines(path, options), options)
     _store_settings(journal, path is not None, options)
     _shared_settings(journal, where)
     journal.recover()
@@ -310,7 +314,13 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
             journal.set(job.line, "pending", expect="unknown", error=None)
 
 
-def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
+_Lines = tuple[list[tuple[int, str]], list[tuple[int, Any]]]
+"""The jobs file's invalid lines (number, problem) and valid ones (number, body)."""
+
+
+def _checked_lines(path: Path, options: BatchOptions) -> _Lines:
+    """Every line read and validated, before the journal is opened: a batch that stops here
+    (unreadable file, invalid lines) leaves nothing behind, not even an empty journal."""
     check = validator(options.gateway)
     problems: list[tuple[int, str]] = []
     valid: list[tuple[int, Any]] = []
@@ -326,6 +336,11 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
             valid.append((number, body))
     if problems and not options.skip_invalid:
         raise BatchInvalidError(problems, unreadable)
+    return problems, valid
+
+
+def _load(journal: JournalBackend, lines: _Lines, options: BatchOptions) -> None:
+    problems, valid = lines
     with journal.loading():  # a second loader waits, then finds every line there
         journal.set_meta("gateway", options.gateway)
         journal.add_many([(n, {"invalid": True}, "invalid", problem) for n, problem in problems])
@@ -597,6 +612,12 @@ async def run_batch(
     check_options(options)
     if options.out.exists() and not options.out.is_dir():
         raise errors.InputError.naming("{0} {out} is a file; give a folder", "out", out=options.out)
+    # what can fail before anything is recorded fails before a new journal is created: a batch
+    # that stops here (unreadable or invalid lines, no API key) leaves no journal or lock behind
+    fresh = journal_url(options.journal) is None and not (options.out / Journal.NAME).exists()
+    lines = _checked_lines(path, options) if path is not None and fresh else None
+    if fresh and options.client is None and not options.load_only:
+        await _check_client(options)
     try:  # a worker only joins: it creates no tables
         journal = open_journal(options.journal, options.out, create=path is not None)
     except errors.InputError:
@@ -604,7 +625,7 @@ async def run_batch(
         raise _no_batch_yet(where) from None
     try:
         journal.lock()
-        _prepare(journal, path, options)
+        _prepare(journal, path, lines, options)
         if options.load_only:
             return journal.counts()
         check_writable(options.out)
@@ -680,6 +701,14 @@ async def run_batch(
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
     await source.wait()
     target.set()
+
+
+async def _check_client(options: BatchOptions) -> None:
+    """The client the batch will build can be built (an API key, a usable base URL): a client
+    on its own transport, closed at once (the caller's transport is not closed)."""
+    from vidgate.aio import client_for
+
+    await client_for(options.gateway)(base_url=options.base_url).aclose()
 
 
 def _client(
