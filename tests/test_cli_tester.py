@@ -8,13 +8,18 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import respx
+import typer
+import typer.core
+import typer.main
 from conftest import API_KEY, BASE_URLS
 from test_cli import run
 
 from vidgate import errors, exits
+from vidgate.cli import app
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 CDN = "https://cdn.example.com/v.mp4"
@@ -213,3 +218,57 @@ def test_a_batch_loaded_without_a_key_keeps_its_jobs_for_the_run_with_one(
     assert (out_dir / ".vidgate-batch.sqlite").is_file()  # the loaded jobs stay pending
     code, out, _ = run(["batch", "--status", str(out_dir), "--json"], capsys)
     assert json.loads(out)["counts"] == {"pending": 1}
+
+
+def _commands() -> dict[str, Any]:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return dict(group.commands)
+
+
+def _first_sentence(help_text: str) -> str:
+    paragraph = " ".join(help_text.split("\n\n", 1)[0].split())
+    return re.split(r"(?<=[.])\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
+
+
+def _flat(text: str) -> str:
+    """Help as one line: box lines and wrapping gone (a wrapped cell reads on in order)."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.mark.parametrize("rich", [True, False])
+def test_the_command_list_shows_each_command_first_sentence_whole(
+    rich: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(typer.core, "HAS_RICH", rich)
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    shown = _flat(out)
+    for name, command in _commands().items():
+        first = _first_sentence(command.help or "")
+        assert first.endswith("."), (name, first)
+        assert f"{name} {first}" in shown, name
+    assert "BY HAND" not in shown  # scaffold's later sentences are for `scaffold --help`
+
+
+@pytest.mark.parametrize("rich", [True, False])
+def test_help_shows_no_python_types_and_no_placeholder_for_flags(
+    rich: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(typer.core, "HAS_RICH", rich)
+    pages = {"": run(["--help"], capsys)[1]}
+    pages.update({name: run([name, "--help"], capsys)[1] for name in _commands()})
+    for name, page in pages.items():
+        assert not re.search(r"<(str|bool|int|float|path|list|dict)\b", page), (name, page)
+    generate = _flat(pages["generate"])
+    for option, metavar in [
+        ("--download", "PATH"),
+        ("--model", "TEXT"),
+        ("--set", "TEXT"),
+        ("--timeout", "NUMBER"),
+    ]:
+        assert f"{option} {metavar} " in generate, option
+    for flag in ("--wait", "--json", "--help"):
+        assert re.search(rf"{flag} [A-Za-z]", generate), flag  # the help text follows at once
+    assert "--concurrency N " in _flat(pages["batch"])
+    assert "<imini|apimart>" in pages["status"]  # choices stay listed

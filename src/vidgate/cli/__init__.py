@@ -183,7 +183,7 @@ def validate(
     raise typer.Exit(0 if result.valid else FAILED)
 
 
-@app.command()
+@app.command(cls=Command)
 def generate(
     source: Annotated[
         str | None, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")
@@ -281,7 +281,7 @@ def download_cmd(
         emit({"files": files})
 
 
-@app.command()
+@app.command(cls=Command)
 def mock(
     port: Annotated[int, typer.Option(help="port to listen on")] = 4010,
     host: Annotated[str, typer.Option(help="address to bind (localhost by default)")] = "127.0.0.1",
@@ -315,7 +315,7 @@ def mock(
     serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning", sock=sock)
 
 
-@app.command("demo")
+@app.command("demo", cls=Command)
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
         "demo-output"

@@ -24,6 +24,7 @@ from vidgate.cli._common import (
     SPELLING,
     USAGE,
     Bar,
+    Command,
     GatewayName,
     JsonOpt,
     app,
@@ -72,7 +73,7 @@ RPS_HELP = "API requests per second for all workers together (kept in the journa
 IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal; 0: no cap)"
 
 
-@app.command()
+@app.command(cls=Command)
 def batch(
     jobs: Annotated[
         Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
