@@ -18,7 +18,7 @@ import typer.main
 from conftest import API_KEY, BASE_URLS
 from test_cli import run
 
-from vidgate import errors, exits
+from vidgate import errors, exits, extras
 from vidgate.cli import app
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
@@ -272,3 +272,33 @@ def test_help_shows_no_python_types_and_no_placeholder_for_flags(
         assert re.search(rf"{flag} [A-Za-z]", generate), flag  # the help text follows at once
     assert "--concurrency N " in _flat(pages["batch"])
     assert "<imini|apimart>" in pages["status"]  # choices stay listed
+
+
+def _table_row(code: int) -> str:
+    page = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    table = page.read_text(encoding="utf-8").split("| code | meaning |", 1)[1].split("\n\n")[0]
+    rows = dict(line.strip("|").split("|", 1) for line in table.splitlines()[2:])
+    return rows[f" {code} "]
+
+
+def test_a_missing_extra_exits_2_and_the_table_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(extra: str, feature: str) -> None:
+        raise extras.MissingExtraError(feature, extra, ["uvicorn"])
+
+    monkeypatch.setattr(extras, "require", missing)
+    code, _, err = run(["demo"], capsys)
+    assert code == exits.USAGE
+    assert "pip install 'vidgate[mock]'" in err
+    assert "missing extra" in exits.CODES[exits.USAGE]
+    assert "missing extra" in _table_row(exits.USAGE)
+
+
+def test_the_table_names_each_way_to_exit_1_2_and_5() -> None:
+    """Beyond the classes of vidgate.exits: spec-diff's --fail-on (1), the mock's port (2)."""
+    assert "spec-diff found a change at its --fail-on level" in exits.CODES[exits.FAILED]
+    assert "a port the mock cannot listen on" in exits.CODES[exits.USAGE]
+    for cls, code in exits._BY_CLASS:  # each error class maps to a documented code
+        assert code in exits.CODES, cls
+        assert _table_row(code).strip().replace("`", "") == exits.CODES[code].replace("`", "")
