@@ -16,10 +16,13 @@ import typer
 import typer.core
 import typer.main
 from conftest import API_KEY, BASE_URLS
+from rich.progress import TextColumn
 from test_cli import run
 
 from vidgate import errors, exits, extras
 from vidgate.cli import app
+from vidgate.cli._common import Bar
+from vidgate.cli._common import err as err_console
 
 pytestmark = pytest.mark.usefixtures("vidgate_env")
 CDN = "https://cdn.example.com/v.mp4"
@@ -302,3 +305,27 @@ def test_the_table_names_each_way_to_exit_1_2_and_5() -> None:
     for cls, code in exits._BY_CLASS:  # each error class maps to a documented code
         assert code in exits.CODES, cls
         assert _table_row(code).strip().replace("`", "") == exits.CODES[code].replace("`", "")
+
+
+def _draw_then_fail(bar: Bar) -> None:
+    with bar:
+        bar.add_task("video ━━━", total=None)
+        bar.refresh()  # drawn
+        raise errors.DownloadError("the file exists")
+
+
+def test_on_a_terminal_a_bar_that_fails_is_erased_before_the_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(err_console, "_force_terminal", True)
+    monkeypatch.setattr(err_console, "is_interactive", True)
+    monkeypatch.setenv("TERM", "xterm")
+    bar = Bar(TextColumn("{task.description}"))
+    with pytest.raises(errors.DownloadError):
+        _draw_then_fail(bar)
+    err_console.print("the message")
+    err = capsys.readouterr().err
+    drawn, erased = err.rsplit("\x1b[2K", 1)  # the bar's line erased, after it was drawn
+    assert "video ━━━" in drawn
+    assert "━" not in erased
+    assert erased.endswith("the message\n")

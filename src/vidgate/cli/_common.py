@@ -77,14 +77,15 @@ err = _Console(stderr=True)
 
 
 class Bar(Progress):
-    """A progress display on stderr that keeps its last frame only for a command that goes on.
+    """A progress display (on stderr unless told) that keeps its last frame only for a command
+    that goes on.
 
     It is cleared when it stops (on a terminal; into a pipe or a file nothing of it is printed,
     not even an empty line), then, unless an exception ends the block, its last frame is printed
     again: a failure's message is the line the user sees, never after a stale bar."""
 
-    def __init__(self, *columns: str | ProgressColumn) -> None:
-        super().__init__(*columns, console=err, transient=True)
+    def __init__(self, *columns: str | ProgressColumn, console: Console | None = None) -> None:
+        super().__init__(*columns, console=console or err, transient=True)
 
     def stop(self) -> None:
         """Stop the display without the empty line rich prints after it into a pipe or file."""
@@ -99,7 +100,7 @@ class Bar(Progress):
     def keep(self) -> None:
         """Print the last frame (the display is stopped), if it has rows."""
         if self.tasks:
-            err.print(self.make_tasks_table(self.tasks))
+            self.console.print(self.make_tasks_table(self.tasks))
 
 
 class GatewayName(StrEnum):
