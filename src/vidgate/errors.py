@@ -283,14 +283,30 @@ class TaskFailedError(VidgateError):
 
 
 class WaitTimeoutError(VidgateError):
-    """The wait's deadline passed; the task goes on and can be waited on again."""
+    """The wait's deadline passed; the task goes on and can be waited on again. ``waited``: the
+    seconds it waited; ``deadline``: its timeout, when it stopped short of it because its next
+    poll (at the gateway's pace) would come after it."""
 
-    def __init__(self, task_id: str, waited: float, last: Task | None = None) -> None:
-        self.task_id, self.waited = task_id, waited
+    def __init__(
+        self,
+        task_id: str,
+        waited: float,
+        last: Task | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> None:
+        self.task_id, self.waited, self.deadline = task_id, waited, deadline
         self.last: Task | None = last
         status = f", last status {last.raw_status}" if last is not None else ""
-        shown = f"{waited:.1f}" if round(waited, 1) < 10 else f"{waited:.0f}"  # 0.5 s, 12 s
-        super().__init__(f"task {task_id} not finished after {shown} s{status}")
+        early = ""  # stopped before the deadline: the next poll (the gateway's pace) is past it
+        if deadline is not None and _seconds(waited) != _seconds(deadline) and waited < deadline:
+            early = f" (its next poll would come after the {_seconds(deadline)} s deadline)"
+        super().__init__(f"task {task_id} not finished after {_seconds(waited)} s{early}{status}")
+
+
+def _seconds(seconds: float) -> str:
+    """A time as a person reads it: under 10 s to a tenth (0.5), else whole seconds (12)."""
+    return f"{seconds:.1f}" if round(seconds, 1) < 10 else f"{seconds:.0f}"
 
 
 class WaitInterrupted(KeyboardInterrupt):
