@@ -553,7 +553,7 @@ class Config:
                 else None
             )
             if delay is None:
-                raise errors.WaitTimeoutError(task_id, now - start, task)
+                raise errors.WaitTimeoutError(task_id, now - start, task, deadline=budget)
             step += 1
             task = yield delay
 

@@ -210,7 +210,7 @@ class APIError(VidgateError):
         """True when the error answered a submit the gateway may have carried out anyway (a 5xx
         without an idempotency key, say): check before submitting again."""
         parts = [f"HTTP {status}"]
-        if code is not None:
+        if code is not None and str(code) != str(status):  # apimart's code is the status: once
             parts.append(str(code))
         text = f"{' '.join(parts)}: {message}"
         if request_id:
@@ -334,17 +334,36 @@ class TaskFailedError(VidgateError):
 
 
 class WaitTimeoutError(VidgateError):
-    """The wait's deadline passed; the task goes on and can be waited on again."""
+    """The wait's deadline passed; the task goes on and can be waited on again. ``waited``: the
+    seconds it waited; ``deadline``: its timeout, when it stopped short of it because its next
+    poll (at the gateway's pace) would come after it."""
 
-    def __init__(self, task_id: str, waited: float, last: Task | None = None) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        waited: float,
+        last: Task | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> None:
         self.task_id = task_id
         """The id of the task waited on (it goes on)."""
         self.waited = waited
         """Seconds the wait lasted."""
+        self.deadline = deadline
+        """The wait's timeout in seconds, where it stopped short of it (else None)."""
         self.last: Task | None = last
         """The task as last read before the deadline, or None if no read succeeded."""
         status = f", last status {last.raw_status}" if last is not None else ""
-        super().__init__(f"task {task_id} not finished after {waited:.0f} s{status}")
+        early = ""  # stopped before the deadline: the next poll (the gateway's pace) is past it
+        if deadline is not None and _seconds(waited) != _seconds(deadline) and waited < deadline:
+            early = f" (its next poll would come after the {_seconds(deadline)} s deadline)"
+        super().__init__(f"task {task_id} not finished after {_seconds(waited)} s{early}{status}")
+
+
+def _seconds(seconds: float) -> str:
+    """A time as a person reads it: under 10 s to a tenth (0.5), else whole seconds (12)."""
+    return f"{seconds:.1f}" if round(seconds, 1) < 10 else f"{seconds:.0f}"
 
 
 class WaitInterrupted(KeyboardInterrupt):

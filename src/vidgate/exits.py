@@ -18,7 +18,7 @@ FAILED = 1
 """The request or the task failed (an invalid body, a refusal by the gateway, a failed task, a
 batch with failed or unknown jobs, a spec tool's finding)."""
 USAGE = 2
-"""Unusable input, options or configuration; nothing was sent."""
+"""Unusable input, options or configuration (a missing extra too); nothing was sent."""
 GATEWAY = 3
 """The gateway could not be reached in time, or its reply was unusable."""
 DOWNLOAD = 4
@@ -36,9 +36,11 @@ CODES: dict[int, str] = {
     OK: "success",
     FAILED: "the request or the task failed: invalid body, the gateway refused it, the task "
     "failed, a batch ended with failed or unknown jobs, docs-diff found unexplained differences, "
-    "schema-diff found a breaking difference",
+    "schema-diff found a breaking difference, spec-diff found a change at its --fail-on level",
     USAGE: "unusable input or usage: unreadable, non-UTF-8 or non-JSON input, a body that is "
-    "not an object, a bad option, no API key, a base URL that is not http(s); nothing was sent",
+    "not an object, a bad option, no API key, a base URL that is not http(s), a missing extra "
+    "(`vidgate` without [cli], `demo` or `mock` without [mock], the spec tools without [tools]: "
+    "the line names the pip command), a port the mock cannot listen on; nothing was sent",
     GATEWAY: "the gateway could not be reached in time, or its reply was unusable (not JSON, too "
     "large, undecodable)",
     DOWNLOAD: "nothing to download (task not finished, no result files), the file already "

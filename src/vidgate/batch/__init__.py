@@ -37,6 +37,7 @@ __all__ = [
     "BatchInvalidError",
     "BatchOptions",
     "batch_gateway",
+    "check_writable",
     "load_jobs",
     "run_batch",
 ]
@@ -285,7 +286,11 @@ def _no_batch_yet(where: Any) -> errors.ConfigurationError:
     )
 
 
-def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) -> None:
+def _prepare(
+    journal: JournalBackend, path: Path | None, lines: _Lines | None, options: BatchOptions
+) -> None:
+    """The batch in the journal: ``path``'s lines loaded (``lines`` if they were checked
+    already), the settings stored, a crashed run's leftovers recovered."""
     url = journal_url(options.journal)
     where = safe_url(url) if url else options.out
     known = _stored_gateway(journal, where)
@@ -296,8 +301,8 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
     if path is None:
         if known is None:
             raise _no_batch_yet(where)
-    else:
-        _load(journal, path, options)
+    else:  # (checked after the gateway: a batch's lines are checked against its own)
+        _load(journal, lines or _checked_lines(path, options), options)
     _store_settings(journal, path is not None, options)
     _shared_settings(journal, where)
     journal.recover()
@@ -309,7 +314,13 @@ def _prepare(journal: JournalBackend, path: Path | None, options: BatchOptions) 
             journal.set(job.line, "pending", expect="unknown", error=None)
 
 
-def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
+_Lines = tuple[list[tuple[int, str]], list[tuple[int, Any]]]
+"""The jobs file's invalid lines (number, problem) and valid ones (number, body)."""
+
+
+def _checked_lines(path: Path, options: BatchOptions) -> _Lines:
+    """Every line read and validated, before the journal is opened: a batch that stops here
+    (unreadable file, invalid lines) leaves nothing behind, not even an empty journal."""
     check = validator(options.gateway)
     problems: list[tuple[int, str]] = []
     valid: list[tuple[int, Any]] = []
@@ -325,6 +336,11 @@ def _load(journal: JournalBackend, path: Path, options: BatchOptions) -> None:
             valid.append((number, body))
     if problems and not options.skip_invalid:
         raise BatchInvalidError(problems, unreadable)
+    return problems, valid
+
+
+def _load(journal: JournalBackend, lines: _Lines, options: BatchOptions) -> None:
+    problems, valid = lines
     with journal.loading():  # a second loader waits, then finds every line there
         journal.set_meta("gateway", options.gateway)
         journal.add_many([(n, {"invalid": True}, "invalid", problem) for n, problem in problems])
@@ -596,6 +612,12 @@ async def run_batch(
     check_options(options)
     if options.out.exists() and not options.out.is_dir():
         raise errors.InputError.naming("{0} {out} is a file; give a folder", "out", out=options.out)
+    # what can fail before anything is recorded fails before a new journal is created: a batch
+    # that stops here (unreadable or invalid lines, no API key) leaves no journal or lock behind
+    fresh = journal_url(options.journal) is None and not (options.out / Journal.NAME).exists()
+    lines = _checked_lines(path, options) if path is not None and fresh else None
+    if fresh and options.client is None and not options.load_only:
+        await _check_client(options)
     try:  # a worker only joins: it creates no tables
         journal = open_journal(options.journal, options.out, create=path is not None)
     except errors.InputError:
@@ -603,10 +625,10 @@ async def run_batch(
         raise _no_batch_yet(where) from None
     try:
         journal.lock()
-        _prepare(journal, path, options)
+        _prepare(journal, path, lines, options)
         if options.load_only:
             return journal.counts()
-        _check_writable(options.out)
+        check_writable(options.out)
         url = journal_url(options.journal)
         rps, cap = _shared_settings(journal, safe_url(url) if url else options.out)
         me = _Worker(
@@ -681,6 +703,14 @@ async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
     target.set()
 
 
+async def _check_client(options: BatchOptions) -> None:
+    """The client the batch will build can be built (an API key, a usable base URL): a client
+    on its own transport, closed at once (the caller's transport is not closed)."""
+    from vidgate.aio import client_for
+
+    await client_for(options.gateway)(base_url=options.base_url).aclose()
+
+
 def _client(
     options: BatchOptions, journal: JournalBackend, rps: float
 ) -> tuple[Any, workers.Paced | None]:
@@ -697,9 +727,10 @@ def _client(
     return cls(base_url=options.base_url, transport=transport), paced
 
 
-def _check_writable(folder: Path) -> None:
-    """--out must take a file before anything is submitted (a worker's folder is not the
-    journal's, so nothing else has written there yet)."""
+def check_writable(folder: Path, setting: str = "out") -> None:
+    """``folder`` (created if need be) must take a file before anything is submitted or
+    fetched: else a DiskError naming ``setting`` (the batch's --out; a worker's folder is not
+    the journal's, so nothing else has written there yet; the CLI's download folders too)."""
     import tempfile
 
     try:
@@ -709,7 +740,7 @@ def _check_writable(folder: Path) -> None:
     except OSError as exc:
         raise errors.DiskError.naming(
             "cannot write to {0} {folder}: {reason}",
-            "out",
+            setting,
             folder=folder,
             reason=exc.strerror or exc,
         ) from None

@@ -34,14 +34,15 @@ except MissingExtraError as missing:
     raise
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
 
 from vidgate import errors, jsonin
-from vidgate.batch import BatchInvalidError
+from vidgate.batch import BatchInvalidError, check_writable
 from vidgate.cli._common import (
     FAILED,
     GATEWAY_NAMES,
     USAGE,
+    Bar,
     Command,
     GatewayName,
     GatewayOpt,
@@ -98,17 +99,18 @@ def _other_gateway_hint(gateway: str, task_id: str) -> Iterator[None]:
 
 def _read_body(source: str, *, obj: bool = False) -> Any:
     """The JSON value in a file or stdin; with ``obj``, it must be a JSON object."""
+    name = "standard input" if source == "-" else source  # as a user reads it
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        raise errors.InputError(f"cannot read {source}: {exc.strerror or exc}") from None
+        raise errors.InputError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
         body = jsonin.parse(data)
     except jsonin.BadJSON as exc:
-        raise errors.InputError(f"{source} is not JSON: {exc}") from None
+        raise errors.InputError(f"{name} is not JSON: {exc}") from None
     if obj and not isinstance(body, dict):
         kind = "null" if body is None else type(body).__name__
-        raise errors.InputError(f"{source}: the request body must be a JSON object, not {kind}")
+        raise errors.InputError(f"{name}: the request body must be a JSON object, not {kind}")
     return body
 
 
@@ -181,7 +183,7 @@ def validate(
     raise typer.Exit(0 if result.valid else FAILED)
 
 
-@app.command()
+@app.command(cls=Command)
 def generate(
     source: Annotated[
         str | None, typer.Argument(metavar="SOURCE", help="JSON body file, or - for stdin")
@@ -210,6 +212,8 @@ def generate(
         raise errors.InputError(f"the request body is not JSON: {problem} at {path or 'the top'}")
     extra = _extra_body(extra_body)
     _check_timeout(timeout)
+    if download:
+        _check_folder(download, "download")
     with _client(gateway_name(gateway), base_url) as client:
         submitted = client.generate(body, extra_body=extra)
         result: dict[str, Any] = {"id": submitted.id, "mode": submitted.mode, "task": None}
@@ -251,6 +255,8 @@ def wait_cmd(
 ) -> None:
     """Wait for a task with a live progress bar."""
     _check_timeout(timeout)
+    if download:
+        _check_folder(download, "download")
     with _client(gateway_name(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
         task = _watch(client, task_id, timeout, as_json)
         files = _save(client, task, download, quiet=as_json) if download else []
@@ -268,13 +274,14 @@ def download_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Download a finished task's video (and cover / last frame where there are some)."""
+    _check_folder(out_dir, "out")
     with _client(gateway_name(gateway), base_url) as client, _other_gateway_hint(gateway, task_id):
         files = _save(client, client.get(task_id), out_dir, overwrite, as_json)
     if as_json:
         emit({"files": files})
 
 
-@app.command()
+@app.command(cls=Command)
 def mock(
     port: Annotated[int, typer.Option(help="port to listen on")] = 4010,
     host: Annotated[str, typer.Option(help="address to bind (localhost by default)")] = "127.0.0.1",
@@ -308,7 +315,7 @@ def mock(
     serve(host, port, timing=Timing(queue, run), keys=key, log_level="warning", sock=sock)
 
 
-@app.command("demo")
+@app.command("demo", cls=Command)
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the files")] = Path(
         "demo-output"
@@ -349,7 +356,7 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
         TextColumn("{task.fields[state]}", markup=False),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=False) as bar:
+    with Bar(*columns) as bar:
         row = bar.add_task(printable(task_id), total=100, state="submitted")
 
         def on_progress(task: Task) -> None:
@@ -363,12 +370,17 @@ def _watch(client: Any, task_id: str, timeout: float | None, quiet: bool = False
     return task
 
 
+def _check_folder(folder: Path, setting: str) -> None:
+    """The folder for the result files, created and writable before any request."""
+    if folder.exists() and not folder.is_dir():
+        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    check_writable(folder, setting)
+
+
 def _save(
     client: Any, task: Task, folder: Path, overwrite: bool = False, quiet: bool = False
 ) -> list[str]:
-    """Download every file of the task; returns their paths."""
-    if folder.exists() and not folder.is_dir():
-        raise errors.InputError(f"{folder} is a file; give a folder for the result files")
+    """Download every file of the task (into a folder _check_folder passed); their paths."""
     if not task.succeeded:
         raise errors.DownloadError(f"task {task.id} is {task.raw_status}; nothing to download yet")
     if not task.videos:
@@ -389,22 +401,18 @@ def _save_all(client: Any, task: Task, folder: Path, overwrite: bool, quiet: boo
         for what, url in kinds:
             if not url:
                 continue
-            with Progress(*columns, console=err) as bar:
+            with Bar(*columns) as bar:  # a failure (the file exists...) is its line alone
                 row = bar.add_task(what, total=None)
-                try:
-                    path = client.download(
-                        task,
-                        folder,
-                        what=what,
-                        index=index,
-                        overwrite=overwrite,
-                        on_progress=lambda done, total, row=row: bar.update(
-                            row, completed=done, total=total
-                        ),
-                    )
-                except errors.OutputExistsError:
-                    bar.remove_task(row)  # main() says which file, naming --overwrite
-                    raise
+                path = client.download(
+                    task,
+                    folder,
+                    what=what,
+                    index=index,
+                    overwrite=overwrite,
+                    on_progress=lambda done, total, row=row: bar.update(
+                        row, completed=done, total=total
+                    ),
+                )
             saved.append(str(path))
             if not quiet:
                 out.print(f"saved {what} → {safe(path)}")

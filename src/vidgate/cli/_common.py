@@ -5,8 +5,10 @@ used by several commands, and one-line failures. Command modules import this mod
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -15,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import typer.core
 from rich.console import Console, ConsoleDimensions
+from rich.progress import Progress, ProgressColumn
 
 from vidgate import errors, exits
 
@@ -25,9 +28,11 @@ __all__ = [
     "SPELLING",
     "UNWRAPPED",
     "USAGE",
+    "Bar",
     "Command",
     "GatewayName",
     "GatewayOpt",
+    "Group",
     "Interrupted",
     "JsonOpt",
     "TaskIdArg",
@@ -36,6 +41,7 @@ __all__ = [
     "err",
     "fail",
     "failure_json",
+    "first_sentence",
     "flag",
     "gateway_name",
     "json_mode",
@@ -47,13 +53,6 @@ __all__ = [
     "safe",
 ]
 
-app = typer.Typer(
-    name="vidgate",
-    help="Validate, submit, watch and download video generations on imini and apimart.",
-    no_args_is_help=True,
-    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
-    pretty_exceptions_enable=False,
-)
 UNWRAPPED = 1 << 16  # the width of a pipe or a file: no line is wrapped, none is padded to it
 
 
@@ -77,6 +76,33 @@ out = _Console()
 err = _Console(stderr=True)
 
 
+class Bar(Progress):
+    """A progress display (on stderr unless told) that keeps its last frame only for a command
+    that goes on.
+
+    It is cleared when it stops (on a terminal; into a pipe or a file nothing of it is printed,
+    not even an empty line), then, unless an exception ends the block, its last frame is printed
+    again: a failure's message is the line the user sees, never after a stale bar."""
+
+    def __init__(self, *columns: str | ProgressColumn, console: Console | None = None) -> None:
+        super().__init__(*columns, console=console or err, transient=True)
+
+    def stop(self) -> None:
+        """Stop the display without the empty line rich prints after it into a pipe or file."""
+        if not self.disable:
+            self.live.stop()
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        super().__exit__(exc_type, exc_val, exc_tb)
+        if exc_type is None:
+            self.keep()
+
+    def keep(self) -> None:
+        """Print the last frame (the display is stopped), if it has rows."""
+        if self.tasks:
+            self.console.print(self.make_tasks_table(self.tasks))
+
+
 class GatewayName(StrEnum):
     imini = "imini"
     apimart = "apimart"
@@ -86,11 +112,65 @@ GATEWAY_NAMES = tuple(g.value for g in GatewayName)
 GatewayOpt = Annotated[GatewayName, typer.Option("--gateway", "-g", help="which gateway")]
 
 
+# what an option's value is, by its type's name (typer's own placeholders are Python types:
+# <str>, <float>, and <boolean> for a flag, which takes no value)
+METAVARS = {"str": "TEXT", "text": "TEXT", "path": "PATH", "int": "N", "integer": "N"}
+METAVARS.update(float="NUMBER")
+
+
+def first_sentence(text: str) -> str:
+    """A command's help up to its first full stop (the line `vidgate --help` lists)."""
+    paragraph = " ".join(text.split("\n\n", 1)[0].split())
+    return re.split(r"(?<=[.])\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
+
+
+def _plain_metavar(param: Any) -> Any:
+    """A flag shows no placeholder, an option with a value TEXT, PATH, N or NUMBER (choices
+    stay listed), an argument's value kind the same words. Set once per parameter."""
+    kind = METAVARS.get(param.type.name)
+    if isinstance(param, typer.core.TyperOption):
+        if param.is_flag or param.count:
+            param.metavar = ""
+        elif param.metavar is None and kind:
+            param.metavar = kind
+    elif kind and param.type.get_metavar(param=param, ctx=None) is None:
+        param.type = copy.copy(param.type)  # (a type may be shared by many parameters)
+        param.type.get_metavar = lambda param, ctx: kind
+    return param
+
+
 class Command(typer.core.TyperCommand):
-    """Usage lines show arguments as TASK_ID, not {TASK_ID} (braces are not to be typed)."""
+    """Usage lines show arguments as TASK_ID, not {TASK_ID} (braces are not to be typed);
+    options show TEXT, PATH, N or NUMBER, flags nothing; `vidgate --help` lists the command with
+    the first sentence of its help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.short_help is None and self.help:
+            self.short_help = first_sentence(self.help)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:  # typer vendors click's Context
         return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return [_plain_metavar(param) for param in super().get_params(ctx)]
+
+
+class Group(typer.core.TyperGroup):
+    """The root command: its flags (--version, --help, completion) show no placeholder."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return [_plain_metavar(param) for param in super().get_params(ctx)]
+
+
+app = typer.Typer(
+    cls=Group,
+    name="vidgate",
+    help="Validate, submit, watch and download video generations on imini and apimart.",
+    no_args_is_help=True,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    pretty_exceptions_enable=False,
+)
 
 
 TaskIdArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the id generate printed")]

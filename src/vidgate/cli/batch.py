@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import signal
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, TextColumn
 
 from vidgate import errors, exits
 from vidgate.batch import LOAD_FIRST
@@ -20,6 +23,8 @@ from vidgate.cli._common import (
     FAILED,
     SPELLING,
     USAGE,
+    Bar,
+    Command,
     GatewayName,
     JsonOpt,
     app,
@@ -68,7 +73,7 @@ RPS_HELP = "API requests per second for all workers together (kept in the journa
 IN_FLIGHT_HELP = "tasks in flight for all workers together (kept in the journal; 0: no cap)"
 
 
-@app.command()
+@app.command(cls=Command)
 def batch(
     jobs: Annotated[
         Path | None, typer.Argument(metavar="JOBS", help="JSONL file: one request body per line")
@@ -126,7 +131,7 @@ def batch(
     elif jobs is None:
         fail("give a jobs file (or --worker --journal URL, or --status DIR)", USAGE)
     elif not jobs.is_file():
-        fail(f"cannot read {jobs}", USAGE)
+        fail(f"cannot read {jobs}: {_not_a_file(jobs)}", USAGE)
     from vidgate.batch import BatchOptions, batch_gateway, run_batch
 
     if gateway is not None:
@@ -135,14 +140,13 @@ def batch(
         name = batch_gateway(journal, out_dir) or GatewayName.imini.value
     terminated = asyncio.Event()
     states = ("pending", "submitted", "downloaded", "failed", "unknown", "invalid")
-    bar = Progress(
+    bar = Bar(
         TextColumn("{task.description:>10}", markup=False),  # a task's status: text, not markup
         BarColumn(),
         TextColumn("{task.completed:>5.0f}"),
-        console=err,
     )
 
-    def stop_bar() -> None:  # (stopped, a bar prints an empty line when not on a terminal)
+    def stop_bar() -> None:  # cleared: its last frame is printed again only if the batch ran
         if bar.live.is_started:
             bar.stop()
 
@@ -201,12 +205,13 @@ def batch(
                 counts, stopped_by = asyncio.run(run()), None
             except (errors.APIError, errors.APIConnectionError, errors.DiskError) as exc:
                 counts, stopped_by = {}, exc
-    if stopped_by is not None:  # after the progress display's last frame: the last line
+    if stopped_by is not None:  # the one line, with no progress display before it
         fail(
             f"the batch stopped: {stopped_by.worded(flag)} ({PENDING_HINT})",
             exits.code_for(stopped_by),
             stopped_by,
         )
+    bar.keep()
     where = safe_url(journal) if journal else out_dir
     if lost:  # paused past its lease (SIGSTOP, a frozen database, a starved machine)
         lines = ", ".join(str(n) for n in sorted(lost)[:20]) + (" …" if len(lost) > 20 else "")
@@ -236,6 +241,15 @@ def batch(
         )
         out.print(f"[yellow]unknown jobs may exist at the gateway; {after}[/]")
     raise typer.Exit(0 if set(counts) <= {"downloaded", "invalid"} else FAILED)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` (not a regular file) cannot be read as a jobs file, as the system says it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    return os.strerror(errno.EISDIR) if stat.S_ISDIR(mode) else "not a regular file"
 
 
 def _print_journal(journal: Any, as_json: bool = False) -> None:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from vidgate import spec
+from vidgate.cli._common import Bar
 from vidgate.mock import MockGateway, Timing
 from vidgate.types import Task
 from vidgate.validation import validator
@@ -87,7 +88,7 @@ async def run(out: Path, timing: Timing, console: Console) -> list[Job]:
             TextColumn("{task.fields[state]}"),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console) as bar:
+        with Bar(*columns, console=console) as bar:  # a failure: its line alone
             rows = {
                 id(j): bar.add_task(f"{j.gateway} {j.body['model']}", total=100, state="")
                 for j in todo

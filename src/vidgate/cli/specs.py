@@ -118,7 +118,7 @@ def docs_diff_cmd(
     raise typer.Exit(FAILED if unexplained else 0)
 
 
-@app.command("spec-diff")
+@app.command("spec-diff", cls=Command)
 def spec_diff_cmd(
     files: Annotated[list[Path], typer.Argument(help="OLD NEW, or with --from the spec files")],
     from_rev: Annotated[
