@@ -336,3 +336,26 @@ def test_on_a_terminal_a_bar_that_fails_is_erased_before_the_message(
     assert "video ━━━" in drawn
     assert "━" not in erased
     assert erased.endswith("the message\n")
+
+
+def test_help_placeholders_work_with_typers_own_parameter_descriptors() -> None:
+    """typer 0.28 on describes a parameter's type itself (no click ``.type``): the help words
+    still apply, and a parameter shaped otherwise keeps typer's own (help is never an error)."""
+    from vidgate.cli._common import _plain_metavar
+
+    class NewArgument:  # the shape of a typer 0.29 argument
+        metavar = None
+
+        def bare_type(self) -> str:
+            return "Path"
+
+        def display_type(self, ctx: object) -> str:
+            return "<Path>"
+
+        def display_type_rich(self, ctx: object) -> str:
+            return "<Path>"
+
+    argument = _plain_metavar(NewArgument())
+    assert argument.display_type(None) == argument.display_type_rich(None) == "PATH"
+    unknown = object()
+    assert _plain_metavar(unknown) is unknown

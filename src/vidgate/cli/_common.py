@@ -124,18 +124,36 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.])\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
 
 
+def _type_name(param: Any) -> str | None:
+    """The name of a parameter's value type: click's ParamType name (typer before 0.28), else
+    typer's own descriptor (``bare_type()``, typer 0.28 on: ``str``, ``Path``, ``list[str]``)."""
+    click_type = getattr(param, "type", None)
+    if click_type is not None:
+        return str(click_type.name)
+    bare = getattr(param, "bare_type", None)
+    if not callable(bare):
+        return None
+    name = str(bare()).lower()
+    return name[5:-1] if name.startswith("list[") else name
+
+
 def _plain_metavar(param: Any) -> Any:
     """A flag shows no placeholder, an option with a value TEXT, PATH, N or NUMBER (choices
-    stay listed), an argument's value kind the same words. Set once per parameter."""
-    kind = METAVARS.get(param.type.name)
+    stay listed), an argument's value kind the same words. Set once per parameter; a typer
+    whose parameters look otherwise keeps its own placeholders (help text only: never an
+    error)."""
+    kind = METAVARS.get(_type_name(param) or "")
     if isinstance(param, typer.core.TyperOption):
-        if param.is_flag or param.count:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
             param.metavar = ""
         elif param.metavar is None and kind:
             param.metavar = kind
-    elif kind and param.type.get_metavar(param=param, ctx=None) is None:
-        param.type = copy.copy(param.type)  # (a type may be shared by many parameters)
-        param.type.get_metavar = lambda param, ctx: kind
+    elif kind and hasattr(param, "type"):
+        if param.type.get_metavar(param=param, ctx=None) is None:
+            param.type = copy.copy(param.type)  # (a type may be shared by many parameters)
+            param.type.get_metavar = lambda param, ctx: kind
+    elif kind and hasattr(param, "display_type"):  # typer 0.28 on: <str> beside the name
+        param.display_type = param.display_type_rich = lambda ctx: kind
     return param
 
 
