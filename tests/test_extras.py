@@ -80,7 +80,7 @@ def test_the_library_needs_no_extra_and_each_missing_extra_is_one_line() -> None
     )
     assert done.returncode == exits.USAGE, done.stderr
     assert done.stdout.splitlines() == [
-        "the spec-file tools (vidgate.spectools.specfile) needs the 'tools' extra (ruamel.yaml, "
+        "the spec-file module (vidgate.spectools.specfile) needs the 'tools' extra (ruamel.yaml, "
         "yaml not "
         "installed): pip install 'vidgate[tools]'",
         "the mock gateway (vidgate.mock) needs the 'mock' extra (starlette, uvicorn, av not "

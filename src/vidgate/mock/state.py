@@ -121,6 +121,7 @@ class RequestLog:
         self._lock = threading.Lock()
 
     def append(self, entry: tuple[float, str]) -> None:
+        """Record one request: (time, route); past ``maxlen`` the oldest goes."""
         at, route = entry
         with self._lock:
             if route not in self._names:
@@ -135,9 +136,11 @@ class RequestLog:
                 self._start = (self._start + 1) % self.maxlen
 
     def __len__(self) -> int:
+        """How many requests are kept (at most ``maxlen``)."""
         return len(self._times)
 
     def __iter__(self) -> Iterator[tuple[float, str]]:
+        """The kept (time, route) pairs, oldest first (a copy: appends do not disturb it)."""
         with self._lock:
             times, routes, start, names = self._times, self._routes, self._start, self._names
             order = [*range(start, len(times)), *range(start)]

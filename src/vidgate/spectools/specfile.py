@@ -16,7 +16,7 @@ from typing import Any
 from vidgate.errors import VidgateError
 from vidgate.extras import require
 
-require("tools", "the spec-file tools (vidgate.spectools.specfile)")  # one line naming the extra
+require("tools", "the spec-file module (vidgate.spectools.specfile)")  # one line naming the extra
 
 from ruamel.yaml import YAML  # noqa: E402
 from ruamel.yaml.error import YAMLError  # noqa: E402
