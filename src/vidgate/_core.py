@@ -29,7 +29,7 @@ from vidgate import errors, jsonin
 from vidgate._files import content_length
 from vidgate.gateways import Gateway, gateway
 from vidgate.redact import check_key, mentions_secret, redact, redact_data, register_secret
-from vidgate.types import RawResponse, SubmittedTask, Task, compact_headers
+from vidgate.types import RawResponse, SubmittedTask, Task, body_request_id, compact_headers
 
 logger = logging.getLogger("vidgate")
 
@@ -715,19 +715,20 @@ Parsed = TypeVar("Parsed", SubmittedTask, Task)
 class Polls:
     """Where a wait stands between polls (one per wait, shared by ``wait`` and ``watch`` in both
     clients): the plan, the deadline, the last task and the delay before the next poll. Plain
-    state rather than a generator, so that a task waited on holds no generator frames."""
+    state rather than a generator, so that a task waited on holds no generator frames. Making
+    one does no I/O: the plan's first step (the run-time history) is taken by the first poll."""
 
     __slots__ = ("_cfg", "_plan", "bad", "delay", "end", "finished", "last", "started", "task_id")
 
     def __init__(
         self,
         cfg: Config,
-        task_id: str,
+        task_id: str | SubmittedTask,
         timeout: float | None,
         on_progress: ProgressCallback | None,
         poll_now: bool,
     ) -> None:
-        self.task_id = task_id
+        self.task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
         self._cfg = cfg
         self._plan = cfg.wait_plan(self.task_id, timeout, on_progress, poll_now)
         self.end = None if timeout is None else time.monotonic() + timeout  # however slow a poll
@@ -735,7 +736,13 @@ class Polls:
         self.last: Task | None = None
         self.bad = 0  # unusable replies in a row
         self.finished = False
-        self.delay = next(self._plan)
+        self.delay: float | None = None  # None: the plan has not started
+
+    def next_delay(self) -> float:
+        """Seconds before the next poll (the plan's first step on the first call)."""
+        if self.delay is None:
+            self.delay = next(self._plan)
+        return self.delay
 
     def seen(self, task: Task) -> None:
         """A poll's task: the plan decides the next delay, or that the wait is over (a failed
@@ -759,15 +766,18 @@ class Polls:
         return errors.WaitTimeoutError(self.task_id, time.monotonic() - self.started, self.last)
 
 
-def with_response(
-    parsed: Parsed, response: httpx.Response, raw: Any, body_id: str | bytes | None = None
-) -> Parsed:
-    """``parsed`` carrying the exchange it came from (status, headers, the request id, else
-    ``body_id``, the one the reply's body gave) and the ``raw`` that ``Config.json_of`` gave.
-    ``parsed`` was just built from this reply and nobody else holds it yet: setting the fields of
-    the frozen dataclass in place saves a copy on every request."""
+def with_response(parsed: Parsed, response: httpx.Response, raw: Any) -> Parsed:
+    """``parsed`` carrying the exchange it came from (status, headers, the request id) and the
+    ``raw`` that ``Config.json_of`` gave. ``parsed`` was just built from this reply and nobody
+    else holds it yet: setting the fields of the frozen dataclass in place saves a copy on every
+    request."""
+    # the request id the body gives: a submit's was read; a task's is read from the kept bytes
+    # only if asked for (RawResponse.request_id), or from the value kept parsed
+    body_id: str | bytes | None
     if isinstance(parsed, SubmittedTask):
         body_id = parsed.request_id
+    else:
+        body_id = raw if type(raw) is bytes else body_request_id(raw)
     object.__setattr__(
         parsed,
         "response",

@@ -28,7 +28,7 @@ from vidgate.errors import (
     TaskFailedError,
     WaitInterrupted,
 )
-from vidgate.types import SubmittedTask, Task, body_request_id
+from vidgate.types import SubmittedTask, Task
 
 if TYPE_CHECKING:
     from vidgate.validation import Result
@@ -227,9 +227,7 @@ class AsyncClient(Configurable):
         response = await self._carry_out(plan, request, end)
         data, raw = self._cfg.json_of(response)
         task = self._cfg.gateway.parse_task(data, response.status_code)
-        # the request id the body gives is read from the kept bytes only if asked for
-        body_id = raw if type(raw) is bytes else body_request_id(data)
-        return _core.with_response(task, response, raw, body_id)
+        return _core.with_response(task, response, raw)
 
     async def wait(
         self,
@@ -262,15 +260,9 @@ class AsyncClient(Configurable):
         on_progress: _core.ProgressCallback | None,
         poll_now: bool,
     ) -> Task:
-        task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
-        try:
-            polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
-            while not polls.finished:
-                await self._poll(polls)
-        except asyncio.CancelledError as exc:  # unasync: async-only
-            raise WaitCancelled(task_id) from exc
-        except KeyboardInterrupt as exc:
-            raise WaitInterrupted(task_id) from exc
+        polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
+        while not polls.finished:
+            await self._poll(polls)
         assert polls.last is not None  # finished: the plan ended on the succeeded task
         return polls.last
 
@@ -310,35 +302,36 @@ class AsyncClient(Configurable):
     ) -> AsyncGenerator[Task]:
         """Every poll's task, on the wait plan's schedule, ending with the succeeded task;
         raises TaskFailedError, WaitTimeoutError or WaitInterrupted as wait does."""
-        task_id = task_id.id if isinstance(task_id, SubmittedTask) else task_id
-        try:
-            polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
-            while not polls.finished:
-                if await self._poll(polls):
-                    assert polls.last is not None
-                    yield polls.last
-        except asyncio.CancelledError as exc:  # unasync: async-only
-            raise WaitCancelled(task_id) from exc
-        except KeyboardInterrupt as exc:
-            raise WaitInterrupted(task_id) from exc
+        polls = _core.Polls(self._cfg, task_id, timeout, on_progress, poll_now)
+        while not polls.finished:
+            if await self._poll(polls):
+                assert polls.last is not None
+                yield polls.last
 
     async def _poll(self, polls: _core.Polls) -> bool:
         """One poll on the wait plan's schedule; False after an unusable reply (one bad poll
-        does not end a wait: it is asked again after a delay)."""
-        if polls.delay:
-            await self._sleep(polls.delay)
+        does not end a wait: it is asked again after a delay). A Ctrl-C (or a cancel) here
+        stops the wait with the wait's own error, which carries the task id."""
         try:
-            task = await self._get(polls.task_id, polls.end)
-        except MalformedResponseError as exc:
-            polls.unusable(exc)
-            return False
-        except APITimeoutError:
-            late = polls.timed_out()
-            if late is None:
-                raise
-            raise late from None
-        polls.seen(task)
-        return True
+            delay = polls.next_delay()
+            if delay:
+                await self._sleep(delay)
+            try:
+                task = await self._get(polls.task_id, polls.end)
+            except MalformedResponseError as exc:
+                polls.unusable(exc)
+                return False
+            except APITimeoutError:
+                late = polls.timed_out()
+                if late is None:
+                    raise
+                raise late from None
+            polls.seen(task)
+            return True
+        except asyncio.CancelledError as exc:  # unasync: async-only
+            raise WaitCancelled(polls.task_id) from exc
+        except KeyboardInterrupt as exc:
+            raise WaitInterrupted(polls.task_id) from exc
 
     async def generate_and_wait(
         self,
