@@ -123,19 +123,19 @@ class DiskError(VidgateError):
 class Violation:
     """One broken rule: where in the body, which rule, what it says, its limit and code."""
 
-    path: str  # JSON pointer into the body, "" for the body itself
+    path: str
     """JSON pointer to the offending value in the request body (``""``: the body itself)."""
-    rule: str  # x-vidgate-rule id, or the JSON Schema keyword for a field rule
+    rule: str
     """The spec's ``x-vidgate-rule`` id, or the JSON Schema keyword (``maximum``, ``enum``...)
     for a rule on one field."""
     message: str
     """The broken rule explained in words, for a person to read."""
-    limit: Any = None  # the documented limit (15, ["720P", "1080P"], ...) where there is one
+    limit: Any = None
     """The documented limit (a number, a list of allowed values...), or None when the rule has
     none."""
-    code: str | None = None  # the gateway's error code for this rule, where documented
+    code: str | None = None
     """The error code the gateway itself answers with for this rule, where its docs give one."""
-    source: str | None = None  # x-vidgate-source of the rule: doc, skill, 3p, upstream, gap
+    source: str | None = None
     """Where the rule comes from: the spec's ``x-vidgate-source`` for it (``doc``, ``skill``,
     ``3p``, ``upstream`` or ``gap``), or None where the spec marks none."""
 

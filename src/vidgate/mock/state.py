@@ -57,13 +57,13 @@ class MockTask:
     """The submitted body."""
     created: float
     """Clock reading at the submit, in seconds."""
-    outcome: str  # succeeded | failed | cancelled
+    outcome: str
     """How the task ends: "succeeded", "failed" or "cancelled" (from the prompt's tokens)."""
     error_code: str | None = None
     """The error code a ``[mock:fail=CODE]`` prompt asked for; None for the default."""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     """The request id the mock reports for the task (a random UUID)."""
-    version: str | None = None  # the reply version the submit asked for (apimart)
+    version: str | None = None
     """The reply version the submit asked for, where the gateway has versions; None: the shape
     of the gateway's pages."""
 
@@ -245,11 +245,9 @@ class State:
     ) -> None:
         self.timing = timing or Timing()
         """How long each task stays queued, then processing."""
-        # a gateway-side cap on unfinished tasks: submits beyond it get 429 (None: no cap)
         self.max_in_flight = max_in_flight
         """The most unfinished tasks at a time: a new submit beyond it gets a 429 (None: no
         cap)."""
-        # (time, route) of the latest requests received, for rate figures
         self.requests = RequestLog(maxlen=100_000)
         """(clock reading, route) of the latest requests received (up to the log's ``maxlen``),
         oldest first."""
@@ -261,9 +259,9 @@ class State:
         """The accepted submissions, in order."""
         self.faults = Faults(seed)
         """The faults to inject, per route."""
-        self.idempotent: dict[tuple[str, str], str] = {}  # (gateway, key) -> task id
+        self.idempotent: dict[tuple[str, str], str] = {}
         """Task id by (gateway, idempotency key): a repeated key gets the same task back."""
-        self.in_progress: set[tuple[str, str]] = set()  # keyed submits being handled now
+        self.in_progress: set[tuple[str, str]] = set()
         """(gateway, idempotency key) of the keyed submits being handled right now."""
         self._ids = itertools.count(2044275355061448704)
         self._lock = threading.Lock()
